@@ -1,0 +1,77 @@
+"""The retry policy for API calls: 429, 5xx and connection errors, honouring Retry-After, bounded."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import attrs
+import tenacity
+
+from portkit.errors import ClusterUnreachableError, ServerError, ThrottledError
+
+__all__ = ["RetryPolicy", "is_retryable"]
+
+log = logging.getLogger("portkit.retry")
+T = TypeVar("T")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for errors worth another try: throttling, server errors (not 501), connection failures."""
+    if isinstance(exc, ThrottledError | ClusterUnreachableError):
+        return True
+    return isinstance(exc, ServerError) and exc.status != 501
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How API calls are retried.
+
+    Attributes:
+        attempts: total tries (first call included).
+        max_delay: stop retrying once this many seconds have passed since the first try.
+        initial: first backoff in seconds (doubles each time, with jitter).
+        max_wait: cap of one backoff, and of a server's Retry-After.
+    """
+
+    attempts: int = 8
+    max_delay: float = 120.0
+    initial: float = 0.2
+    max_wait: float = 10.0
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            return float(min(max(retry_after, 0.0), self.max_wait)) + random.uniform(0.0, 0.1)
+        backoff = min(self.max_wait, self.initial * 2.0 ** (state.attempt_number - 1))
+        return float(backoff * random.uniform(0.5, 1.0))
+
+    def call(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        on_retry: Callable[[BaseException | None], None] | None = None,
+        **kwargs: Any,
+    ) -> T:
+        """Call ``fn`` under this policy; the last error is re-raised when retries run out.
+
+        ``on_retry`` is called with the error before each new attempt (for counters and progress).
+        """
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.info("retrying after attempt %d: %s", state.attempt_number, exc)
+            if on_retry is not None:
+                on_retry(exc)
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.attempts) | tenacity.stop_after_delay(self.max_delay),
+            wait=self._wait,
+            retry=tenacity.retry_if_exception(is_retryable),
+            reraise=True,
+            before_sleep=before_sleep,
+        )
+        return retrying(fn, *args, **kwargs)

@@ -1,0 +1,1 @@
+"""One module per ``portkit`` subcommand; each defines ``register(subparsers)``."""

@@ -1,0 +1,364 @@
+"""``Cluster``: one Kubernetes API server, reached with one kubeconfig context.
+
+Everything export and replay need, fast: cached thread-safe discovery (misses cached too), raw-JSON paged
+listing, get, server-side apply (field manager, force, dry-run), create, delete, all under one retry
+policy for 429/5xx/connection errors that honours Retry-After.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from portkit._retry import RetryPolicy
+from portkit._transport import Response, Transport
+from portkit.discovery import ApiResource, Discovery
+from portkit.errors import (
+    ConfigurationError,
+    ConflictError,
+    GoneError,
+    NotFoundError,
+)
+from portkit.model import ObjectRef, split_api_version
+
+__all__ = ["ApiResource", "Cluster", "ClusterStats"]
+
+
+@attrs.define
+class ClusterStats:
+    """Counters of the requests one Cluster made (thread-safe increments through ``Cluster``)."""
+
+    requests: int = 0
+    retries: int = 0
+    writes: int = 0
+    throttled: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        """Plain dict form."""
+        return attrs.asdict(self)
+
+
+def _default_kubeconfig() -> str:
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        return env
+    return str(Path("~/.kube/config").expanduser())
+
+
+class Cluster:
+    """A Kubernetes cluster reached through one kubeconfig context.
+
+    Build it with :meth:`from_kubeconfig`. One Cluster owns one HTTP connection pool and one discovery
+    cache; it never touches the process-global kubernetes client configuration and never writes tokens
+    back to the kubeconfig. Safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        configuration: Any,
+        *,
+        name: str = "",
+        kubeconfig: str | None = None,
+        retry: RetryPolicy | None = None,
+        pool_size: int = 32,
+        timeout: float = 60.0,
+    ) -> None:
+        self.name = name
+        self.kubeconfig = kubeconfig
+        self.server: str = str(configuration.host).rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self.stats = ClusterStats()
+        self._transport = Transport(configuration, maxsize=pool_size, timeout=timeout)
+        self._lock = threading.Lock()
+        self._discovery: Discovery | None = None
+        self._version: str | None = None
+
+    # -- construction -------------------------------------------------------------------------------
+    @classmethod
+    def from_kubeconfig(cls, path: str | os.PathLike[str] | None = None, context: str | None = None) -> Cluster:
+        """Connect like kubectl: ``path`` or ``$KUBECONFIG`` or ``~/.kube/config``; ``context`` or the current one.
+
+        Raises:
+            ConfigurationError: the kubeconfig is missing, unreadable or has no such context.
+        """
+        from kubernetes import client, config  # imported lazily: it is slow to import
+
+        config_file = str(path) if path is not None else _default_kubeconfig()
+        first = config_file.split(os.pathsep)[0]
+        if not Path(first).expanduser().is_file():
+            raise ConfigurationError(
+                f"No kubeconfig at {first}.",
+                hint="Pass --kubeconfig / path=, set $KUBECONFIG, or create ~/.kube/config.",
+            )
+        configuration = client.Configuration()
+        try:
+            config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=config_file,
+                context=context,
+                client_configuration=configuration,
+                persist_config=False,
+            )
+            _contexts, current = config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
+                config_file
+            )
+        except Exception as exc:  # the loader raises ConfigException, ValueError, KeyError, YAML errors
+            raise ConfigurationError(
+                f"Cannot use kubeconfig {config_file}" + (f" context {context!r}" if context else "")
+                + f": {str(exc)[:300]}",
+                hint="Check the file with `kubectl config view` and the context name with "
+                "`kubectl config get-contexts`.",
+            ) from exc
+        name = context or (current or {}).get("name", "")
+        return cls(configuration, name=name, kubeconfig=config_file)
+
+    def __repr__(self) -> str:
+        return f"<Cluster {self.name or '?'} {self.server}>"
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self._transport.close()
+
+    # -- raw requests --------------------------------------------------------------------------------
+    def _count(self, field: str) -> None:
+        with self._lock:
+            setattr(self.stats, field, getattr(self.stats, field) + 1)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> Response:
+        def once() -> Response:
+            self._count("requests")
+            if method not in ("GET", "HEAD"):
+                self._count("writes")
+            return self._transport.request(method, path, **kwargs)
+
+        return self.retry.call(once, on_retry=self._on_retry)
+
+    def _on_retry(self, exc: BaseException | None) -> None:
+        self._count("retries")
+        if getattr(exc, "status", None) == 429:
+            self._count("throttled")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: Mapping[str, Any] | None = None,
+        content_type: str | None = None,
+        accept: str = "application/json",
+        action: str | None = None,
+    ) -> Any:
+        """One API call with retries; ``body`` (dict/list/str/bytes) is sent as JSON; returns decoded JSON."""
+        data: bytes | None
+        if body is None:
+            data = None
+        elif isinstance(body, bytes):
+            data = body
+        elif isinstance(body, str):
+            data = body.encode()
+        else:
+            data = json.dumps(body, separators=(",", ":")).encode()
+        if data is not None and content_type is None:
+            content_type = "application/json"
+        response = self._send(
+            method, path, query=dict(query or {}), body=data, content_type=content_type, accept=accept,
+            action=action,
+        )
+        return response.json()
+
+    # -- discovery -----------------------------------------------------------------------------------
+    def _get_discovery(self) -> Discovery:
+        with self._lock:
+            current = self._discovery
+        if current is not None:
+            return current
+        fresh = Discovery.fetch(lambda path, accept: self.request("GET", path, accept=accept or "application/json"))
+        with self._lock:
+            if self._discovery is None:
+                self._discovery = fresh
+            return self._discovery
+
+    def invalidate_discovery(self) -> None:
+        """Forget the cached discovery (call after creating CRDs or API services)."""
+        with self._lock:
+            self._discovery = None
+
+    def server_version(self) -> str:
+        """The server's ``gitVersion``, e.g. ``v1.34.4`` (cached)."""
+        if self._version is None:
+            self._version = str(self.request("GET", "/version").get("gitVersion", ""))
+        return self._version
+
+    def resources(self, *, namespaced: bool | None = None, verb: str | None = None) -> list[ApiResource]:
+        """The preferred version of every served resource (cached per Cluster, thread-safe)."""
+        return self._get_discovery().select(namespaced=namespaced, verb=verb)
+
+    def api_groups(self) -> set[str]:
+        """Every API group the server serves (``""`` is the core group)."""
+        return self._get_discovery().groups()
+
+    def resource_for(self, api_version: str, kind: str, *, refresh: bool = False) -> ApiResource:
+        """The resource serving ``kind`` in ``api_version``.
+
+        Misses are answered from the cache (no rediscovery per miss); pass ``refresh=True`` after creating
+        a CRD. Raises:
+            NotFoundError: the server does not serve that kind in that version.
+        """
+        if refresh:
+            self.invalidate_discovery()
+        group, version = split_api_version(api_version)
+        found = self._get_discovery().lookup(group, version, kind)
+        if found is None:
+            raise NotFoundError(
+                f"The cluster {self.name or self.server} does not serve {kind} in {api_version}.",
+                status=404,
+                reason="NotFound",
+                hint="Install the CRD or API that provides it, or translate the object to a served version.",
+            )
+        return found
+
+    def resource_of(self, obj: Mapping[str, Any]) -> ApiResource:
+        """The resource serving a manifest's apiVersion and kind."""
+        return self.resource_for(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+
+    # -- reads ---------------------------------------------------------------------------------------
+    def list(
+        self,
+        resource: ApiResource,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int = 500,
+    ) -> Iterator[dict[str, Any]]:
+        """Every object of a resource (in one namespace, or all), as raw dicts with apiVersion/kind set.
+
+        Pages with ``limit``/``continue``. If a continue token expires (410) the list restarts and objects
+        already yielded are not yielded again.
+        """
+        path = resource.path(namespace)
+        seen: set[tuple[str, str]] = set()
+        token = ""
+        restarts = 0
+        while True:
+            query = {"limit": limit, "continue": token, "labelSelector": label_selector,
+                     "fieldSelector": field_selector}
+            try:
+                page = self.request("GET", path, query=query, action=f"list {resource.group_resource}")
+            except GoneError:
+                restarts += 1
+                if restarts > 3:
+                    raise
+                token = ""
+                continue
+            for item in page.get("items") or ():
+                meta = item.get("metadata") or {}
+                key = (meta.get("namespace", ""), meta.get("name", ""))
+                if key in seen:
+                    continue
+                seen.add(key)
+                item["apiVersion"] = resource.api_version
+                item["kind"] = resource.kind
+                yield item
+            token = (page.get("metadata") or {}).get("continue") or ""
+            if not token:
+                return
+
+    def get(self, resource: ApiResource, name: str, namespace: str | None = None) -> dict[str, Any]:
+        """One object. Raises :class:`NotFoundError` if it does not exist."""
+        obj: dict[str, Any] = self.request(
+            "GET", resource.path(namespace, name), action=f"get {resource.kind} {_where(namespace, name)}"
+        )
+        return obj
+
+    def get_obj(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The live version of a manifest, or None when absent."""
+        ref = ObjectRef.from_obj(obj)
+        try:
+            return self.get(self.resource_of(obj), ref.name, ref.namespace or None)
+        except NotFoundError:
+            return None
+
+    # -- writes --------------------------------------------------------------------------------------
+    def apply(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        field_manager: str = "portkit",
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Server-side apply of a manifest; returns the object the server holds afterwards."""
+        resource = self.resource_of(obj)
+        ref = ObjectRef.from_obj(obj)
+        query: dict[str, Any] = {"fieldManager": field_manager}
+        if force:
+            query["force"] = "true"
+        if dry_run:
+            query["dryRun"] = "All"
+        result: dict[str, Any] = self.request(
+            "PATCH",
+            resource.path(ref.namespace or None, ref.name),
+            body=obj,
+            query=query,
+            content_type="application/apply-patch+yaml",
+            action=f"apply {ref}",
+        )
+        return result
+
+    def create(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        """Create an object (POST). A retry that finds the object already created counts as success."""
+        resource = self.resource_of(obj)
+        ref = ObjectRef.from_obj(obj)
+        attempts = 0
+        body = json.dumps(obj, separators=(",", ":")).encode()
+
+        def once() -> Response:
+            nonlocal attempts
+            attempts += 1
+            self._count("requests")
+            self._count("writes")
+            return self._transport.request(
+                "POST", resource.path(ref.namespace or None), body=body, content_type="application/json",
+                query={"dryRun": "All"} if dry_run else None, action=f"create {ref}",
+            )
+
+        try:
+            response = self.retry.call(once, on_retry=self._on_retry)
+        except ConflictError as exc:
+            if attempts > 1 and exc.reason == "AlreadyExists":
+                return self.get(resource, ref.name, ref.namespace or None)
+            raise
+        created: dict[str, Any] = response.json()
+        return created
+
+    def delete(
+        self,
+        resource: ApiResource,
+        name: str,
+        namespace: str | None = None,
+        *,
+        propagation: str = "Background",
+        missing_ok: bool = True,
+    ) -> None:
+        """Delete an object; a missing object is fine unless ``missing_ok=False``."""
+        try:
+            self.request(
+                "DELETE",
+                resource.path(namespace, name),
+                body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation},
+                action=f"delete {resource.kind} {_where(namespace, name)}",
+            )
+        except NotFoundError:
+            if not missing_ok:
+                raise
+
+
+def _where(namespace: str | None, name: str) -> str:
+    return f"{namespace}/{name}" if namespace else name

@@ -1,0 +1,255 @@
+"""The portkit error tree.
+
+Every error portkit raises derives from :class:`PortkitError`. Each message says what happened and what
+to do next; the original exception is chained (``raise ... from exc``). Messages built from API responses
+go through :func:`trim_status` so that object bodies (which may hold Secret data) never reach a message.
+
+::
+
+    PortkitError
+    ├── ConfigurationError          bad input, kubeconfig, options
+    ├── ClusterUnreachableError     connection refused, TLS, DNS, timeouts
+    ├── ApiError                    the API server answered with an error status
+    │   ├── NotFoundError           404
+    │   ├── ConflictError           409 (already exists, field-manager conflicts, stale resourceVersion)
+    │   ├── ForbiddenError          401 / 403
+    │   ├── InvalidError            400 / 422 (validation, immutable fields, admission)
+    │   ├── ThrottledError          429 (after retries ran out)
+    │   ├── GoneError               410 (expired continue token)
+    │   └── ServerError             5xx (after retries ran out)
+    ├── BundleError                 a bundle on disk is missing, corrupt, edited or of another format
+    ├── TranslationError            a translator, profile or rule cannot be used
+    ├── PlanError / ApplyError      replay
+    ├── VolumeMoveError             Velero backup/restore failed
+    └── LocalClusterError           a local test cluster could not be built or started
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+__all__ = [
+    "ApiError",
+    "ApplyError",
+    "BundleError",
+    "ClusterUnreachableError",
+    "ConfigurationError",
+    "ConflictError",
+    "ForbiddenError",
+    "GoneError",
+    "InvalidError",
+    "LocalClusterError",
+    "NotFoundError",
+    "PlanError",
+    "PortkitError",
+    "ServerError",
+    "ThrottledError",
+    "TranslationError",
+    "VolumeMoveError",
+    "api_error_from_status",
+    "trim_status",
+]
+
+_MAX_MESSAGE = 500
+
+
+class PortkitError(Exception):
+    """Base of every error portkit raises.
+
+    Args:
+        message: what happened.
+        hint: what to do next (appended to the message).
+    """
+
+    default_hint: str = ""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint if hint is not None else self.default_hint
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} {self.hint}".strip()
+        return self.message
+
+
+class ConfigurationError(PortkitError):
+    """Bad configuration or input: a kubeconfig, a context, an option, a file the user gave."""
+
+
+class ClusterUnreachableError(PortkitError):
+    """The API server could not be reached (connection refused, TLS failure, DNS, timeout)."""
+
+    default_hint = "Check that the cluster is running and that the kubeconfig points at the right server."
+
+
+class ApiError(PortkitError):
+    """The API server answered with an error status.
+
+    Attributes:
+        status: the HTTP status code.
+        reason: the Status ``reason`` (e.g. ``AlreadyExists``, ``Invalid``), if any.
+        retry_after: seconds the server asked us to wait, if it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 0,
+        reason: str = "",
+        retry_after: float | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        self.retry_after = retry_after
+        super().__init__(message, hint=hint)
+
+
+class NotFoundError(ApiError):
+    """404: the object or the kind does not exist."""
+
+
+class ConflictError(ApiError):
+    """409: already exists, a field-manager conflict, or a stale resourceVersion."""
+
+    default_hint = "Re-read the object, or apply with force=True to take ownership of conflicting fields."
+
+
+class ForbiddenError(ApiError):
+    """401/403: the credentials may not do this."""
+
+    default_hint = "Check the RBAC permissions of the kubeconfig's user (kubectl auth can-i)."
+
+
+class InvalidError(ApiError):
+    """400/422: the API rejected the object (schema, immutable field, admission)."""
+
+    default_hint = "Fix the object (or add a translation rule for it) and try again."
+
+
+class ThrottledError(ApiError):
+    """429: the API server kept asking us to slow down after every retry."""
+
+    default_hint = "The API server is overloaded; lower the concurrency or try again later."
+
+
+class GoneError(ApiError):
+    """410: a list continue token expired."""
+
+
+class ServerError(ApiError):
+    """5xx: the API server failed, and kept failing through the retries."""
+
+    default_hint = "The API server is failing; check its health and try again."
+
+
+class BundleError(PortkitError):
+    """A bundle on disk is missing, corrupt, edited or written in another format version."""
+
+
+class TranslationError(PortkitError):
+    """A translator, provider profile, mapping or rule cannot be used."""
+
+
+class PlanError(PortkitError):
+    """A plan cannot be made or is blocked."""
+
+
+class ApplyError(PortkitError):
+    """Applying a plan failed; the journal keeps what was done, so a second apply resumes."""
+
+
+class VolumeMoveError(PortkitError):
+    """A volume move (Velero backup or restore) failed."""
+
+
+class LocalClusterError(PortkitError):
+    """A local test cluster could not be built, started or stopped."""
+
+
+def trim_status(body: Any, limit: int = _MAX_MESSAGE) -> str:
+    """Return a short, safe description of an API error body.
+
+    Only the Status fields ``message``, ``reason`` and ``details.causes`` are used: a body that is not a
+    Status (it might echo an object, Secret data included) is reduced to its length.
+    """
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    data: Any = body
+    if isinstance(body, str):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return f"<non-JSON error body, {len(body)} characters>" if body else ""
+    if not isinstance(data, dict) or data.get("kind") != "Status":
+        return "<error body that is not a Status, omitted>" if data else ""
+    text = str(data.get("message") or data.get("reason") or "")
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    400: InvalidError,
+    401: ForbiddenError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    409: ConflictError,
+    410: GoneError,
+    422: InvalidError,
+    429: ThrottledError,
+}
+
+
+#: Messages of HTTP 500 answers that are really client errors: server-side apply of an object that does not
+#: fit the schema (e.g. a string where a CRD declares an integer) fails this way. Retrying them is useless.
+_INVALID_500_MARKERS = ("failed to create typed patch object", "failed to create typed live object")
+
+
+def api_error_from_status(
+    status: int,
+    body: Any,
+    *,
+    action: str,
+    headers: dict[str, str] | None = None,
+) -> ApiError:
+    """Build the right :class:`ApiError` subclass for an HTTP status and a (trimmed) Status body.
+
+    Args:
+        status: HTTP status code.
+        body: the response body (bytes, str or dict); only Status fields are used.
+        action: what portkit was doing, e.g. ``"apply apps/v1 Deployment shop/web"``.
+        headers: response headers, for ``Retry-After``.
+    """
+    cls = _BY_STATUS.get(status, ServerError if status >= 500 else ApiError)
+    detail = trim_status(body)
+    if status == 500 and any(marker in detail for marker in _INVALID_500_MARKERS):
+        cls = InvalidError  # the API server reports these schema errors of apply patches as 500
+    reason = ""
+    retry_after: float | None = None
+    data: Any = body
+    if isinstance(body, bytes | str):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+    if isinstance(data, dict) and data.get("kind") == "Status":
+        reason = str(data.get("reason") or "")
+        details = data.get("details") or {}
+        if isinstance(details, dict) and details.get("retryAfterSeconds"):
+            retry_after = float(details["retryAfterSeconds"])
+    if headers:
+        for key, value in headers.items():
+            if key.lower() == "retry-after":
+                with contextlib.suppress(ValueError):
+                    retry_after = float(value)
+    message = f"{action} failed: HTTP {status}" + (f" {reason}" if reason else "")
+    if detail:
+        message += f": {detail}"
+    message = message.rstrip(".") + "."
+    return cls(message, status=status, reason=reason, retry_after=retry_after)

@@ -1,0 +1,76 @@
+"""Fixtures for integration tests: real local clusters (portkit.testing.LocalCluster).
+
+``source_cluster`` looks like AWS EKS, ``target_cluster`` like IONOS. Both are started once per test
+session, in parallel, on first use. When a test fails, the last lines of every component log of the
+clusters it used are attached to the report.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from portkit.testing import LocalCluster
+
+_clusters: dict[str, LocalCluster] = {}
+_lock = threading.Lock()
+
+
+def _start_pair() -> None:
+    with _lock:
+        if _clusters:
+            return
+        pair = {"source": LocalCluster(name="src", provider="aws"), "target": LocalCluster(name="dst", provider="ionos")}
+        errors: list[BaseException] = []
+
+        def run(lc: LocalCluster) -> None:
+            try:
+                lc.start()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run, args=(lc,)) for lc in pair.values()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            for lc in pair.values():
+                lc.stop()
+            raise errors[0]
+        _clusters.update(pair)
+
+
+@pytest.fixture(scope="session")
+def source_cluster() -> Iterator[LocalCluster]:
+    """A running LocalCluster that looks like AWS EKS."""
+    _start_pair()
+    yield _clusters["source"]
+
+
+@pytest.fixture(scope="session")
+def target_cluster() -> Iterator[LocalCluster]:
+    """A running LocalCluster that looks like IONOS."""
+    _start_pair()
+    yield _clusters["target"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_clusters() -> Iterator[None]:
+    yield
+    for lc in _clusters.values():
+        lc.stop()
+    _clusters.clear()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        used = [v for k, v in getattr(item, "funcargs", {}).items() if isinstance(v, LocalCluster)]
+        for lc in used:
+            for component, text in lc.log_tails(25).items():
+                report.sections.append((f"{lc.name} {component} log (last lines)", text))
