@@ -4,6 +4,7 @@ The public API is what ``__all__`` lists; everything else is internal and may ch
 """
 
 from portkit._version import __version__
+from portkit.bundle import Bundle
 from portkit.cluster import ApiResource, Cluster
 from portkit.errors import (
     ApiError,
@@ -24,28 +25,64 @@ from portkit.errors import (
     TranslationError,
     VolumeMoveError,
 )
+from portkit.export import ExportReport, export
+from portkit.migration import Migration, MigrationEvent, MigrationReport
 from portkit.model import ObjectRef
+from portkit.profiles import Profile, providers
+from portkit.replay import ApplyResult, Plan, VerifyResult, WaitResult, apply, plan, rollback, verify
+from portkit.translate import (
+    Change,
+    ManualAction,
+    Translation,
+    TranslationWarning,
+    Translator,
+    register_translator,
+    translate,
+)
 
 __all__ = [
     "ApiError",
     "ApiResource",
     "ApplyError",
+    "ApplyResult",
+    "Bundle",
     "BundleError",
+    "Change",
     "Cluster",
     "ClusterUnreachableError",
     "ConfigurationError",
     "ConflictError",
+    "ExportReport",
     "ForbiddenError",
     "GoneError",
     "InvalidError",
     "LocalClusterError",
+    "ManualAction",
+    "Migration",
+    "MigrationEvent",
+    "MigrationReport",
     "NotFoundError",
     "ObjectRef",
+    "Plan",
     "PlanError",
     "PortkitError",
+    "Profile",
     "ServerError",
     "ThrottledError",
+    "Translation",
     "TranslationError",
+    "TranslationWarning",
+    "Translator",
+    "VerifyResult",
     "VolumeMoveError",
+    "WaitResult",
     "__version__",
+    "apply",
+    "export",
+    "plan",
+    "providers",
+    "register_translator",
+    "rollback",
+    "translate",
+    "verify",
 ]

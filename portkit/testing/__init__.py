@@ -4,6 +4,19 @@
 processes, from binaries built once from Go modules (see :mod:`portkit.testing.binaries`).
 """
 
-from portkit.testing.localcluster import LocalCluster, load_manifests
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from portkit.testing.localcluster import LocalCluster, load_manifests
 
 __all__ = ["LocalCluster", "load_manifests"]
+
+
+def __getattr__(name: str) -> Any:  # imported lazily so `python -m portkit.testing.binaries` runs cleanly
+    if name in __all__:
+        from portkit.testing import localcluster
+
+        return getattr(localcluster, name)
+    raise AttributeError(f"module 'portkit.testing' has no attribute {name!r}")

@@ -109,8 +109,12 @@ class LocalCluster:
             ``keep=True`` or ``$PORTKIT_KEEP_CLUSTERS`` is set).
         apiserver_args: extra kube-apiserver flags (e.g. ``["--max-requests-inflight=1"]``).
         nodes: number of fake nodes when the provider profile does not say.
+        velero: also run a Velero server against this cluster (CRDs, namespace ``velero``, a
+            BackupStorageLocation on a file object store); see :mod:`portkit.testing.velero`.
+        velero_store: the object-store directory; give two clusters the same one to back up in one and
+            restore in the other. Default ``data_dir/velero-store``.
         ports: fixed ports by component (``etcd``, ``etcd-peer``, ``apiserver``, ``controller-manager``,
-            ``scheduler``); the others are picked free on 127.0.0.1.
+            ``scheduler``, ``velero-metrics``, ``velero-profiler``); the others are picked free on 127.0.0.1.
         keep: keep ``data_dir`` after stop.
         detach: leave the processes running when this Python process exits (``portkit local up``).
         progress: callable receiving progress messages (default: stderr).
@@ -125,6 +129,7 @@ class LocalCluster:
         *,
         data_dir: str | os.PathLike[str] | None = None,
         velero: bool = False,
+        velero_store: str | os.PathLike[str] | None = None,
         apiserver_args: Sequence[str] = (),
         nodes: int = 2,
         ports: Mapping[str, int] | None = None,
@@ -149,11 +154,7 @@ class LocalCluster:
         self.ports: dict[str, int] = dict(ports or {})
         self.timings: dict[str, float] = {}
         self._started = False
-        if velero:
-            raise LocalClusterError(
-                "LocalCluster(velero=True) is not available yet.",
-                hint="Velero support arrives with the volumes feature; start the cluster without it.",
-            )
+        self.velero_store = Path(velero_store).resolve() if velero_store else None
 
     # -- public surface ------------------------------------------------------------------------------
     @property
@@ -225,6 +226,10 @@ class LocalCluster:
             self._wait_nodes_ready()
             self._wait_default_service_account()
             self.timings["controllers_nodes"] = time.monotonic() - t
+            if self.velero:
+                t = time.monotonic()
+                self._start_velero()
+                self.timings["velero"] = time.monotonic() - t
         except BaseException:
             self.stop()
             raise
@@ -235,7 +240,7 @@ class LocalCluster:
 
     def stop(self) -> None:
         """Stop every process (SIGTERM, then SIGKILL); remove ``data_dir`` unless kept."""
-        for name in ("provisioner", "kwok", "scheduler", "controller-manager", "apiserver", "etcd"):
+        for name in ("velero", "provisioner", "kwok", "scheduler", "controller-manager", "apiserver", "etcd"):
             proc = self._procs.pop(name, None)
             if proc is not None:
                 proc.stop(timeout=5.0)
@@ -546,6 +551,17 @@ class LocalCluster:
             ])
         self._wait("controller-manager", lambda: self._https_ok(kcm_port, "/healthz"), timeout=60.0)
         self._wait("scheduler", lambda: self._https_ok(sched_port, "/healthz"), timeout=60.0)
+
+    def _start_velero(self) -> None:
+        from portkit.testing import velero
+
+        binaries = velero.ensure_velero(self._progress)
+        store = self.velero_store or (self.data_dir / "velero-store")
+        for component in ("velero-metrics", "velero-profiler"):
+            self.ports.setdefault(component, _free_port())
+        velero.install(self, binaries, store)
+        velero.start_server(self, binaries, metrics_port=self.ports["velero-metrics"],
+                            profiler_port=self.ports["velero-profiler"])
 
     def _provider_spec(self) -> dict[str, Any]:
         if self.provider is None:

@@ -1,0 +1,70 @@
+"""``portkit migrate``: the whole migration (export → translate → lint → volumes → plan → apply → wait → verify)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from portkit.cli._common import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, add_kube_flags, add_output_flag, emit
+
+
+def register(sub: Any) -> None:
+    """Add ``migrate``."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "migrate", help="migrate namespaces from one cluster to another (resumable)",
+        description="Export namespaces from the source, translate them for the target provider, plan, apply, wait "
+        "and verify. Run it again after a failure: it continues from the last completed step (state in --workdir).",
+    )
+    add_kube_flags(p, "from-")
+    add_kube_flags(p, "to-")
+    p.add_argument("-n", "--namespace", dest="namespaces", action="append", required=True, help="namespace (repeat)")
+    p.add_argument("-l", "--selector", help="label selector for the export")
+    p.add_argument("--from", dest="source", help="source provider (default: detected)")
+    p.add_argument("--to", dest="target", required=True, help="target provider(s), e.g. ionos or rook-ceph+metallb")
+    p.add_argument("--volumes", choices=["velero"], help="move PersistentVolume data with Velero")
+    p.add_argument("--namespace-map", action="append", default=[], metavar="OLD=NEW")
+    p.add_argument("--map", action="append", default=[], metavar="KIND:OLD=NEW",
+                   help="mapping override: storageclass:gp3=fast, images:OLD=NEW, zone:OLD=NEW, ingressclass:NEW")
+    p.add_argument("--rules", help="user rules file (portkit rules or a Velero resource-modifier file)")
+    p.add_argument("--workdir", default="portkit-migration", help="state directory (default: ./portkit-migration)")
+    p.add_argument("--no-wait", action="store_true", help="do not wait for readiness after the apply")
+    p.add_argument("--timeout", type=float, default=600, help="readiness timeout in seconds")
+    p.add_argument("--allow-blockers", action="store_true", help="continue past lint and plan blockers")
+    add_output_flag(p)
+    p.set_defaults(func=run)
+
+
+def progress_printer(enabled: bool) -> Any:
+    """An event hook printing step progress to stderr (only on a terminal)."""
+    from portkit.migration import MigrationEvent
+
+    def on_event(event: MigrationEvent) -> None:
+        if event.kind in ("step_start", "step_end", "step_skipped"):
+            print(f"portkit: {event.message}", file=sys.stderr, flush=True)
+
+    return on_event if enabled else None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the migration and print its report."""
+    from portkit.cluster import Cluster
+    from portkit.migration import Migration
+    from portkit.replay import parse_namespace_map
+    from portkit.translate import parse_map_flags
+
+    source = Cluster.from_kubeconfig(args.from_kubeconfig, args.from_context)
+    target = Cluster.from_kubeconfig(args.to_kubeconfig, args.to_context)
+    migration = Migration(
+        source=source, target=target, namespaces=args.namespaces, source_provider=args.source,
+        target_provider=args.target, volumes=args.volumes,
+        namespace_map=parse_namespace_map(args.namespace_map),
+        mappings=parse_map_flags(args.map) if args.map else None, rules=args.rules, workdir=args.workdir,
+        selector=args.selector, wait=not args.no_wait, timeout=args.timeout, allow_blockers=args.allow_blockers,
+        on_event=progress_printer(sys.stderr.isatty() or args.output_format == "text"),
+    )
+    report = migration.run()
+    emit(report, args.output_format)
+    if not report.ok:
+        return EXIT_FAILED
+    return EXIT_ATTENTION if report.needs_attention else EXIT_OK

@@ -1,0 +1,120 @@
+"""``portkit plan``: what applying a bundle to a cluster would do; nothing is written."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from portkit.cli._common import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, add_kube_flags, add_output_flag, emit
+from portkit.errors import ConfigurationError
+
+__all__ = ["add_replay_flags", "load_bundle", "make_plan", "register", "run"]
+
+
+def add_replay_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags ``plan`` and ``apply`` share: the bundle, the target, the namespace map, the policies."""
+    parser.add_argument("directory", metavar="DIR", help="bundle directory (or YAML manifests: file or directory)")
+    add_kube_flags(parser)
+    parser.add_argument(
+        "--namespace-map",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="move namespace OLD to NEW, rewriting every reference (repeat for several)",
+    )
+    parser.add_argument(
+        "--rewrite-dns",
+        action="store_true",
+        help="also rewrite service DNS names <svc>.<old>.svc[.cluster.local] in env values and ConfigMap data",
+    )
+    parser.add_argument(
+        "--existing",
+        choices=["update", "skip", "fail"],
+        default="update",
+        help="objects already in the target: update them (default), skip them, or fail the plan",
+    )
+    parser.add_argument(
+        "--no-dry-run-check",
+        dest="dry_run_check",
+        action="store_false",
+        help="skip the server-side dry run of every object (faster, less checked)",
+    )
+    parser.add_argument("--workers", type=int, default=8, metavar="N", help="concurrent requests (default 8)")
+    parser.add_argument(
+        "--key-file", metavar="PATH", help="Fernet key of a bundle with encrypted Secrets (default $PORTKIT_BUNDLE_KEY)"
+    )
+    add_output_flag(parser)
+
+
+def load_bundle(directory: str, key_file: str | None = None) -> Any:
+    """A bundle directory (``manifest.yaml``) or plain YAML manifests, as a Bundle."""
+    from portkit.bundle import MANIFEST, Bundle
+
+    path = Path(directory)
+    if not path.exists():
+        raise ConfigurationError(f"{directory} does not exist.", hint="Give a bundle directory or YAML manifests.")
+    key: str | None = None
+    if key_file:
+        try:
+            key = Path(key_file).read_text().strip()
+        except OSError as exc:
+            raise ConfigurationError(f"Cannot read the key file {key_file}: {exc.strerror}.") from None
+    if path.is_dir() and (path / MANIFEST).exists():
+        return Bundle.load(path, key=key)
+    return Bundle.from_manifests(path)
+
+
+def make_plan(args: argparse.Namespace, cluster: Any) -> Any:
+    """Load the bundle named by ``args`` and plan it against ``cluster``."""
+    from portkit.replay import parse_namespace_map, plan
+
+    if args.workers < 1:
+        raise ConfigurationError("--workers must be at least 1.")
+    mapping = parse_namespace_map(args.namespace_map)
+    bundle = load_bundle(args.directory, args.key_file)
+    return plan(
+        bundle,
+        cluster,
+        namespace_map=mapping,
+        existing=args.existing,
+        dry_run_check=args.dry_run_check,
+        workers=args.workers,
+        rewrite_dns=args.rewrite_dns,
+    )
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``plan`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "plan",
+        help="show what applying a bundle to a cluster would do (writes nothing)",
+        description="Compare a bundle with the target cluster: create / update / unchanged / conflict / skip per "
+        "object with field-level diffs, blockers (kinds not served, missing namespaces, StorageClasses, "
+        "IngressClasses, PriorityClasses) and a server-side dry run of every object. Nothing is written. "
+        "Exit code 1 when the plan is blocked or the API rejects objects, 3 when there are conflicts or "
+        "warnings, 0 otherwise.",
+    )
+    add_replay_flags(parser)
+    parser.add_argument("--diff", action="store_true", help="also print the field-level diff (text output)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan and print it."""
+    from portkit.cluster import Cluster
+
+    cluster = Cluster.from_kubeconfig(args.kubeconfig, args.context)
+    try:
+        result = make_plan(args, cluster)
+    finally:
+        cluster.close()
+    emit(result, args.output_format)
+    if args.diff and args.output_format == "text":
+        print()
+        print(result.diff())
+    if not result.ok:
+        return EXIT_FAILED
+    if result.conflicts or result.warnings:
+        return EXIT_ATTENTION
+    return EXIT_OK

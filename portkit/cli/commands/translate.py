@@ -1,0 +1,51 @@
+"""``portkit translate``: rewrite a bundle's provider-specific bits for another provider."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from portkit.cli._common import EXIT_ATTENTION, EXIT_OK, emit
+from portkit.cli.commands._translate_common import add_translate_flags, read_input, translate_options
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``translate`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "translate",
+        help="translate a bundle (or YAML files) from one provider to another",
+        description="Rewrite storage classes, load balancers, ingress, identity, topology, images, provider-only "
+        "objects, policies and OpenShift objects for the target provider and write the translated bundle. "
+        "Exit 3 when warnings or manual actions need attention.",
+    )
+    add_translate_flags(parser)
+    parser.add_argument(
+        "-o", "--out", dest="out", metavar="DIR", required=True, help="directory for the translated bundle"
+    )
+    parser.add_argument(
+        "--format", dest="output_format", choices=["text", "json"], default="text", help="report format"
+    )
+    parser.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Translate, save, report."""
+    from portkit.translate import translate
+
+    bundle = read_input(args)
+    t = translate(bundle, source=args.source, target=args.target, **translate_options(args))
+    saved = t.bundle.save(args.out)
+    if args.report:
+        Path(args.report).write_text(json.dumps(t.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+    if args.output_format == "json":
+        data = t.to_dict()
+        data["output"] = str(saved.path)
+        emit(data, "json")
+    else:
+        emit(t.to_text() + f"\n\nWrote {len(saved)} objects to {saved.path}.", "text")
+    return EXIT_ATTENTION if t.needs_attention else EXIT_OK

@@ -1,0 +1,482 @@
+"""``Migration``: export → translate → lint → volumes → plan → apply → wait → verify, resumable.
+
+Every step keeps its output in ``workdir``; a second :meth:`Migration.run` after any failure continues from
+the last completed step (the export is read back from disk, the translation — pure and deterministic — is
+recomputed from it, the apply journal makes the apply resume without redoing work). Each step is also a
+method for notebooks that walk through a migration one step at a time.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from portkit.bundle import Bundle
+from portkit.cluster import Cluster
+from portkit.display import html_table, text_table
+from portkit.errors import ConfigurationError, PlanError, PortkitError
+from portkit.export import export as export_bundle
+from portkit.replay import ApplyResult, Plan, VerifyResult, WaitResult, verify, wait_ready
+from portkit.replay import apply as apply_plan
+from portkit.replay import plan as make_plan
+from portkit.translate import Translation, lint_residue, translate
+
+__all__ = ["STEPS", "Migration", "MigrationBlocked", "MigrationEvent", "MigrationReport"]
+
+STEPS: tuple[str, ...] = ("export", "translate", "lint", "volumes", "plan", "apply", "wait", "verify")
+_VOLUME_KINDS = {("", "PersistentVolumeClaim"), ("", "PersistentVolume")}
+
+
+class MigrationBlocked(PlanError):
+    """The migration stopped before writing anything because of blockers (listed in the message)."""
+
+
+@attrs.frozen
+class MigrationEvent:
+    """What a migration reports while it runs (for progress bars and automation).
+
+    Attributes:
+        kind: ``step_start``, ``step_end``, ``step_skipped`` (already done in an earlier run), ``warning``.
+        step: the step name (see :data:`STEPS`).
+        message: a human sentence.
+        data: small JSON-able details (counts, seconds).
+    """
+
+    kind: str
+    step: str
+    message: str = ""
+    data: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.define
+class MigrationReport:
+    """The outcome of a migration: objects per kind, changes, warnings, manual actions, volumes, timings."""
+
+    namespaces: list[str]
+    source_provider: str
+    target_provider: str
+    completed: list[str]
+    timings: dict[str, float]
+    objects_by_kind: dict[str, int]
+    translation: Translation | None = attrs.field(default=None, repr=False)
+    plan: Plan | None = attrs.field(default=None, repr=False)
+    applied: ApplyResult | None = attrs.field(default=None, repr=False)
+    waited: WaitResult | None = attrs.field(default=None, repr=False)
+    verified: VerifyResult | None = attrs.field(default=None, repr=False)
+    volumes: Any = attrs.field(default=None, repr=False)
+    workdir: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when every step completed and the result verified."""
+        return self.completed == list(STEPS) and (self.verified is None or self.verified.ok)
+
+    @property
+    def needs_attention(self) -> bool:
+        """True when there are warnings or manual actions a person must look at."""
+        t = self.translation
+        return bool(t and (t.warnings or t.manual_actions)) or bool(self.waited and not self.waited.ready_all)
+
+    def __repr__(self) -> str:
+        total = sum(self.objects_by_kind.values())
+        state = "ok" if self.ok else f"stopped after {self.completed[-1] if self.completed else 'nothing'}"
+        return (f"<MigrationReport {','.join(self.namespaces)} {self.source_provider}→{self.target_provider}: "
+                f"{total} objects, {state}>")
+
+    def to_text(self) -> str:
+        """A terminal report."""
+        lines = [
+            f"Migration of {', '.join(self.namespaces)}: {self.source_provider} → {self.target_provider}",
+            f"Steps completed: {', '.join(self.completed) or 'none'}",
+            f"Work directory: {self.workdir}",
+            "",
+            "Objects migrated per kind:",
+            text_table(["kind", "count"], sorted(self.objects_by_kind.items())),
+        ]
+        t = self.translation
+        if t is not None:
+            lines += ["", f"Translation: {len(t.changes)} changes, {len(t.warnings)} warnings, "
+                          f"{len(t.manual_actions)} manual actions"]
+            if t.manual_actions:
+                lines += ["Manual actions:"] + [f"  - {a}" for a in t.manual_actions]
+            if t.warnings:
+                lines += ["Warnings:"] + [f"  - {w}" for w in t.warnings[:50]]
+                if len(t.warnings) > 50:
+                    lines.append(f"  ... and {len(t.warnings) - 50} more (see translation.json)")
+        if self.volumes is not None:
+            lines += ["", "Volumes:", str(self.volumes)]
+        if self.applied is not None:
+            lines += ["", f"Apply: {self.applied!r}"]
+        if self.waited is not None:
+            lines += ["", self.waited.to_text()]
+        if self.verified is not None:
+            lines += ["", self.verified.to_text()]
+        lines += ["", "Timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items())]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        parts = [f"<h4>{html.escape(repr(self))}</h4>",
+                 html_table(["kind", "count"], sorted(self.objects_by_kind.items()), title="Objects per kind"),
+                 html_table(["step", "seconds"], [(k, f"{v:.1f}") for k, v in self.timings.items()], title="Timings")]
+        for part in (self.translation, self.volumes, self.applied, self.waited, self.verified):
+            if part is not None and hasattr(part, "_repr_html_"):
+                parts.append(part._repr_html_())
+        return "".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form for automation."""
+
+        def dump(part: Any) -> Any:
+            return part.to_dict() if part is not None and hasattr(part, "to_dict") else None
+
+        return {
+            "ok": self.ok,
+            "needs_attention": self.needs_attention,
+            "namespaces": self.namespaces,
+            "source_provider": self.source_provider,
+            "target_provider": self.target_provider,
+            "completed": self.completed,
+            "timings": self.timings,
+            "objects_by_kind": self.objects_by_kind,
+            "workdir": self.workdir,
+            "translation": dump(self.translation),
+            "plan": dump(self.plan),
+            "apply": dump(self.applied),
+            "wait": dump(self.waited),
+            "verify": dump(self.verified),
+            "volumes": dump(self.volumes),
+        }
+
+
+def _target_name(target: str | Sequence[str]) -> str:
+    return target if isinstance(target, str) else "+".join(target)
+
+
+class Migration:
+    """A whole migration of namespaces from one cluster to another, with one resumable work directory.
+
+    Args:
+        source: the source :class:`Cluster`.
+        target: the target :class:`Cluster`.
+        namespaces: namespaces to move.
+        source_provider: provider of the source (``"aws"``); None: detected during export.
+        target_provider: provider profile(s) of the target (``"ionos"``, ``"rook-ceph+metallb"``).
+        volumes: ``None`` (PVCs are re-created empty by the apply) or ``"velero"`` (PVCs and their data
+            come from a Velero backup/restore; workloads are applied after them).
+        namespace_map: ``{"shop": "shop-eu"}``.
+        mappings: translation overrides (see :func:`portkit.translate`).
+        rules: user translation rules (see :func:`portkit.translate`).
+        workdir: where every step keeps its output (created).
+        selector: label selector for the export.
+        wait: wait for readiness after the apply.
+        timeout: seconds for the readiness wait.
+        allow_blockers: continue past lint/plan blockers (not recommended).
+        on_event: callable receiving :class:`MigrationEvent` objects.
+    """
+
+    def __init__(
+        self,
+        source: Cluster,
+        target: Cluster,
+        namespaces: Sequence[str] | str,
+        source_provider: str | None = None,
+        target_provider: str | Sequence[str] | None = None,
+        volumes: str | None = None,
+        namespace_map: Mapping[str, str] | None = None,
+        mappings: Mapping[str, Any] | None = None,
+        rules: Any = None,
+        workdir: str | os.PathLike[str] = "portkit-migration",
+        *,
+        selector: str | None = None,
+        wait: bool = True,
+        timeout: float = 600,
+        allow_blockers: bool = False,
+        on_event: Callable[[MigrationEvent], None] | None = None,
+        velero_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if target_provider is None:
+            raise ConfigurationError("Migration needs target_provider= (e.g. \"ionos\").",
+                                     hint="See `portkit providers` for the names.")
+        if volumes not in (None, "velero"):
+            raise ConfigurationError(f"volumes={volumes!r} is not supported.", hint='Use None or "velero".')
+        self.source = source
+        self.target = target
+        self.namespaces = [namespaces] if isinstance(namespaces, str) else list(namespaces)
+        if not self.namespaces:
+            raise ConfigurationError("Migration needs at least one namespace.")
+        self.source_provider = source_provider
+        self.target_provider = target_provider
+        self.volume_mode = volumes
+        self.namespace_map = dict(namespace_map or {})
+        self.mappings = dict(mappings or {})
+        self.rules = rules
+        self.selector = selector
+        self.wait_enabled = wait
+        self.timeout = timeout
+        self.allow_blockers = allow_blockers
+        self.on_event = on_event
+        self.velero_options = dict(velero_options or {})
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._state = self._load_state()
+        self._bundle: Bundle | None = None
+        self._translation: Translation | None = None
+        self._plan: Plan | None = None
+        self._applied: ApplyResult | None = None
+        self._waited: WaitResult | None = None
+        self._verified: VerifyResult | None = None
+        self._volumes: Any = None
+
+    def __repr__(self) -> str:
+        done = self._state["completed"]
+        return (f"<Migration {','.join(self.namespaces)} → {_target_name(self.target_provider or '?')} "
+                f"workdir={self.workdir} done={done[-1] if done else 'nothing'}>")
+
+    # -- state ---------------------------------------------------------------------------------------
+    @property
+    def completed(self) -> list[str]:
+        """Steps completed so far (in this run or an earlier one)."""
+        return list(self._state["completed"])
+
+    def _state_path(self) -> Path:
+        return self.workdir / "state.json"
+
+    def _load_state(self) -> dict[str, Any]:
+        try:
+            state: dict[str, Any] = json.loads(self._state_path().read_text())
+        except FileNotFoundError:
+            return {"completed": [], "timings": {}, "source_provider": None}
+        except ValueError as exc:
+            raise ConfigurationError(f"The migration state {self._state_path()} is corrupt.",
+                                     hint="Remove it to start the migration again from the export.") from exc
+        if state.get("namespaces") not in (None, self.namespaces):
+            raise ConfigurationError(
+                f"{self.workdir} holds a migration of {state['namespaces']}, not {self.namespaces}.",
+                hint="Use another workdir for another set of namespaces.",
+            )
+        return state
+
+    def _save_state(self) -> None:
+        self._state["namespaces"] = self.namespaces
+        tmp = self._state_path().with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._state, indent=2) + "\n")
+        os.replace(tmp, self._state_path())
+
+    def _emit(self, kind: str, step: str, message: str = "", **data: Any) -> None:
+        if self.on_event is not None:
+            self.on_event(MigrationEvent(kind, step, message, data))
+
+    def _step(self, name: str, fn: Callable[[], Any]) -> Any:
+        self._emit("step_start", name, f"{name} started")
+        started = time.monotonic()
+        result = fn()
+        seconds = time.monotonic() - started
+        self._state["timings"][name] = round(seconds, 3)
+        if name not in self._state["completed"]:
+            self._state["completed"].append(name)
+        self._save_state()
+        self._emit("step_end", name, f"{name} done in {seconds:.1f} s", seconds=seconds)
+        return result
+
+    # -- steps ---------------------------------------------------------------------------------------
+    def export(self) -> Bundle:
+        """Export the namespaces from the source into ``workdir/export`` (or load it if already done)."""
+        if self._bundle is not None:
+            return self._bundle
+        path = self.workdir / "export"
+        if "export" in self._state["completed"]:
+            self._bundle = Bundle.load(path)
+            return self._bundle
+
+        def run() -> Bundle:
+            return export_bundle(self.source, self.namespaces, path, selector=self.selector)
+
+        self._bundle = self._step("export", run)
+        provider = (self._bundle.meta.get("source") or {}).get("provider")
+        self._state["source_provider"] = provider
+        self._save_state()
+        return self._bundle
+
+    @property
+    def resolved_source_provider(self) -> str:
+        """The source provider: given, or detected by the export."""
+        provider = self.source_provider or self._state.get("source_provider")
+        if not provider:
+            self.export()
+            provider = self._state.get("source_provider")
+        if not provider:
+            raise ConfigurationError(
+                "The source provider could not be detected from the cluster.",
+                hint="Pass source_provider= (CLI: --from), e.g. \"aws\".",
+            )
+        return str(provider)
+
+    def translate(self) -> Translation:
+        """Translate the exported bundle (pure; recomputed from the export when resuming)."""
+        if self._translation is not None:
+            return self._translation
+        bundle = self.export()
+
+        def run() -> Translation:
+            t = translate(bundle, source=self.resolved_source_provider, target=self.target_provider,
+                          rules=self.rules, mappings=self.mappings)
+            t.bundle.save(self.workdir / "translated")
+            (self.workdir / "translation.json").write_text(json.dumps(t.to_dict(), indent=2, default=str) + "\n")
+            for w in t.warnings:
+                self._emit("warning", "translate", str(w))
+            return t
+
+        self._translation = self._step("translate", run)
+        return self._translation
+
+    def lint(self) -> list[str]:
+        """Provider residue left after translation; stops the migration unless ``allow_blockers``."""
+        t = self.translate()
+
+        def run() -> list[str]:
+            residue = lint_residue(t, self.resolved_source_provider, self.target_provider or "", self.mappings)
+            (self.workdir / "lint.json").write_text(json.dumps({"residue": residue}, indent=2) + "\n")
+            if residue and not self.allow_blockers:
+                raise MigrationBlocked(
+                    f"{len(residue)} source-provider leftovers would not work on the target: "
+                    + "; ".join(residue[:10]) + ("; ..." if len(residue) > 10 else "") + ".",
+                    hint="Add mappings or rules for them, or pass allow_blockers=True (CLI: --allow-blockers).",
+                )
+            return residue
+
+        result: list[str] = self._step("lint", run)
+        return result
+
+    def volumes(self) -> Any:
+        """Move volume data (``volumes="velero"``); nothing to do otherwise."""
+        if self.volume_mode is None:
+            return self._step("volumes", lambda: None)
+        t = self.translate()
+
+        def run() -> Any:
+            from portkit.volumes import migrate_volumes
+
+            return migrate_volumes(
+                source=self.source, target=self.target, namespaces=self.namespaces,
+                namespace_map=self.namespace_map, translation=t,
+                source_provider=self.resolved_source_provider, target_provider=_target_name(self.target_provider or ""),
+                workdir=self.workdir / "volumes", **self.velero_options,
+            )
+
+        self._volumes = self._step("volumes", run)
+        return self._volumes
+
+    def _objects_to_apply(self) -> list[dict[str, Any]]:
+        objs = list(self.translate().bundle)
+        if self.volume_mode == "velero":  # claims and volumes come from the Velero restore
+            objs = [o for o in objs
+                    if (str(o.get("apiVersion", "v1")).rpartition("/")[0], o.get("kind")) not in _VOLUME_KINDS]
+        return objs
+
+    def plan(self) -> Plan:
+        """Plan the apply against the live target (always fresh; nothing is written)."""
+
+        def run() -> Plan:
+            p = make_plan(self._objects_to_apply(), self.target, namespace_map=self.namespace_map or None)
+            (self.workdir / "plan.json").write_text(json.dumps(p.to_dict(), indent=2, default=str) + "\n")
+            if not self.allow_blockers and (p.blockers or p.errors):
+                raise MigrationBlocked(
+                    f"The plan is blocked: {len(p.blockers)} blockers, {len(p.errors)} objects the target rejects "
+                    f"(details in {self.workdir / 'plan.json'}). " + "; ".join(str(b) for b in p.blockers[:5]),
+                    hint="Fix them on the target or in the translation, then run the migration again.",
+                )
+            return p
+
+        self._plan = self._step("plan", run)
+        return self._plan
+
+    def apply(self) -> ApplyResult:
+        """Apply the plan (journaled in ``workdir/apply``: a second run resumes and skips what is done)."""
+        p = self._plan or self.plan()
+
+        def run() -> ApplyResult:
+            result = apply_plan(p, wait=False, workdir=self.workdir / "apply")
+            (self.workdir / "apply.json").write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+            failed = [o for o in result.objects if getattr(o, "error", "")]
+            if failed:
+                raise PortkitError(
+                    f"{len(failed)} objects were not applied (details in {self.workdir / 'apply.json'}).",
+                    hint="Fix the cause and run the migration again: what was applied is not redone.",
+                )
+            return result
+
+        self._applied = self._step("apply", run)
+        return self._applied
+
+    def wait(self) -> WaitResult | None:
+        """Wait until workloads are rolled out, claims bound and jobs complete."""
+        if not self.wait_enabled:
+            return self._step("wait", lambda: None)  # type: ignore[no-any-return]
+        p = self._plan or self.plan()
+
+        def run() -> WaitResult:
+            result = wait_ready(self.target, [a.obj for a in p.actions], timeout=self.timeout)
+            if not result.ready_all:
+                for item in result.not_ready:
+                    self._emit("warning", "wait", str(item))
+            return result
+
+        self._waited = self._step("wait", run)
+        return self._waited
+
+    def verify(self) -> VerifyResult:
+        """Check every object is in the target with the fields portkit set."""
+
+        def run() -> VerifyResult:
+            result = verify(self._objects_to_apply(), self.target, namespace_map=self.namespace_map or None)
+            (self.workdir / "verify.json").write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+            return result
+
+        self._verified = self._step("verify", run)
+        return self._verified
+
+    # -- whole run -----------------------------------------------------------------------------------
+    def run(self) -> MigrationReport:
+        """Run every step not completed yet, in order, and return the report."""
+        done = set(self._state["completed"])
+        for name in STEPS:
+            if name in done and name in ("export", "translate", "lint", "volumes"):
+                self._emit("step_skipped", name, f"{name} already done")
+                if name in ("export", "translate"):
+                    getattr(self, name)()  # load/recompute its output for the later steps
+                continue
+            getattr(self, name)()
+        return self.report()
+
+    def report(self) -> MigrationReport:
+        """The report of what has been done so far."""
+        counts: Counter[str] = Counter()
+        if self._translation is not None:
+            for obj in self._translation.bundle:
+                counts[str(obj.get("kind"))] += 1
+        return MigrationReport(
+            namespaces=self.namespaces,
+            source_provider=str(self.source_provider or self._state.get("source_provider") or "?"),
+            target_provider=_target_name(self.target_provider or "?"),
+            completed=self.completed,
+            timings=dict(self._state["timings"]),
+            objects_by_kind=dict(sorted(counts.items())),
+            translation=self._translation,
+            plan=self._plan,
+            applied=self._applied,
+            waited=self._waited,
+            verified=self._verified,
+            volumes=self._volumes,
+            workdir=str(self.workdir),
+        )

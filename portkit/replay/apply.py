@@ -1,0 +1,644 @@
+"""``apply()``: write a plan into the target in dependency-ordered waves, journaled, resumable; ``rollback()``.
+
+Every write is a server-side apply with field manager ``portkit``. Objects in one wave are applied
+concurrently (``workers`` at a time); a wave starts when the previous one is done; CRDs are waited for
+until Established before custom resources are applied. Each accepted object is recorded in a journal
+(``workdir``) with the sha256 of what was sent, so a run killed at any point resumes where it stopped and
+re-applying the same plan writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from portkit.cluster import Cluster
+from portkit.display import html_table, text_table, truncate
+from portkit.errors import (
+    ApiError,
+    ApplyError,
+    ClusterUnreachableError,
+    ConfigurationError,
+    ConflictError,
+    NotFoundError,
+    PortkitError,
+)
+from portkit.model import ObjectRef, get_path
+from portkit.replay.journal import Journal, JournalEntry
+from portkit.replay.order import WAVE_NAMES
+from portkit.replay.plan import FIELD_MANAGER, Action, Plan
+from portkit.replay.wait import WaitResult, wait_ready
+
+__all__ = [
+    "OUTCOMES",
+    "ApplyInterrupted",
+    "ApplyResult",
+    "ObjectResult",
+    "RollbackResult",
+    "apply",
+    "rollback",
+]
+
+#: What happened to an object in an apply.
+OUTCOMES = ("created", "updated", "unchanged", "skipped", "failed", "dry-run")
+
+_CRD_WAVE = WAVE_NAMES.index("crds")
+
+
+@attrs.frozen
+class ObjectResult:
+    """What apply did with one object.
+
+    Attributes:
+        ref: the object.
+        op: what the plan said (``create``, ``update``, ...).
+        outcome: ``created``, ``updated``, ``unchanged``, ``skipped``, ``failed`` or ``dry-run``.
+        message: the API's message for failures; why for skips.
+        wave: the wave name.
+    """
+
+    ref: ObjectRef
+    op: str
+    outcome: str
+    message: str = ""
+    wave: str = ""
+
+    @property
+    def error(self) -> str:
+        """The API's message when the object failed, else ``""``."""
+        return self.message if self.outcome == "failed" else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict form."""
+        return {
+            "ref": self.ref.to_dict(),
+            "object": str(self.ref),
+            "op": self.op,
+            "outcome": self.outcome,
+            "message": self.message,
+            "wave": self.wave,
+        }
+
+
+@attrs.define(eq=False)
+class ApplyResult:
+    """The result of :func:`apply`.
+
+    Attributes:
+        objects: one :class:`ObjectResult` per object of the plan, in plan order.
+        writes: write requests sent (server-side applies; 0 for a dry run or a no-op re-apply).
+        requests: HTTP requests made, reads and retries included (when the Cluster counts them).
+        dry_run: whether this was a server-side dry run.
+        workdir: where the journal is (None: kept in memory with the plan).
+        stopped: True when ``on_error="stop"`` ended the run early.
+        waited: the readiness result when ``wait=True``.
+        seconds: how long the apply took.
+    """
+
+    objects: list[ObjectResult]
+    writes: int = 0
+    requests: int = 0
+    dry_run: bool = False
+    workdir: str | None = None
+    stopped: bool = False
+    waited: WaitResult | None = None
+    seconds: float = 0.0
+    run_id: str = ""
+    journal: Journal | None = attrs.field(default=None, repr=False)
+    cluster: Cluster | None = attrs.field(default=None, repr=False)
+
+    @property
+    def failed(self) -> list[ObjectResult]:
+        """Objects the API rejected (or that could not be applied)."""
+        return [o for o in self.objects if o.outcome == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        """True when every object was applied and, if waited for, everything became ready."""
+        return not self.failed and not self.stopped and (self.waited is None or self.waited.ready_all)
+
+    def counts(self) -> dict[str, int]:
+        """Objects per outcome (every outcome present)."""
+        found = Counter(o.outcome for o in self.objects)
+        return {k: found.get(k, 0) for k in OUTCOMES}
+
+    def result(self, kind: str, name: str, namespace: str | None = None) -> ObjectResult | None:
+        """The result of one object."""
+        for o in self.objects:
+            if o.ref.kind == kind and o.ref.name == name and (namespace is None or o.ref.namespace == namespace):
+                return o
+        return None
+
+    def _summary(self) -> str:
+        counts = ", ".join(f"{n} {k}" for k, n in self.counts().items() if n) or "nothing"
+        return f"{counts}; {self.writes} writes in {self.seconds:.1f}s"
+
+    def __repr__(self) -> str:
+        state = "ok" if self.ok else "FAILED"
+        return f"<ApplyResult {state}: {self._summary()}>"
+
+    def to_text(self) -> str:
+        """Human-readable result."""
+        head = "Dry run" if self.dry_run else "Apply"
+        lines = [f"{head} {'finished' if self.ok else 'did not complete'}: {self._summary()}."]
+        if self.stopped:
+            lines.append("Stopped after the first failure (on_error='stop'); apply again to continue.")
+        if self.failed:
+            lines.append(f"\nFailed ({len(self.failed)}):")
+            lines.extend(f"  - {o.ref}: {o.message}" for o in self.failed)
+        if self.waited is not None:
+            lines.append("")
+            lines.append(self.waited.to_text())
+        if self.workdir:
+            lines.append(f"\nJournal: {self.workdir}")
+        changed = [[o.outcome, o.wave, str(o.ref)] for o in self.objects if o.outcome in ("created", "updated")]
+        if changed:
+            lines.append("")
+            lines.append(text_table(["outcome", "wave", "object"], changed, max_rows=100))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = [[o.outcome, o.wave, str(o.ref), o.message] for o in self.objects]
+        parts = [html_table(["outcome", "wave", "object", "message"], rows, title=repr(self))]
+        if self.waited is not None:
+            parts.append(self.waited._repr_html_())
+        return "".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict form."""
+        return {
+            "ok": self.ok,
+            "dry_run": self.dry_run,
+            "counts": self.counts(),
+            "writes": self.writes,
+            "requests": self.requests,
+            "seconds": round(self.seconds, 3),
+            "stopped": self.stopped,
+            "workdir": self.workdir,
+            "run_id": self.run_id,
+            "failed": [o.to_dict() for o in self.failed],
+            "objects": [o.to_dict() for o in self.objects],
+            "wait": self.waited.to_dict() if self.waited is not None else None,
+        }
+
+
+class ApplyInterrupted(ApplyError):
+    """Apply stopped because the target became unreachable; ``result`` holds what was done so far.
+
+    The journal keeps every object already applied: run apply again (with the same workdir) to resume.
+    """
+
+    def __init__(self, message: str, *, result: ApplyResult, hint: str | None = None) -> None:
+        self.result = result
+        super().__init__(message, hint=hint)
+
+
+@attrs.define(eq=False)
+class RollbackResult:
+    """The result of :func:`rollback`: what was deleted, what was left and why."""
+
+    deleted: list[ObjectRef]
+    kept: list[tuple[ObjectRef, str]]
+    failed: list[tuple[ObjectRef, str]]
+
+    @property
+    def ok(self) -> bool:
+        """True when every object to delete was deleted."""
+        return not self.failed
+
+    def __repr__(self) -> str:
+        return f"<RollbackResult {len(self.deleted)} deleted, {len(self.kept)} kept, {len(self.failed)} failed>"
+
+    def to_text(self) -> str:
+        """Human-readable result."""
+        lines = [repr(self)]
+        lines.extend(f"  deleted {r}" for r in self.deleted)
+        lines.extend(f"  kept {r}: {why}" for r, why in self.kept)
+        lines.extend(f"  FAILED {r}: {why}" for r, why in self.failed)
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = [["deleted", str(r), ""] for r in self.deleted]
+        rows += [["kept", str(r), why] for r, why in self.kept]
+        rows += [["failed", str(r), why] for r, why in self.failed]
+        return html_table(["outcome", "object", "why"], rows, title=repr(self))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict form."""
+        return {
+            "ok": self.ok,
+            "deleted": [str(r) for r in self.deleted],
+            "kept": [{"object": str(r), "why": w} for r, w in self.kept],
+            "failed": [{"object": str(r), "why": w} for r, w in self.failed],
+        }
+
+
+# ---------------------------------------------------------------------------------------------------
+class _Progress:
+    def __init__(self, total: int, enabled: bool) -> None:
+        self._bar: Any = None
+        if enabled and total:
+            try:
+                from tqdm.auto import tqdm
+
+                self._bar = tqdm(total=total, desc="apply", unit="obj")
+            except ImportError:  # pragma: no cover - tqdm is an optional extra
+                self._bar = None
+
+    def step(self, n: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _wait_crds_established(cluster: Cluster, actions: Iterable[Action], timeout: float) -> list[str]:
+    """Wait until every applied CRD is Established; return problems for those that are not."""
+    names = [a.ref.name for a in actions]
+    if not names:
+        return []
+    resource = cluster.resource_for("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+    deadline = time.monotonic() + timeout
+    pending = set(names)
+    while pending:
+        for name in sorted(pending):
+            try:
+                crd = cluster.get(resource, name)
+            except NotFoundError:
+                continue
+            for cond in get_path(crd, "status", "conditions", default=[]) or []:
+                if cond.get("type") == "Established" and cond.get("status") == "True":
+                    pending.discard(name)
+        if not pending or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    cluster.invalidate_discovery()
+    return [f"CustomResourceDefinition {n} was not Established within {timeout:.0f}s" for n in sorted(pending)]
+
+
+def _created_by_us(response: dict[str, Any]) -> bool:
+    managers = {m.get("manager") for m in get_path(response, "metadata", "managedFields", default=[]) or []}
+    return managers <= {FIELD_MANAGER}
+
+
+def apply(
+    plan: Plan,
+    wait: bool = False,
+    timeout: float = 600,
+    dry_run: bool = False,
+    *,
+    workdir: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    workers: int = 8,
+    progress: bool = False,
+    on_error: str = "continue",
+) -> ApplyResult:
+    """Apply a plan to its target cluster.
+
+    Args:
+        plan: from :func:`portkit.plan`.
+        wait: wait until Deployments, StatefulSets and DaemonSets are rolled out, PVCs bound and Jobs complete.
+        timeout: seconds to wait for readiness (and for CRDs to become Established).
+        dry_run: server-side dry run of every write instead of writing (no journal records).
+        workdir: directory of the durable journal; apply again with the same workdir to resume a killed run.
+            Without it the journal lives in memory with the plan (re-applying the same Plan object is a no-op).
+        force: take ownership of fields other field managers own (server-side apply ``force``). Without
+            it, conflicting objects fail with the API's list of conflicting fields.
+        workers: concurrent requests within a wave.
+        progress: show a progress bar (tqdm).
+        on_error: ``continue`` (apply every other object, report the failures) or ``stop`` (finish the
+            running wave, start no new one).
+
+    Returns:
+        An :class:`ApplyResult`; ``result.ok`` is False when an object failed or was not ready in time.
+
+    Raises:
+        ApplyError: the plan is blocked, or the journal cannot be used.
+        ApplyInterrupted: the target became unreachable; the journal keeps what was done.
+    """
+    if on_error not in ("continue", "stop"):
+        raise ConfigurationError(f"on_error={on_error!r} must be 'continue' or 'stop'.")
+    if plan.blockers:
+        listing = "; ".join(b.message for b in plan.blockers)
+        raise ApplyError(
+            f"The plan is blocked, nothing was applied: {listing}", hint="Fix the target or the bundle and plan again."
+        )
+    cluster = plan.cluster
+    journal = Journal(workdir) if workdir is not None else plan.journal
+    server = str(getattr(cluster, "server", ""))
+    other = journal.servers() - {server}
+    if other and server:
+        raise ApplyError(
+            f"The work directory {workdir} holds the journal of an apply to {sorted(other)[0]}, not {server}.",
+            hint="Use a separate work directory per target cluster.",
+        )
+    run_id = uuid.uuid4().hex[:12]
+    stats = getattr(cluster, "stats", None)
+    requests_before = int(getattr(stats, "requests", 0))
+    started = time.monotonic()
+    if not dry_run:
+        journal.record("run", None, run=run_id, server=server, message=f"plan {plan.id}")
+    results: dict[int, ObjectResult] = {}
+    writes = 0
+    stopped = False
+    index = {id(a): i for i, a in enumerate(plan.actions)}
+    bar = _Progress(len(plan.actions), progress)
+
+    def done(a: Action, outcome: str, message: str = "") -> None:
+        results[index[id(a)]] = ObjectResult(a.ref, a.op, outcome, message, a.wave_name)
+        bar.step()
+
+    def apply_one(a: Action) -> tuple[str, str, bool]:
+        """(outcome, message, wrote) for one object; ClusterUnreachableError propagates."""
+        use_force = force
+        attempts = 0
+        deadline = time.monotonic() + 30.0
+        while True:
+            attempts += 1
+            try:
+                response = cluster.apply(a.obj, field_manager=FIELD_MANAGER, force=use_force, dry_run=dry_run)
+                break
+            except NotFoundError as exc:
+                if a.deferred and time.monotonic() < deadline:
+                    # its CRD is Established but discovery / the new endpoint may lag for a moment
+                    time.sleep(0.5)
+                    cluster.invalidate_discovery()
+                    continue
+                if not dry_run:
+                    journal.record(
+                        "failed", a.ref, sha256=a.sha256, op=a.op, wave=a.wave, run=run_id, message=exc.message
+                    )
+                return "failed", exc.message, not dry_run
+            except ConflictError as exc:
+                if exc.reason == "AlreadyExists" and attempts < 3:
+                    continue  # two creates raced (or a retried create landed): apply again over it
+                if not dry_run:
+                    journal.record(
+                        "failed", a.ref, sha256=a.sha256, op=a.op, wave=a.wave, run=run_id, message=exc.message
+                    )
+                return (
+                    "failed",
+                    (
+                        f"{exc.message} Another field manager owns these fields: apply with force=True (--force) "
+                        "to take them over, or leave them out of the bundle."
+                    ),
+                    not dry_run,
+                )
+            except ClusterUnreachableError:
+                raise
+            except ApiError as exc:
+                if not dry_run:
+                    journal.record(
+                        "failed", a.ref, sha256=a.sha256, op=a.op, wave=a.wave, run=run_id, message=exc.message
+                    )
+                return "failed", exc.message, not dry_run
+        if dry_run:
+            return "dry-run", "", False
+        created = not a.live_uid and _created_by_us(response)
+        journal.record(
+            "applied",
+            a.ref,
+            sha256=a.sha256,
+            op=a.op,
+            wave=a.wave,
+            run=run_id,
+            created=created,
+            uid=str(get_path(response, "metadata", "uid") or ""),
+        )
+        return ("created" if created else "updated"), "", True
+
+    crd_problems: list[str] = []
+    try:
+        for wave_actions in plan.by_wave():
+            if stopped:
+                for a in wave_actions:
+                    done(a, "skipped", "not applied: the run stopped after a failure (on_error='stop')")
+                continue
+            todo: list[Action] = []
+            for a in wave_actions:
+                if a.op == "unchanged":
+                    done(a, "unchanged")
+                    continue
+                if a.op == "skip":
+                    done(a, "skipped", a.message)
+                    continue
+                last = journal.last(a.ref)
+                if (
+                    last is not None
+                    and last.event == "applied"
+                    and last.sha256 == a.sha256
+                    and last.ts >= plan.observed_at
+                ):
+                    done(a, "unchanged", "applied earlier (journal)")
+                    continue
+                if a.deferred and dry_run:
+                    done(a, "skipped", "dry run: its CRD is not in the target yet")
+                    continue
+                if crd_problems and a.deferred:
+                    done(a, "failed", "its CRD did not become Established: " + "; ".join(crd_problems))
+                    continue
+                todo.append(a)
+            if not dry_run:
+                now = time.time()
+                journal.record_many(
+                    JournalEntry("intent", now, a.ref, a.sha256, a.op, a.wave, run=run_id)
+                    for a in todo
+                    if a.op == "create"
+                )
+            if todo:
+                with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool:
+                    futures: dict[Future[tuple[str, str, bool]], Action] = {}
+                    queue = list(reversed(todo))
+                    fatal: BaseException | None = None
+                    while queue or futures:
+                        while queue and len(futures) < workers * 2 and fatal is None and not stopped:
+                            a = queue.pop()
+                            futures[pool.submit(apply_one, a)] = a
+                        if not futures:
+                            break
+                        finished, _ = wait_futures(futures, return_when=FIRST_COMPLETED)
+                        for fut in finished:
+                            a = futures.pop(fut)
+                            try:
+                                outcome, message, wrote = fut.result()
+                            except ClusterUnreachableError as exc:
+                                fatal = fatal or exc
+                                done(a, "failed", exc.message)
+                                continue
+                            writes += int(wrote)
+                            done(a, outcome, message)
+                            if outcome == "failed" and on_error == "stop":
+                                stopped = True
+                        if (fatal is not None or stopped) and not futures:
+                            break
+                    for a in queue:
+                        done(a, "skipped", "not applied: the run stopped before reaching it")
+                    if fatal is not None:
+                        raise fatal
+            if wave_actions and wave_actions[0].wave == _CRD_WAVE and not dry_run:
+                applied = [a for a in wave_actions if results[index[id(a)]].outcome in ("created", "updated")]
+                if applied or any(a.deferred for a in plan.actions):
+                    crd_problems = _wait_crds_established(cluster, applied, min(timeout, 120.0))
+    except ClusterUnreachableError as exc:
+        bar.close()
+        for i, a in enumerate(plan.actions):
+            if i not in results:
+                results[i] = ObjectResult(
+                    a.ref, a.op, "skipped", "not applied: the target became unreachable", a.wave_name
+                )
+        partial = _result(
+            plan, results, writes, requests_before, dry_run, workdir, True, None, started, run_id, journal
+        )
+        raise ApplyInterrupted(
+            f"Apply stopped: the target became unreachable after {writes} writes "
+            f"({partial.counts()['created']} created, {partial.counts()['updated']} updated). {exc.message}",
+            result=partial,
+            hint="The journal keeps what was done; apply again (same workdir) to resume once the cluster is back.",
+        ) from exc
+    finally:
+        bar.close()
+        if workdir is not None:
+            journal.close()
+    waited: WaitResult | None = None
+    if wait and not dry_run:
+        targets = [
+            a.obj for i, a in enumerate(plan.actions) if results[i].outcome in ("created", "updated", "unchanged")
+        ]
+        waited = wait_ready(cluster, targets, timeout=timeout)
+    return _result(plan, results, writes, requests_before, dry_run, workdir, stopped, waited, started, run_id, journal)
+
+
+def _result(
+    plan: Plan,
+    results: dict[int, ObjectResult],
+    writes: int,
+    requests_before: int,
+    dry_run: bool,
+    workdir: str | os.PathLike[str] | None,
+    stopped: bool,
+    waited: WaitResult | None,
+    started: float,
+    run_id: str,
+    journal: Journal,
+) -> ApplyResult:
+    stats = getattr(plan.cluster, "stats", None)
+    return ApplyResult(
+        objects=[results[i] for i in sorted(results)],
+        writes=writes,
+        requests=max(0, int(getattr(stats, "requests", 0)) - requests_before),
+        dry_run=dry_run,
+        workdir=str(workdir) if workdir is not None else None,
+        stopped=stopped,
+        waited=waited,
+        seconds=time.monotonic() - started,
+        run_id=run_id,
+        journal=journal,
+        cluster=plan.cluster,
+    )
+
+
+def rollback(
+    result_or_workdir: ApplyResult | str | os.PathLike[str],
+    cluster: Cluster | None = None,
+    *,
+    workers: int = 8,
+    on_progress: Callable[[ObjectRef], None] | None = None,
+) -> RollbackResult:
+    """Delete, newest wave first, the objects the journal says portkit created — nothing that existed before.
+
+    Args:
+        result_or_workdir: an :class:`ApplyResult` (its journal) or the work directory of an apply.
+        cluster: the target (defaults to the result's cluster; required with a work directory).
+        workers: concurrent deletes within a wave.
+
+    An object is only deleted when its live uid matches the one recorded (or, for a creation the journal
+    announced but never confirmed, when portkit is its only field manager). Objects already gone count
+    as deleted. Deletions are journaled, so a second rollback does nothing.
+
+    Raises:
+        ConfigurationError: no cluster to roll back in.
+    """
+    if isinstance(result_or_workdir, ApplyResult):
+        journal = result_or_workdir.journal or Journal(result_or_workdir.workdir)
+        cluster = cluster or result_or_workdir.cluster
+    else:
+        path = Path(result_or_workdir)
+        if not (path / "journal.jsonl").exists():
+            raise ConfigurationError(f"No apply journal in {path}.", hint="Pass the workdir the apply used.")
+        journal = Journal(path)
+    if cluster is None:
+        raise ConfigurationError("rollback needs the target cluster.", hint="Pass cluster=.")
+    entries = journal.created()
+    by_wave: dict[int, list[JournalEntry]] = {}
+    for e in entries:
+        by_wave.setdefault(e.wave, []).append(e)
+    deleted: list[ObjectRef] = []
+    kept: list[tuple[ObjectRef, str]] = []
+    failed: list[tuple[ObjectRef, str]] = []
+
+    def one(entry: JournalEntry) -> tuple[str, str]:
+        ref = entry.ref
+        assert ref is not None
+        try:
+            resource = cluster.resource_for(ref.api_version, ref.kind)
+            live = cluster.get(resource, ref.name, ref.namespace or None)
+        except NotFoundError:
+            return "deleted", ""
+        uid = str(get_path(live, "metadata", "uid") or "")
+        if entry.event == "applied":
+            if entry.uid and uid != entry.uid:
+                return "kept", "it was replaced by another object of the same name since portkit created it"
+        elif not _created_by_us(live):
+            return "kept", "creation was never confirmed and other field managers own it"
+        body = {
+            "kind": "DeleteOptions",
+            "apiVersion": "v1",
+            "propagationPolicy": "Background",
+            "preconditions": {"uid": uid},
+        }
+        try:
+            cluster.request("DELETE", resource.path(ref.namespace or None, ref.name), body=body, action=f"delete {ref}")
+        except NotFoundError:
+            pass
+        except ConflictError as exc:
+            return "kept", f"changed while rolling back: {truncate(exc.message, 200)}"
+        except PortkitError as exc:
+            return "failed", exc.message if isinstance(exc, ApiError) else str(exc)
+        return "deleted", ""
+
+    try:
+        for wave in sorted(by_wave, reverse=True):
+            batch = list(reversed(by_wave[wave]))
+            with ThreadPoolExecutor(max_workers=max(1, min(workers, len(batch)))) as pool:
+                outcomes = list(pool.map(one, batch))
+            records = []
+            for entry, (outcome, why) in zip(batch, outcomes, strict=True):
+                assert entry.ref is not None
+                if outcome == "deleted":
+                    deleted.append(entry.ref)
+                    records.append(JournalEntry("deleted", time.time(), entry.ref, run=entry.run))
+                    if on_progress is not None:
+                        on_progress(entry.ref)
+                elif outcome == "kept":
+                    kept.append((entry.ref, why))
+                    records.append(
+                        JournalEntry("deleted", time.time(), entry.ref, run=entry.run, message=f"kept: {why}")
+                    )
+                else:
+                    failed.append((entry.ref, why))
+            journal.record_many(records)
+    finally:
+        if journal.workdir is not None:
+            journal.close()
+    return RollbackResult(deleted, kept, failed)

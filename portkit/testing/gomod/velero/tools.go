@@ -1,0 +1,8 @@
+//go:build tools
+
+// This file pins the velero command in go.mod; it is never compiled (build tag "tools").
+package main
+
+import (
+	_ "github.com/vmware-tanzu/velero/cmd/velero"
+)

@@ -1,0 +1,227 @@
+"""Velero for local clusters: build the ``velero`` binary and a file object-store plugin, run the server.
+
+``velero`` (CLI and server, one binary) and ``velero-plugin-portkit-file`` (an object-store plugin keeping
+objects as files in a directory: provider ``portkit.io/file``) are built from the wrapper module in
+``gomod/velero`` (pinned ``github.com/vmware-tanzu/velero`` with the kopia ``replace`` line copied from
+Velero's own go.mod) and cached like the Kubernetes binaries.
+
+``LocalCluster(velero=True)`` calls :func:`install` and :func:`start_server`: Velero's CRDs, its namespace
+and a BackupStorageLocation pointing at a store directory, then ``velero server`` out of cluster against
+that cluster, with every listener on 127.0.0.1 on ports picked per cluster. Two clusters given the same
+``velero_store`` directory share one "bucket": Velero's documented cluster-migration setup.
+
+Without a kubelet no volume *bytes* move: PVC and PV objects, the backup and restore flows, namespace
+mapping, storage-class mapping and resource modifiers are real; file-system backup and the CSI data mover
+need node-agent pods on real nodes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import yaml
+
+from portkit.errors import LocalClusterError
+from portkit.testing.binaries import Progress, _ensure, _module_digest, _run_go, _stderr_progress
+
+if TYPE_CHECKING:
+    from portkit.testing._process import ManagedProcess
+    from portkit.testing.localcluster import LocalCluster
+
+__all__ = [
+    "PLUGIN_NAME",
+    "PROVIDER",
+    "VELERO_NAMESPACE",
+    "VELERO_VERSION",
+    "VeleroBinaries",
+    "backup_storage_location",
+    "ensure_velero",
+    "install",
+    "placeholder_deployment",
+    "start_server",
+    "velero_crds",
+]
+
+VELERO_VERSION = "v1.18.3"
+VELERO_NAMESPACE = "velero"
+PROVIDER = "portkit.io/file"
+PLUGIN_NAME = "velero-plugin-portkit-file"
+BUCKET = "portkit"
+BSL_NAME = "default"
+
+_GOMOD = Path(__file__).parent / "gomod"
+# controller-runtime's manager inside `velero server` would otherwise serve metrics on :8080 on every
+# interface (Velero has no flag for it): a second local Velero server could not start.
+_LDFLAGS = (
+    "-s -w "
+    f"-X github.com/vmware-tanzu/velero/pkg/buildinfo.Version={VELERO_VERSION} "
+    "-X github.com/vmware-tanzu/velero/pkg/buildinfo.GitTreeState=clean "
+    "-X sigs.k8s.io/controller-runtime/pkg/metrics/server.DefaultBindAddress=0"
+)
+
+
+@attrs.frozen
+class VeleroBinaries:
+    """Paths of the built Velero binary and its plugin directory."""
+
+    velero: Path
+    plugin_dir: Path
+
+    def to_dict(self) -> dict[str, str]:
+        """Name → path."""
+        return {"velero": str(self.velero), "plugin_dir": str(self.plugin_dir)}
+
+
+def _build_velero(dest: Path, progress: Progress) -> None:
+    with tempfile.TemporaryDirectory(prefix="build-", dir=dest.parent) as tmp:
+        work = Path(tmp) / "velero"
+        shutil.copytree(_GOMOD / "velero", work)
+        staging = Path(tmp) / "out"
+        (staging / "plugins").mkdir(parents=True)
+        log = dest.parent / f"{dest.name}.build.log"
+        progress(
+            f"building Velero {VELERO_VERSION} and its file object-store plugin from Go modules into {dest} "
+            f"(first use only; 5-20 minutes on 2 cores; log: {log})"
+        )
+        started = time.monotonic()
+        common = ["build", "-trimpath", "-ldflags", _LDFLAGS]
+        _run_go([*common, "-o", str(staging / "velero"), "github.com/vmware-tanzu/velero/cmd/velero"],
+                cwd=work, log=log, what=f"Velero {VELERO_VERSION}")
+        _run_go([*common, "-o", str(staging / "plugins" / PLUGIN_NAME), "."],
+                cwd=work, log=log, what="the portkit file object-store plugin for Velero")
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in staging.iterdir():
+            shutil.move(str(f), dest / f.name)
+        progress(f"built Velero in {time.monotonic() - started:.0f} s")
+
+
+def ensure_velero(progress: Progress | None = None) -> VeleroBinaries:
+    """Return the Velero binaries, building (and caching) them when missing. Safe from several processes."""
+    report = progress or _stderr_progress
+    dest = _ensure(
+        f"velero-{VELERO_VERSION}-{_module_digest('velero')}",
+        ["velero", f"plugins/{PLUGIN_NAME}"],
+        _build_velero,
+        report,
+    )
+    return VeleroBinaries(velero=dest / "velero", plugin_dir=dest / "plugins")
+
+
+def velero_crds(velero: Path) -> list[dict[str, Any]]:
+    """Velero's CustomResourceDefinitions, as ``velero install --crds-only --dry-run -o yaml`` prints them."""
+    proc = subprocess.run(
+        [str(velero), "install", "--crds-only", "--dry-run", "-o", "yaml"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    if proc.returncode != 0:
+        raise LocalClusterError(
+            f"`velero install --crds-only --dry-run` failed (exit {proc.returncode}): {proc.stderr.strip()[-800:]}"
+        )
+    crds: list[dict[str, Any]] = []
+    for doc in yaml.load_all(proc.stdout, Loader=yaml.CSafeLoader):
+        if not doc:
+            continue
+        items = doc.get("items") if str(doc.get("kind", "")).endswith("List") else [doc]
+        for item in items or []:
+            if item.get("kind") == "CustomResourceDefinition":
+                item.get("metadata", {}).pop("creationTimestamp", None)
+                item.pop("status", None)
+                crds.append(item)
+    if not crds:
+        raise LocalClusterError("`velero install --crds-only --dry-run -o yaml` printed no CRDs.")
+    return crds
+
+
+def backup_storage_location(store: Path, *, name: str = BSL_NAME, namespace: str = VELERO_NAMESPACE,
+                            access_mode: str = "ReadWrite") -> dict[str, Any]:
+    """A BackupStorageLocation for the file object store rooted at ``store`` (an absolute directory)."""
+    return {
+        "apiVersion": "velero.io/v1",
+        "kind": "BackupStorageLocation",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "provider": PROVIDER,
+            "objectStorage": {"bucket": BUCKET},
+            "config": {"root": str(store)},
+            "default": True,
+            "accessMode": access_mode,
+        },
+    }
+
+
+def placeholder_deployment(namespace: str = VELERO_NAMESPACE) -> dict[str, Any]:
+    """A ``velero`` Deployment with 0 replicas (nothing runs it).
+
+    The server runs out of cluster, but Velero's pod-volume-restore action reads the image of the
+    ``velero`` Deployment in its namespace when it starts, and every restore that includes pods fails
+    without one.
+    """
+    labels = {"component": "velero", "app.kubernetes.io/managed-by": "portkit-local"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "velero", "namespace": namespace, "labels": labels},
+        "spec": {
+            "replicas": 0,
+            "selector": {"matchLabels": {"component": "velero"}},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "velero", "image": f"velero/velero:{VELERO_VERSION}"}]},
+            },
+        },
+    }
+
+
+def install(lc: LocalCluster, velero: VeleroBinaries, store: Path) -> None:
+    """Install Velero's CRDs, namespace, a placeholder Deployment and the BackupStorageLocation into ``lc``."""
+    store.mkdir(parents=True, exist_ok=True)
+    lc.apply(velero_crds(velero.velero), timeout=90.0)
+    lc.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": VELERO_NAMESPACE}}])
+    lc.apply([placeholder_deployment(), backup_storage_location(store.resolve())])
+
+
+def start_server(lc: LocalCluster, velero: VeleroBinaries, *, metrics_port: int, profiler_port: int,
+                 timeout: float = 90.0) -> ManagedProcess:
+    """Run ``velero server`` out of cluster against ``lc`` and wait until its storage location is Available.
+
+    Listeners: metrics and profiler on the given 127.0.0.1 ports; controller-runtime's own metrics server is
+    disabled at build time; plugins talk over unix sockets under a per-cluster ``TMPDIR`` (which also keeps
+    Velero's credential files apart).
+    """
+    import os
+
+    tmp = lc.data_dir / "velero" / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update({"TMPDIR": str(tmp), "HOME": str(lc.data_dir / "velero")})
+    env.pop("VELERO_NAMESPACE", None)
+    argv = [
+        str(velero.velero.resolve()), "server",
+        f"--kubeconfig={lc.kubeconfig}",
+        f"--namespace={VELERO_NAMESPACE}",
+        f"--plugin-dir={velero.plugin_dir.resolve()}",
+        f"--metrics-address=127.0.0.1:{metrics_port}",
+        f"--profiler-address=127.0.0.1:{profiler_port}",
+        "--backup-sync-period=2s",
+        "--store-validation-frequency=5s",
+        "--item-operation-sync-frequency=2s",
+        "--log-level=info",
+        "--log-format=text",
+    ]
+    proc = lc._spawn("velero", argv, env=env)
+    lc._procs["velero"] = proc
+    cluster = lc.cluster()
+
+    def available() -> bool:
+        resource = cluster.resource_for("velero.io/v1", "BackupStorageLocation")
+        bsl = cluster.get(resource, BSL_NAME, VELERO_NAMESPACE)
+        return (bsl.get("status") or {}).get("phase") == "Available"
+
+    lc._wait("velero", available, timeout)
+    return proc

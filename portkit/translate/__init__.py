@@ -1,0 +1,291 @@
+"""Translation: remove provider-specific residue from a bundle so it can be applied on another provider.
+
+>>> t = portkit.translate(bundle, source="aws", target="ionos",
+...                       mappings={"storage_classes": {"gp3": "ionos-enterprise-ssd"}})
+>>> t.bundle, t.changes, t.warnings, t.manual_actions
+
+A chain of pure translators (ordered; see :func:`translators`) runs over every object once. Each change is
+recorded as a :class:`Change`; what cannot be translated becomes a warning or a manual action. The input
+bundle is never changed: objects are copied when first written to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from portkit.errors import PortkitError, TranslationError
+from portkit.model import ObjectRef
+from portkit.profiles import Profile
+from portkit.profiles import resolve as resolve_profile
+from portkit.translate._base import (
+    BaseTranslator,
+    Change,
+    Context,
+    Item,
+    ManualAction,
+    TranslationWarning,
+    Translator,
+    fast_copy,
+)
+from portkit.translate.mappings import Mappings, parse_map_flags
+from portkit.translate.registry import register_translator, translators, unregister_translator
+from portkit.translate.report import Translation
+from portkit.translate.residue import detect_source, find_residue
+from portkit.translate.rules import Rule, load_rules
+
+__all__ = [
+    "BaseTranslator",
+    "Change",
+    "Context",
+    "Item",
+    "ManualAction",
+    "Mappings",
+    "Rule",
+    "Translation",
+    "TranslationWarning",
+    "Translator",
+    "detect_source",
+    "fast_copy",
+    "find_residue",
+    "lint_residue",
+    "load_rules",
+    "parse_map_flags",
+    "register_translator",
+    "source_of",
+    "translate",
+    "translators",
+    "unregister_translator",
+]
+
+
+def _objects_of(bundle: Any) -> tuple[list[dict[str, Any]], Any]:
+    if isinstance(bundle, Mapping):
+        return [dict(bundle)], None
+    if hasattr(bundle, "objects") and hasattr(bundle, "evolve"):
+        return list(bundle.objects), bundle
+    if isinstance(bundle, Iterable) and not isinstance(bundle, str | bytes):
+        objs = list(bundle)
+        for i, o in enumerate(objs):
+            if not isinstance(o, dict):
+                raise TranslationError(f"object #{i + 1} is a {type(o).__name__}, not a manifest dict.")
+        return objs, None
+    raise TranslationError(
+        f"cannot translate a {type(bundle).__name__}.", hint="Pass a portkit.Bundle or a list of manifest dicts."
+    )
+
+
+def source_of(bundle: Any) -> str | None:
+    """The source provider a bundle records (``meta["source"]["provider"]``), if any."""
+    meta = getattr(bundle, "meta", None)
+    if isinstance(meta, Mapping):
+        src = meta.get("source")
+        if isinstance(src, Mapping) and src.get("provider"):
+            return str(src["provider"])
+    return None
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector (translation allocates many small acyclic containers; the
+    collector's passes over them cost about as much as the translation itself)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _profile_name(value: str | Sequence[str] | Profile) -> str:
+    if isinstance(value, Profile):
+        return value.name
+    if isinstance(value, str):
+        return value
+    return "+".join(value)
+
+
+def translate(
+    bundle: Any,
+    source: str | Sequence[str] | Profile | None = None,
+    target: str | Sequence[str] | Profile | None = None,
+    rules: Any = None,
+    mappings: Mappings | Mapping[str, Any] | None = None,
+) -> Translation:
+    """Translate a bundle from one provider to another.
+
+    Args:
+        bundle: a :class:`portkit.Bundle` (or a list of manifest dicts). It is not changed.
+        source: the provider the objects come from (``"aws"``); None: the provider the bundle records.
+        target: the provider to move to: a name, ``"rook-ceph+metallb"`` or a list (each aspect from the
+            first profile that covers it).
+        rules: user rules: a file path, YAML text, a dict (Velero resource-modifier format, also wrapped in
+            its ConfigMap) or a list of rules. Applied last.
+        mappings: overrides of profile defaults, e.g. ``{"storage_classes": {"gp3": "fast"},
+            "images": {"123.dkr.ecr.eu-central-1.amazonaws.com/": "registry.example/"}, "zones": {...},
+            "ingress_class": "nginx", "image_pull_secrets": ["regcred"]}``.
+
+    Returns:
+        a :class:`Translation`: ``.bundle`` (translated), ``.changes``, ``.warnings``, ``.manual_actions``.
+
+    Raises:
+        TranslationError: unknown provider, invalid mapping or rule (naming the rule and field), or a
+            translator failed (naming it and the object).
+    """
+    with _no_gc():
+        return _translate(bundle, source, target, rules, mappings)
+
+
+def _translate(
+    bundle: Any,
+    source: str | Sequence[str] | Profile | None,
+    target: str | Sequence[str] | Profile | None,
+    rules: Any,
+    mappings: Mappings | Mapping[str, Any] | None,
+) -> Translation:
+    objects, base = _objects_of(bundle)
+    if source is None:
+        source = source_of(bundle)
+        if source is None:
+            raise TranslationError(
+                "the bundle does not record its source provider.",
+                hint="Name it: translate(..., source='aws') or --from aws (see `portkit providers`).",
+            )
+    if target is None:
+        raise TranslationError("no target provider given.", hint="Name it: target='ionos' or --to ionos.")
+    src = resolve_profile(source)
+    dst = resolve_profile(target)
+    maps = Mappings.from_value(mappings)
+    rule_list = (
+        load_rules(rules) if not (isinstance(rules, list) and all(isinstance(r, Rule) for r in rules)) else rules
+    )
+    chain = [t for t in translators() if t.name != "rules" or rule_list]
+    ctx = Context(src, dst, maps, objects, rule_list)
+    for step in chain:
+        ctx.translator = step.name
+        try:
+            step.begin(ctx)
+        except PortkitError:
+            raise
+        except Exception as exc:
+            raise TranslationError(f"translator {step.name!r} failed to start: {type(exc).__name__}: {exc}.") from exc
+    out: list[dict[str, Any]] = []
+    n = len(chain)
+    kinds_of = [t.kinds for t in chain]
+    names = [t.name for t in chain]
+    plans: dict[Any, list[int]] = {}
+    for obj in objects:
+        stack: list[tuple[dict[str, Any], int, bool]] = [(obj, 0, False)]
+        while stack:
+            current, start, owned = stack.pop()
+            item = Item(current, ctx, owned=owned)
+            kind = current.get("kind")
+            plan = plans.get(kind)
+            if plan is None:
+                plan = plans[kind] = [i for i in range(n) if kinds_of[i] is None or kind in kinds_of[i]]  # type: ignore[operator]
+            t: Translator | None = None
+            requeued = False
+            try:
+                for i in plan:
+                    if i < start:
+                        continue
+                    t = chain[i]
+                    ctx.translator = names[i]
+                    t.translate(item, ctx)
+                    if item.dropped:
+                        break
+                    if item.added:
+                        stack.extend((added, i + 1, True) for added in reversed(item.added))
+                        item.added = []
+                    if item.obj.get("kind") != kind:  # became another kind: the rest of the chain is re-planned
+                        stack.append((item.obj, i + 1, True))
+                        requeued = True
+                        break
+            except PortkitError:
+                raise
+            except Exception as exc:
+                name = t.name if t is not None else "?"
+                raise TranslationError(
+                    f"translator {name!r} failed on {ObjectRef.from_obj(current)}: {type(exc).__name__}: {exc}.",
+                    hint="Check that it is a valid manifest (kubectl apply --dry-run=server); if it is, report "
+                    "this; a rule or a mapping may work around it.",
+                ) from exc
+            if not item.dropped and not requeued:
+                out.append(item.obj)
+    for step in chain:
+        ctx.translator = step.name
+        for extra in step.end(ctx) or []:
+            out.append(extra)
+    out = _dedupe(out, ctx)
+    info = {
+        "source": src.name,
+        "target": dst.name,
+        "mappings": maps.to_dict(),
+        "rules": len(rule_list),
+        "changes": len(ctx.changes),
+        "warnings": len(ctx.warnings),
+        "manual_actions": len(ctx.manual_actions),
+    }
+    if base is not None:
+        new_bundle = base.evolve(objects=out, translated=info)
+    else:
+        from portkit.bundle import Bundle
+
+        new_bundle = Bundle(out, meta={"translated": info})
+    return Translation(
+        bundle=new_bundle,
+        changes=tuple(ctx.changes),
+        warnings=tuple(ctx.warnings),
+        manual_actions=tuple(ctx.manual_actions),
+        source=src.name,
+        target=dst.name,
+        translators=tuple(step.name for step in chain),
+        input_count=len(objects),
+        mappings=maps.to_dict(),
+    )
+
+
+def lint_residue(
+    translation: Translation | Any,
+    source: str | Sequence[str] | Profile,
+    target: str | Sequence[str] | Profile,
+    mappings: Mappings | Mapping[str, Any] | None = None,
+) -> list[str]:
+    """What of the source provider is still in a translated bundle (``portkit lint`` reports it).
+
+    Args:
+        translation: a :class:`Translation` (or a bundle / list of manifests already translated).
+        source / target: the providers translated from and to.
+        mappings: the mappings used; values the user mapped to explicitly are not residue.
+    """
+    maps = Mappings.from_value(mappings)
+    objects, _ = _objects_of(translation.bundle if isinstance(translation, Translation) else translation)
+    allowed = [*maps.images.values(), *maps.storage_classes.values(), *maps.zones.values()]
+    if maps.ingress_class:
+        allowed.append(maps.ingress_class)
+    return find_residue(
+        objects, resolve_profile(source), exclude=resolve_profile(target), allowed_values=[a for a in allowed if a]
+    )
+
+
+def _dedupe(objects: list[dict[str, Any]], ctx: Context) -> list[dict[str, Any]]:
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        api = str(obj.get("apiVersion") or "")
+        key = (
+            api.partition("/")[0] if "/" in api else "",
+            obj.get("kind"),
+            meta.get("namespace") or "",
+            meta.get("name"),
+        )
+        if key in seen:
+            ctx.warn(ObjectRef.from_obj(obj), "two translated objects have this identity; the second was left out")
+            continue
+        seen.add(key)
+        out.append(obj)
+    return out

@@ -1,0 +1,68 @@
+"""Workload identity: IRSA, GKE and Azure workload-identity keys removed, one manual action per account.
+
+The European targets have no workload identity; the credential must come from somewhere else (a static
+Secret, External Secrets, Vault). Nothing identity-related is translated silently.
+"""
+
+from __future__ import annotations
+
+from portkit.translate._base import BaseTranslator, Context, Item
+from portkit.translate._util import POD_KINDS, pod_spec_path, pod_template_meta_path
+
+__all__ = ["IdentityTranslator"]
+
+
+class IdentityTranslator(BaseTranslator):
+    """Removes provider workload-identity annotations and labels and reports what replaces them."""
+
+    name = "identity"
+    order = 20
+    kinds = frozenset({"ServiceAccount", *POD_KINDS})
+    description = "IRSA / GKE / Azure workload identity keys on ServiceAccounts and pods"
+
+    def translate(self, item: Item, ctx: Context) -> None:
+        """Translate one object (see the module docstring)."""
+        ident = ctx.source.identity
+        if ident is None or ident is ctx.target.identity:
+            return
+        target = ctx.target.name
+        if item.kind == "ServiceAccount":
+            anns = dict(item.get("metadata", "annotations") or {})
+            found = {k: anns[k] for k in ident.service_account_annotations if k in anns}
+            for key in found:
+                item.remove(("metadata", "annotations", key), f"{ident.mechanism} is {ctx.source.name}-only")
+            labels = dict(item.get("metadata", "labels") or {})
+            for key in ident.service_account_labels:
+                if key in labels:
+                    item.remove(("metadata", "labels", key), f"{ident.mechanism} is {ctx.source.name}-only")
+                    found.setdefault(key, labels[key])
+            if found:
+                what = ", ".join(
+                    f"{k}={v}"
+                    for k, v in sorted(found.items())
+                    if not k.endswith(("sts-regional-endpoints", "token-expiration", "audience"))
+                )
+                item.manual(
+                    f"create an equivalent credential for ServiceAccount {item.namespace}/{item.name} on {target} "
+                    f"(was {ident.mechanism}: {what or ', '.join(found)}); e.g. a Secret via External Secrets or "
+                    "Vault, "
+                    "and point the workload at it"
+                )
+            return
+        meta_path = pod_template_meta_path(item.obj)
+        spec_path = pod_spec_path(item.obj)
+        if meta_path is None or spec_path is None:
+            return
+        for field, keys in (("labels", ident.pod_labels), ("annotations", ident.pod_annotations)):
+            values = dict(item.get(*meta_path, field) or {})
+            for key in keys:
+                if key in values:
+                    item.remove((*meta_path, field, key), f"{ident.mechanism} is {ctx.source.name}-only")
+                    item.warn(
+                        f"pod {field[:-1]} {key} removed ({ident.mechanism}); see the manual action for its "
+                        "ServiceAccount"
+                    )
+        selector = dict(item.get(*spec_path, "nodeSelector") or {})
+        for key in ident.node_selector_keys:
+            if key in selector:
+                item.remove((*spec_path, "nodeSelector", key), f"{ident.mechanism} node selector")

@@ -1,0 +1,72 @@
+"""Images: registry prefix rewriting, warnings for images left on a provider registry, pull secrets."""
+
+from __future__ import annotations
+
+from portkit.profiles import load as load_profile
+from portkit.profiles import names as profile_names
+from portkit.translate._base import BaseTranslator, Context, Item
+from portkit.translate._util import POD_KINDS, containers, pod_spec_path
+
+__all__ = ["ImagesTranslator"]
+
+_HYPERSCALERS = ("aws", "gke", "aks", "openshift")
+
+
+class ImagesTranslator(BaseTranslator):
+    """Rewrites image references by prefix and reports images still on a provider registry."""
+
+    name = "images"
+    order = 80
+    kinds = POD_KINDS
+    description = "image registry prefixes, provider registries, imagePullSecrets"
+
+    def begin(self, ctx: Context) -> None:
+        """Look at the whole input once before the objects go through."""
+        registries = list(ctx.source.registries)
+        for name in _HYPERSCALERS:
+            if name in profile_names() and name not in ctx.target.members:
+                registries.extend(r for r in load_profile(name).registries if r not in registries)
+        target_regs = set(ctx.target.registries)
+        prefixes = sorted(ctx.mappings.images.items(), key=lambda kv: len(kv[0]), reverse=True)
+        ctx.state[self.name] = ([r for r in registries if r not in target_regs], prefixes, {})
+
+    def translate(self, item: Item, ctx: Context) -> None:
+        """Translate one object (see the module docstring)."""
+        spec_path = pod_spec_path(item.obj)
+        if spec_path is None:
+            return
+        spec = item.get(*spec_path)
+        if not isinstance(spec, dict):
+            return
+        registries, prefixes, cache = ctx.state[self.name]
+        for field, i, container in list(containers(spec)):
+            image = container.get("image")
+            if not isinstance(image, str):
+                continue
+            new = image
+            for old_prefix, new_prefix in prefixes:
+                if image.startswith(old_prefix):
+                    new = new_prefix + image[len(old_prefix) :]
+                    break
+            if new != image:
+                item.set((*spec_path, field, i, "image"), new, f"user mapping images:{old_prefix}={new_prefix}")
+                continue
+            hit = cache.get(image)
+            if hit is None:
+                hit = next((r.description or r.pattern for r in registries if r.matches(image)), "")
+                cache[image] = hit
+            if hit:
+                item.warn(
+                    f"image {image} is on {hit}; the target may not be able to pull it: push it to the "
+                    "target's registry and map it with --map images:OLD=NEW"
+                )
+        if ctx.mappings.image_pull_secrets:
+            current = item.get(*spec_path, "imagePullSecrets") or []
+            names = {s.get("name") for s in current if isinstance(s, dict)}
+            missing = [n for n in ctx.mappings.image_pull_secrets if n not in names]
+            if missing:
+                item.set(
+                    (*spec_path, "imagePullSecrets"),
+                    [*current, *({"name": n} for n in missing)],
+                    "user mapping image_pull_secrets",
+                )

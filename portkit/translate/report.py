@@ -1,0 +1,170 @@
+"""The result of a translation and its text, HTML and JSON renderings."""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from typing import Any
+
+import attrs
+
+from portkit.display import html_table, text_table, truncate
+from portkit.translate._base import Change, ManualAction, TranslationWarning
+
+__all__ = ["Translation"]
+
+
+def _value(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, str):
+        return v
+    return truncate(repr(v), 60)
+
+
+@attrs.frozen(repr=False)
+class Translation:
+    """What :func:`portkit.translate` returns.
+
+    Attributes:
+        bundle: the translated bundle (the input bundle is left as it was).
+        changes: every change: object, JSON pointer, old → new, translator, reason.
+        warnings: translated with a loss, or kept though it may not work on the target.
+        manual_actions: what a person must do on the target.
+        source / target: the provider profiles' names.
+        translators: the chain that ran, in order.
+        input_count: objects in the input.
+        residue: source-provider residue still in the output (``lint`` fills this in).
+    """
+
+    bundle: Any
+    changes: tuple[Change, ...]
+    warnings: tuple[TranslationWarning, ...]
+    manual_actions: tuple[ManualAction, ...]
+    source: str
+    target: str
+    translators: tuple[str, ...] = ()
+    input_count: int = 0
+    mappings: dict[str, Any] = attrs.field(factory=dict)
+    residue: tuple[str, ...] = ()
+
+    @property
+    def needs_attention(self) -> bool:
+        """True when there are warnings, manual actions or residue for a person to look at."""
+        return bool(self.warnings or self.manual_actions or self.residue)
+
+    @property
+    def dropped(self) -> list[Change]:
+        """Objects left out of the translated bundle."""
+        return [c for c in self.changes if c.op == "drop"]
+
+    @property
+    def added(self) -> list[Change]:
+        """Objects the translation added."""
+        return [c for c in self.changes if c.op == "add"]
+
+    def changed_objects(self) -> int:
+        """How many objects were changed, dropped, added or replaced."""
+        return len({c.ref.key for c in self.changes})
+
+    def by_translator(self) -> dict[str, int]:
+        """Number of changes per translator."""
+        return dict(Counter(c.translator for c in self.changes))
+
+    def __repr__(self) -> str:
+        return (
+            f"<Translation {self.source}→{self.target}: {self.input_count} objects in, {len(self.bundle)} out, "
+            f"{len(self.changes)} changes, {len(self.warnings)} warnings, {len(self.manual_actions)} manual actions>"
+        )
+
+    def summary(self) -> str:
+        """One line."""
+        return (
+            f"Translated {self.input_count} objects {self.source} → {self.target}: {len(self.changes)} changes "
+            f"in {self.changed_objects()} objects ({len(self.dropped)} dropped, {len(self.added)} added), "
+            f"{len(self.warnings)} warnings, {len(self.manual_actions)} manual actions."
+        )
+
+    def to_text(self, *, max_changes: int = 200) -> str:
+        """A report for terminals."""
+        parts = [self.summary()]
+        if self.manual_actions:
+            parts.append("\nMANUAL ACTIONS (do these on the target):")
+            parts += [f"  - {a}" for a in self.manual_actions]
+        if self.warnings:
+            parts.append("\nWARNINGS:")
+            parts += [f"  - {w}" for w in self.warnings]
+        if self.residue:
+            parts.append(f"\nSTILL {self.source.upper()}-SPECIFIC:")
+            parts += [f"  - {r}" for r in self.residue]
+        if self.changes:
+            parts.append("\nCHANGES:")
+            rows = [
+                (str(c.ref), c.path or "(object)", c.op, _value(c.old), _value(c.new), c.translator, c.reason)
+                for c in self.changes
+            ]
+            parts.append(
+                text_table(["object", "path", "op", "old", "new", "translator", "reason"], rows, max_rows=max_changes)
+            )
+        return "\n".join(parts)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        parts = [f"<p><strong>{html.escape(self.summary())}</strong></p>"]
+        if self.manual_actions:
+            parts.append(
+                html_table(
+                    ["object", "manual action", "translator"],
+                    [(str(a.ref or ""), a.message, a.translator) for a in self.manual_actions],
+                    title="Manual actions",
+                )
+            )
+        if self.warnings:
+            parts.append(
+                html_table(
+                    ["object", "warning", "translator"],
+                    [(str(w.ref or ""), w.message, w.translator) for w in self.warnings],
+                    title="Warnings",
+                )
+            )
+        if self.residue:
+            parts.append(html_table(["residue"], [(r,) for r in self.residue], title="Still source-specific"))
+        if self.changes:
+            parts.append(
+                html_table(
+                    ["object", "path", "op", "old", "new", "translator", "reason"],
+                    [
+                        (str(c.ref), c.path or "(object)", c.op, _value(c.old), _value(c.new), c.translator, c.reason)
+                        for c in self.changes
+                    ],
+                    title="Changes",
+                )
+            )
+        return "".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (no object bodies; Secret values are never recorded)."""
+        return {
+            "source": self.source,
+            "target": self.target,
+            "translators": list(self.translators),
+            "mappings": self.mappings,
+            "objects_in": self.input_count,
+            "objects_out": len(self.bundle),
+            "summary": {
+                "changes": len(self.changes),
+                "changed_objects": self.changed_objects(),
+                "dropped": len(self.dropped),
+                "added": len(self.added),
+                "warnings": len(self.warnings),
+                "manual_actions": len(self.manual_actions),
+                "by_translator": self.by_translator(),
+            },
+            "needs_attention": self.needs_attention,
+            "manual_actions": [a.to_dict() for a in self.manual_actions],
+            "warnings": [w.to_dict() for w in self.warnings],
+            "residue": list(self.residue),
+            "changes": [c.to_dict() for c in self.changes],
+        }

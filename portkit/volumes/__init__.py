@@ -1,0 +1,41 @@
+"""Move PersistentVolume data between clusters: the volume-mover protocol and the Velero driver.
+
+```python
+from portkit.volumes import VeleroMover
+mover = VeleroMover(src, dst, data_path="fs-backup", source_provider="aws", target_provider="ionos")
+result = mover.move(["shop"], namespace_map={"shop": "shop-eu"}, storage=translation)   # or a dict
+result.volumes   # each claim: source class/size → target class/size, phase
+```
+"""
+
+from portkit.volumes.base import (
+    DATA_PATHS,
+    ClaimChange,
+    DataPath,
+    ProgressCallback,
+    StorageMapping,
+    VolumeMover,
+    VolumeProgress,
+    claim_changes,
+    storage_class_mapping,
+)
+from portkit.volumes.result import VolumeMoveResult, VolumeRow
+from portkit.volumes.velero import VeleroCLI, VeleroMover, VeleroOperationError, parse_objects
+
+__all__ = [
+    "DATA_PATHS",
+    "ClaimChange",
+    "DataPath",
+    "ProgressCallback",
+    "StorageMapping",
+    "VeleroCLI",
+    "VeleroMover",
+    "VeleroOperationError",
+    "VolumeMoveResult",
+    "VolumeMover",
+    "VolumeProgress",
+    "VolumeRow",
+    "claim_changes",
+    "parse_objects",
+    "storage_class_mapping",
+]
