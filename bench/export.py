@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -221,6 +222,11 @@ def main() -> int:
     parser.add_argument("--big", type=int, default=50_000, help="objects for the memory run (0: skip)")
     parser.add_argument("--workers", type=int, default=8, help="portkit export workers")
     parser.add_argument(
+        "--settle-big",
+        action="store_true",
+        help="wait for the controller-manager to finish the big run's ReplicaSets before exporting (slow)",
+    )
+    parser.add_argument(
         "--child-export", nargs=4, metavar=("KUBECONFIG", "DIR", "NAMESPACES", "WORKERS"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -276,6 +282,10 @@ def main() -> int:
             more = populate(cluster, extra_ns, extra // len(extra_ns))
             all_ns = namespaces + extra_ns
             print(f"created {more} more objects in {len(extra_ns)} namespaces in {time.monotonic() - t0:.1f}s")
+            if args.settle_big:
+                per_extra = int(extra // len(extra_ns) * dict(MIX)["Deployment"]) * len(extra_ns)
+                rs = wait_for_replicasets(cluster, deployments + per_extra, timeout=1800)
+                print(f"{rs} ReplicaSets in all after {time.monotonic() - t0:.1f}s")
             big = run_child(lc.kubeconfig, str(work / "big"), all_ns, args.workers)
             print(
                 f"big export: {big['objects']} objects exported ({big['listed']} listed) from {len(all_ns)} "
@@ -283,6 +293,7 @@ def main() -> int:
                 f"peak RSS {big['peak_rss'] / 2**20:.0f} MB"
             )
             summary["big"] = big
+    shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(summary))
     return 0
 

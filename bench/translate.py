@@ -8,7 +8,8 @@ across namespaces, then times:
 * translate: ``portkit.translate(bundle, source="aws", target="ionos", mappings=...)``, every translator on,
   Bundle construction of the result included.
 
-Prints objects/s for both and the ratio translate/baseline (higher is better), best of ``--repeat`` runs, in CPU time of this process (one core; other load on the machine does not count).
+Prints objects/s for both and the ratio translate/baseline (higher is better), best of ``--repeat`` runs,
+measured in CPU time of this process (one core; other load on the machine does not count).
 Usage: ``python bench/translate.py [--objects 20000] [--repeat 3] [--profile]``
 """
 

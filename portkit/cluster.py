@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,9 @@ class Cluster:
         Raises:
             ConfigurationError: the kubeconfig is missing, unreadable or has no such context.
         """
-        from kubernetes import client, config  # imported lazily: it is slow to import
+        with warnings.catch_warnings():  # imported lazily (slow); its optional SOCKS import warns
+            warnings.simplefilter("ignore")
+            from kubernetes import client, config
 
         config_file = str(path) if path is not None else _default_kubeconfig()
         first = config_file.split(os.pathsep)[0]

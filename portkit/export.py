@@ -36,7 +36,7 @@ from portkit.bundle import Bundle, BundleWriter
 from portkit.display import html_table, text_table
 from portkit.errors import ApiError, ConfigurationError, NotFoundError, PortkitError
 from portkit.model import get_path, split_api_version
-from portkit.sanitize import controller_owner_uid, pod_spec, sanitize, skip_kind_reason, skip_reason
+from portkit.sanitize import controller_owner, pod_spec, sanitize, skip_kind_reason, skip_reason
 
 if TYPE_CHECKING:
     from portkit.cluster import ApiResource, Cluster
@@ -50,6 +50,7 @@ Dependency = tuple[str, str, str]
 _RBAC = "rbac.authorization.k8s.io"
 _BOOTSTRAP_LABEL = "kubernetes.io/bootstrapping"
 _OWNED = "owned by a controller that is exported; the target's controller recreates it"
+_OWNER_UNREADABLE = "owned by a controller whose kind could not be listed"
 _BOOTSTRAP = "bootstrap RBAC present in every cluster"
 
 #: API groups Kubernetes itself serves (their kinds are never CRDs).
@@ -274,6 +275,7 @@ class _Pending:
     """An object with a controller owner, spooled until every list is done."""
 
     owner: str
+    owner_kind: tuple[str, str, str]  # group, kind, namespace of the owner
     offset: int
     length: int
     group_kind: str
@@ -319,11 +321,16 @@ class _Run:
                 if reason:
                     skipped[(group_kind, reason)] += 1
                     continue
-                owner = controller_owner_uid(item)
+                owner = controller_owner(item)
                 item_deps = dependencies(item)
                 sanitize(item)
                 if owner:
-                    self._spool_pending(owner, item, group_kind, item_deps)
+                    owner_kind = (
+                        split_api_version(str(owner.get("apiVersion") or ""))[0],
+                        str(owner.get("kind")),
+                        namespace,
+                    )
+                    self._spool_pending(str(owner["uid"]), owner_kind, item, group_kind, item_deps)
                     continue
                 self.writer.add(item, where=f"{group_kind} {namespace}")
                 deps |= item_deps
@@ -339,19 +346,30 @@ class _Run:
                 self.exported_resources.add((resource.group, resource.name))
         return listed
 
-    def _spool_pending(self, owner: str, obj: Manifest, group_kind: str, deps: set[Dependency]) -> None:
+    def _spool_pending(
+        self,
+        owner: str,
+        owner_kind: tuple[str, str, str],
+        obj: Manifest,
+        group_kind: str,
+        deps: set[Dependency],
+    ) -> None:
         data = json.dumps(obj, separators=(",", ":")).encode()
         with self._lock:
             offset = self._spool.seek(0, 2)
             self._spool.write(data)
-            self.pending.append(_Pending(owner, offset, len(data), group_kind, tuple(sorted(deps))))
+            self.pending.append(_Pending(owner, owner_kind, offset, len(data), group_kind, tuple(sorted(deps))))
 
     def resolve_pending(self, resources_by_kind: Mapping[str, ApiResource]) -> None:
         """Skip objects whose controller owner was listed; export the others (their owner is not here)."""
         self._spool.flush()
+        unreadable = {(f["group"], f["kind"], f["namespace"]) for f in self.failures}
         for item in self.pending:
             if item.owner in self.present:
                 self.skipped[(item.group_kind, _OWNED)] += 1
+                continue
+            if item.owner_kind in unreadable:
+                self.skipped[(item.group_kind, _OWNER_UNREADABLE)] += 1
                 continue
             self._spool.seek(item.offset)
             obj = json.loads(self._spool.read(item.length))

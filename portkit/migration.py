@@ -32,7 +32,8 @@ from portkit.translate import Translation, lint_residue, translate
 __all__ = ["STEPS", "Migration", "MigrationBlocked", "MigrationEvent", "MigrationReport"]
 
 STEPS: tuple[str, ...] = ("export", "translate", "lint", "volumes", "plan", "apply", "wait", "verify")
-_VOLUME_KINDS = {("", "PersistentVolumeClaim"), ("", "PersistentVolume")}
+_PV = ("", "PersistentVolume")
+_PVC = ("", "PersistentVolumeClaim")
 
 
 class MigrationBlocked(PlanError):
@@ -76,8 +77,12 @@ class MigrationReport:
 
     @property
     def ok(self) -> bool:
-        """True when every step completed and the result verified."""
-        return self.completed == list(STEPS) and (self.verified is None or self.verified.ok)
+        """True when every step completed, everything became ready and the result verified."""
+        return (
+            self.completed == list(STEPS)
+            and (self.waited is None or self.waited.ready_all)
+            and (self.verified is None or self.verified.ok)
+        )
 
     @property
     def needs_attention(self) -> bool:
@@ -328,9 +333,16 @@ class Migration:
             return self._translation
         bundle = self.export()
 
+        def compute() -> Translation:
+            return translate(bundle, source=self.resolved_source_provider, target=self.target_provider,
+                             rules=self.rules, mappings=self.mappings)
+
+        if "translate" in self._state["completed"]:  # pure and deterministic: recompute, nothing to redo
+            self._translation = compute()
+            return self._translation
+
         def run() -> Translation:
-            t = translate(bundle, source=self.resolved_source_provider, target=self.target_provider,
-                          rules=self.rules, mappings=self.mappings)
+            t = compute()
             t.bundle.save(self.workdir / "translated")
             (self.workdir / "translation.json").write_text(json.dumps(t.to_dict(), indent=2, default=str) + "\n")
             for w in t.warnings:
@@ -378,11 +390,15 @@ class Migration:
         return self._volumes
 
     def _objects_to_apply(self) -> list[dict[str, Any]]:
-        objs = list(self.translate().bundle)
-        if self.volume_mode == "velero":  # claims and volumes come from the Velero restore
-            objs = [o for o in objs
-                    if (str(o.get("apiVersion", "v1")).rpartition("/")[0], o.get("kind")) not in _VOLUME_KINDS]
-        return objs
+        """The translated objects the apply writes.
+
+        PersistentVolumes are never replayed as they are (they name the source's disks, nodes and zones):
+        without a volume mover the claims get new, empty volumes from the target's StorageClasses; with
+        ``volumes="velero"`` claims and volumes come from the Velero restore.
+        """
+        skip = {_PV, _PVC} if self.volume_mode == "velero" else {_PV}
+        return [o for o in self.translate().bundle
+                if (str(o.get("apiVersion", "v1")).rpartition("/")[0], o.get("kind")) not in skip]
 
     def plan(self) -> Plan:
         """Plan the apply against the live target (always fresh; nothing is written)."""
@@ -463,7 +479,7 @@ class Migration:
         """The report of what has been done so far."""
         counts: Counter[str] = Counter()
         if self._translation is not None:
-            for obj in self._translation.bundle:
+            for obj in self._objects_to_apply():
                 counts[str(obj.get("kind"))] += 1
         return MigrationReport(
             namespaces=self.namespaces,

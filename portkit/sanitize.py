@@ -30,6 +30,7 @@ __all__ = [
     "LAST_APPLIED",
     "OBJECT_SKIP_RULES",
     "STRIP_RULES",
+    "controller_owner",
     "controller_owner_uid",
     "pod_spec",
     "sanitize",
@@ -237,16 +238,23 @@ def skip_reason(obj: Manifest) -> str | None:
     return None
 
 
-def controller_owner_uid(obj: Manifest) -> str | None:
-    """The uid of the object's controller owner (the ownerReference with ``controller: true``), if any.
+def controller_owner(obj: Manifest) -> dict[str, Any] | None:
+    """The object's controller ownerReference (the one with ``controller: true`` and a uid), if any.
 
     Export skips an object whose controller owner it exports too (ReplicaSets of Deployments, their Pods,
     Jobs of CronJobs, ControllerRevisions, operator-made objects): the target's controllers recreate them.
+    It also skips one whose controller's kind it could not list (it cannot tell whether the owner exists).
     """
     for ref in _meta(obj).get("ownerReferences") or ():
         if isinstance(ref, dict) and ref.get("controller") and ref.get("uid"):
-            return str(ref["uid"])
+            return ref
     return None
+
+
+def controller_owner_uid(obj: Manifest) -> str | None:
+    """The uid of the object's controller owner, if any (see :func:`controller_owner`)."""
+    ref = controller_owner(obj)
+    return str(ref["uid"]) if ref else None
 
 
 # -------------------------------------------------------------------------------------------- strip rules

@@ -33,6 +33,7 @@ from portkit.profiles._model import (
     Profile,
     ProviderKind,
     Registry,
+    ServiceImage,
     SnapshotClassSpec,
     StorageClassSpec,
     StorageProfile,
@@ -52,6 +53,7 @@ __all__ = [
     "ProviderKind",
     "ProviderTable",
     "Registry",
+    "ServiceImage",
     "SnapshotClassSpec",
     "StorageClassSpec",
     "StorageProfile",
@@ -75,6 +77,7 @@ _LOCK = threading.Lock()
 _EXTRA: dict[str, Profile] = {}
 
 
+@functools.lru_cache(maxsize=1)
 def _builtin_files() -> dict[str, Path]:
     return {p.stem: p for p in sorted(_DIR.glob("*.yaml"))}
 
@@ -87,8 +90,9 @@ def _load_builtin(name: str) -> Profile:
     return read_profile_file(path)
 
 
+@functools.lru_cache(maxsize=1)
 def _plugin_profiles() -> dict[str, Profile]:
-    """Profiles from the ``portkit.profiles`` entry point group (each yields a path or a Profile)."""
+    """Profiles from the ``portkit.profiles`` entry point group (each yields a path or a Profile); read once."""
     from importlib.metadata import entry_points
 
     out: dict[str, Profile] = {}
@@ -198,6 +202,7 @@ def combine(profiles: Sequence[Profile]) -> Profile:
         provider_kinds=merged("provider_kinds"),
         annotation_prefixes=merged("annotation_prefixes"),
         label_prefixes=merged("label_prefixes"),
+        service_images=merged("service_images"),
         detect_node_label_keys=merged("detect_node_label_keys"),
         detect_provisioners=merged("detect_provisioners"),
         detect_api_groups=merged("detect_api_groups"),

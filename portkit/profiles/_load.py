@@ -28,6 +28,7 @@ from portkit.profiles._model import (
     Profile,
     ProviderKind,
     Registry,
+    ServiceImage,
     SnapshotClassSpec,
     StorageClassSpec,
     StorageProfile,
@@ -420,8 +421,23 @@ def _registries(c: _Checker, raw: Any) -> tuple[Registry, ...]:
     return tuple(out)
 
 
+def _service_images(c: _Checker, raw: Any) -> tuple[ServiceImage, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise c.fail("provider_objects.images", "expected a list")
+    out = []
+    for i, item in enumerate(raw):
+        p = f"provider_objects.images[{i}]"
+        d = c.mapping(item, p, {"pattern", "message"}, {"pattern", "message"})
+        pattern = c.regex(d["pattern"], f"{p}.pattern")
+        assert pattern is not None
+        out.append(ServiceImage(pattern=pattern, message=c.str_(d["message"], f"{p}.message")))
+    return tuple(out)
+
+
 def _provider_objects(c: _Checker, raw: Any) -> tuple[tuple[ProviderKind, ...], tuple[str, ...], tuple[str, ...]]:
-    data = c.mapping(raw, "provider_objects", {"kinds", "annotation_prefixes", "label_prefixes"})
+    data = c.mapping(raw, "provider_objects", {"kinds", "annotation_prefixes", "label_prefixes", "images"})
     kinds = []
     for i, item in enumerate(data.get("kinds") or []):
         p = f"provider_objects.kinds[{i}]"
@@ -502,6 +518,12 @@ def parse_profile(data: Any, where: str) -> Profile:
         provider_kinds=kinds,
         annotation_prefixes=ann_prefixes,
         label_prefixes=label_prefixes,
+        service_images=_service_images(
+            c,
+            (top.get("provider_objects") or {}).get("images")
+            if isinstance(top.get("provider_objects"), dict)
+            else None,
+        ),
         detect_node_label_keys=c.strs(detect.get("node_label_keys"), "detect.node_label_keys"),
         detect_provisioners=c.strs(detect.get("provisioners"), "detect.provisioners"),
         detect_api_groups=c.strs(detect.get("api_groups"), "detect.api_groups"),

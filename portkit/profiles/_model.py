@@ -20,6 +20,7 @@ __all__ = [
     "Profile",
     "ProviderKind",
     "Registry",
+    "ServiceImage",
     "SnapshotClassSpec",
     "StorageClassSpec",
     "StorageProfile",
@@ -356,6 +357,23 @@ class Registry:
 
 
 @attrs.frozen
+class ServiceImage:
+    """A container image that talks to one provider's managed services (it keeps running, but needs them)."""
+
+    pattern: str
+    message: str
+    _re: re.Pattern[str] | None = attrs.field(init=False, default=None, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_re", re.compile(self.pattern))
+
+    def matches(self, image: str) -> bool:
+        """True when ``image`` matches."""
+        assert self._re is not None
+        return self._re.search(image) is not None
+
+
+@attrs.frozen
 class ProviderKind:
     """A kind that only exists on one provider and is dropped (or needs a person) when leaving it."""
 
@@ -388,6 +406,7 @@ class Profile:
     provider_kinds: tuple[ProviderKind, ...] = ()
     annotation_prefixes: tuple[str, ...] = ()
     label_prefixes: tuple[str, ...] = ()
+    service_images: tuple[ServiceImage, ...] = ()
     detect_node_label_keys: tuple[str, ...] = ()
     detect_provisioners: tuple[str, ...] = ()
     detect_api_groups: tuple[str, ...] = ()

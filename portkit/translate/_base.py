@@ -74,6 +74,18 @@ class Change:
     def __repr__(self) -> str:
         return f"<Change {self.ref} {self.path or '(object)'} {self.op} by {self.translator}>"
 
+    def __str__(self) -> str:
+        from portkit.display import truncate
+
+        where = f"{self.ref} {self.path}" if self.path else str(self.ref)
+        if self.op in ("drop", "add", "replace"):
+            what = {"drop": "left out", "add": "added", "replace": f"became {self.new}"}[self.op]
+        elif self.op == "remove":
+            what = f"removed {truncate(self.old, 60)}"
+        else:
+            what = f"{truncate(self.old, 40)} → {truncate(self.new, 60)}"
+        return f"{where}: {what} ({self.translator}: {self.reason})"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
         return {
@@ -238,24 +250,31 @@ class Item:
         dicts are created when ``create`` (else None is returned).
         """
         mine = self._mine
+        owned = self.owned
         cur: Any = self.obj
-        if not self.owned and id(cur) not in mine:
+        if not owned and id(cur) not in mine:
             cur = dict(cur)
             mine[id(cur)] = cur
             self.obj = cur
-        for i, step in enumerate(path):
-            if isinstance(cur, list):
-                nxt = cur[step] if isinstance(step, int) and -len(cur) <= step < len(cur) else None
-            else:
+        n = len(path)
+        for i in range(n):
+            step = path[i]
+            tc = type(cur)
+            if tc is dict:
                 nxt = cur.get(step)
-            if nxt is None or not isinstance(nxt, dict | list):
+            elif tc is list and type(step) is int and -len(cur) <= step < len(cur):
+                nxt = cur[step]
+            else:
+                nxt = None
+            tn = type(nxt)
+            if tn is not dict and tn is not list:
                 if not create:
                     return None
-                nxt = [] if i + 1 < len(path) and isinstance(path[i + 1], int) else {}
+                nxt = [] if i + 1 < n and type(path[i + 1]) is int else {}
                 cur[step] = nxt
                 mine[id(nxt)] = nxt
-            elif not self.owned and id(nxt) not in mine:
-                nxt = dict(nxt) if type(nxt) is dict else list(nxt)
+            elif not owned and id(nxt) not in mine:
+                nxt = dict(nxt) if tn is dict else list(nxt)
                 cur[step] = nxt
                 mine[id(nxt)] = nxt
             cur = nxt

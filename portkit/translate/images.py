@@ -28,7 +28,9 @@ class ImagesTranslator(BaseTranslator):
                 registries.extend(r for r in load_profile(name).registries if r not in registries)
         target_regs = set(ctx.target.registries)
         prefixes = sorted(ctx.mappings.images.items(), key=lambda kv: len(kv[0]), reverse=True)
-        ctx.state[self.name] = ([r for r in registries if r not in target_regs], prefixes, {})
+        same = set(ctx.source.members) & set(ctx.target.members)
+        services = () if same else ctx.source.service_images
+        ctx.state[self.name] = ([r for r in registries if r not in target_regs], prefixes, {}, services, {})
 
     def translate(self, item: Item, ctx: Context) -> None:
         """Translate one object (see the module docstring)."""
@@ -38,7 +40,7 @@ class ImagesTranslator(BaseTranslator):
         spec = item.get(*spec_path)
         if not isinstance(spec, dict):
             return
-        registries, prefixes, cache = ctx.state[self.name]
+        registries, prefixes, cache, services, svc_cache = ctx.state[self.name]
         for field, i, container in list(containers(spec)):
             image = container.get("image")
             if not isinstance(image, str):
@@ -60,6 +62,16 @@ class ImagesTranslator(BaseTranslator):
                     f"image {image} is on {hit}; the target may not be able to pull it: push it to the "
                     "target's registry and map it with --map images:OLD=NEW"
                 )
+        if services:
+            for _, _, container in containers(item.get(*spec_path) or {}):
+                image = container.get("image")
+                if not isinstance(image, str):
+                    continue
+                message = svc_cache.get(image)
+                if message is None:
+                    message = svc_cache[image] = next((s.message for s in services if s.matches(image)), "")
+                if message:
+                    item.warn(f"container {container.get('name')} ({image}): {message}")
         if ctx.mappings.image_pull_secrets:
             current = item.get(*spec_path, "imagePullSecrets") or []
             names = {s.get("name") for s in current if isinstance(s, dict)}

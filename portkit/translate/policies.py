@@ -22,20 +22,27 @@ _BASELINE_CAPS = {
 }  # fmt: skip
 
 
-def psp_level(spec: dict[str, Any]) -> str:
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def psp_level(spec: Any) -> str:
     """The Pod Security Standard a PodSecurityPolicy spec corresponds to."""
+    if not isinstance(spec, dict):
+        return "baseline"
     if spec.get("privileged") or spec.get("hostNetwork") or spec.get("hostPID") or spec.get("hostIPC"):
         return "privileged"
     if spec.get("hostPorts"):
         return "privileged"
-    caps = {str(c).upper() for c in spec.get("allowedCapabilities") or []}
+    caps = {str(c).upper() for c in _list(spec.get("allowedCapabilities"))}
     if "*" in caps or caps - _BASELINE_CAPS - {"NET_BIND_SERVICE"}:
         return "privileged"
-    volumes = {str(v) for v in spec.get("volumes") or []}
+    volumes = {str(v) for v in _list(spec.get("volumes"))}
     if "*" in volumes or "hostPath" in volumes:
         return "privileged"
-    run_as = (spec.get("runAsUser") or {}).get("rule")
-    drops = {str(c).upper() for c in spec.get("requiredDropCapabilities") or []}
+    run_as_user = spec.get("runAsUser")
+    run_as = run_as_user.get("rule") if isinstance(run_as_user, dict) else None
+    drops = {str(c).upper() for c in _list(spec.get("requiredDropCapabilities"))}
     if (
         run_as in ("MustRunAsNonRoot", "MustRunAs")
         and "ALL" in drops
@@ -70,7 +77,7 @@ class PoliciesTranslator(BaseTranslator):
         """Look at the whole input once before the objects go through."""
         levels: dict[str, str] = {}
         for obj in ctx.of_kind("PodSecurityPolicy"):
-            levels[str(obj["metadata"]["name"])] = psp_level(obj.get("spec") or {})
+            levels[str(obj["metadata"]["name"])] = psp_level(obj.get("spec"))
         sccs: dict[str, str] = {}
         for obj in ctx.of_kind("SecurityContextConstraints"):
             name = str(obj["metadata"]["name"])

@@ -126,6 +126,8 @@ class ServicesTranslator(BaseTranslator):
                 self._manual(item, concept, value, b, target_bindings, ctx, dst)
                 continue
             if kind == "drop" or not target_bindings:
+                if kind == "bool" and value is False:
+                    continue  # "off" is every provider's default: nothing is lost
                 item.warn(
                     f"{concept.replace('_', ' ')} ({b.annotation}={anns[b.annotation]}) has no {target_name} "
                     "equivalent; dropped"
@@ -223,7 +225,7 @@ class ServicesTranslator(BaseTranslator):
             item.set(
                 ("spec", "externalTrafficPolicy"),
                 "Cluster",
-                f"{target} has no external load balancer ({dst.notes or 'node IP'})",
+                f"{target}: {dst.notes}" if dst.notes else f"{target} has no external load balancer",
             )
             item.warn(
                 f"externalTrafficPolicy Local → Cluster: {target} attaches the public IP to one node; client source "

@@ -240,9 +240,18 @@ def test_fs_backup_without_node_agent_is_partially_failed(
 
 
 def test_backup_to_unknown_location_fails_validation(vsrc: LocalCluster, velero_bin: Path) -> None:
-    """A real FailedValidation, with Velero's validation error in the message."""
+    """A real FailedValidation, with Velero's validation error in the message.
+
+    The CLI refuses an unknown storage location itself, so the Backup object is created through the API
+    (as a GitOps tool or a script would) and the server validates it.
+    """
     cli = VeleroCLI(binary=velero_bin, kubeconfig=vsrc.kubeconfig, namespace="velero")
-    cli.create_backup("bad-location", namespaces=["shop"], data_path="none", storage_location="nowhere")
+    with pytest.raises(VolumeMoveError, match="nowhere"):
+        cli.create_backup("bad-location", namespaces=["shop"], data_path="none", storage_location="nowhere")
+    vsrc.cluster().create({
+        "apiVersion": "velero.io/v1", "kind": "Backup", "metadata": {"name": "bad-location", "namespace": "velero"},
+        "spec": {"includedNamespaces": ["shop"], "storageLocation": "nowhere"},
+    })
     with pytest.raises(VeleroOperationError) as info:
         cli.wait("backup", "bad-location", timeout=60, poll=0.5)
     assert info.value.phase == "FailedValidation"

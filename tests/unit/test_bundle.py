@@ -492,3 +492,16 @@ def test_file_modes_do_not_depend_on_umask_for_secrets(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "b/shop/core/Secret/db.yaml").stat().st_mode) == 0o600
+
+
+def test_odd_names_round_trip(tmp_path: Path) -> None:
+    objs = [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "system:view"}},
+        {"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "Upper.Case", "namespace": "a"}},
+        {"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "upper.case", "namespace": "a"}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "y", "namespace": "on"}},
+    ]
+    Bundle(objs).save(tmp_path / "b")
+    loaded = Bundle.load(tmp_path / "b")
+    assert sorted(r.name for r in loaded.refs) == ["Upper.Case", "system:view", "upper.case", "y"]
+    assert loaded.get("ConfigMap", "y", namespace="on") == objs[3]

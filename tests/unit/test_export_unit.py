@@ -457,3 +457,12 @@ def test_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["export", "-o", str(tmp_path / "b")]) == 2  # no namespace
     assert main(["export", "-n", "x", "-o", str(tmp_path / "b"), "--kubeconfig", str(tmp_path / "nope")]) == 2
     assert "No kubeconfig" in capsys.readouterr().err
+
+
+def test_objects_whose_controller_kind_cannot_be_listed_are_skipped(fake: FakeDiscoveryCluster, tmp_path: Path) -> None:
+    fake.forbidden.add(("replicasets", "shop"))
+    bundle = export(fake, ["shop"], tmp_path / "b")  # type: ignore[arg-type]
+    # pods owned by ReplicaSets are not turned into bare pods when the ReplicaSets could not be read
+    assert {r.name for r in bundle.refs if r.kind == "Pod"} == {"bare"}
+    report = ExportReport.from_bundle(bundle)
+    assert report.skipped["Pod"] == {"owned by a controller whose kind could not be listed": 2}

@@ -236,3 +236,35 @@ def test_quantities() -> None:
     assert profiles.format_gi(10.0) == "10Gi"
     with pytest.raises(ValueError):
         profiles.parse_quantity("lots")
+
+
+def test_profiles_from_entry_points(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    data = copy.deepcopy(_raw("metallb"))
+    data["name"] = "kube-vip"
+    data["display_name"] = "kube-vip"
+    data["load_balancer"] = {
+        "annotation_prefixes": ["kube-vip.io/"],
+        "concepts": {"fixed_ip": {"annotation": "kube-vip.io/loadBalancerIPs"}},
+    }
+    data.pop("provider_objects")
+    data["detect"] = {"api_groups": ["kube-vip.io"]}
+    path = tmp_path / "kube-vip.yaml"
+    path.write_text(yaml.safe_dump(data))
+
+    class EP:
+        name = "kube-vip"
+
+        def load(self) -> str:
+            return str(path)
+
+    monkeypatch.setattr(
+        "importlib.metadata.entry_points", lambda *, group: [EP()] if group == "portkit.profiles" else []
+    )
+    profiles._plugin_profiles.cache_clear()
+    try:
+        assert "kube-vip" in profiles.names()
+        assert profiles.load("rook-ceph+kube-vip").load_balancer.owns_annotation("kube-vip.io/loadBalancerIPs")  # type: ignore[union-attr]
+    finally:
+        monkeypatch.undo()
+        profiles._plugin_profiles.cache_clear()
+    assert "kube-vip" not in profiles.names()

@@ -449,3 +449,10 @@ def test_pod_spec_finds_templates() -> None:
     assert s.pod_spec(cron) == {"b": 2}
     assert s.pod_spec(pod) == {"c": 3}
     assert s.pod_spec(custom) is None
+
+
+def test_controller_owner_returns_the_reference() -> None:
+    ref = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "u-2", "controller": True}
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "ownerReferences": [ref]}}
+    assert s.controller_owner(pod) == ref
+    assert s.controller_owner({"metadata": {"ownerReferences": [{**ref, "uid": ""}]}}) is None

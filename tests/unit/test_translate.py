@@ -243,6 +243,7 @@ def test_ionos_has_no_external_lb() -> None:
     assert "healthCheckNodePort" not in spec
     assert "annotations" not in out(t, "Service", "web")["metadata"]
     assert any("Local → Cluster" in w.message for w in t.warnings)
+    assert not any("internal" in w.message for w in t.warnings)  # public is every provider's default
 
 
 def test_controller_written_ids_are_stripped_silently_and_shared_keys_kept() -> None:
@@ -767,3 +768,64 @@ def test_lint_residue_and_source_detection() -> None:
     assert T.lint_residue(t, "aws", "ionos", maps) == []
     # the untranslated input is full of residue
     assert len(T.lint_residue(aws.objects, "aws", "ionos")) > 10
+
+
+def test_containers_that_need_the_source_providers_services_are_reported() -> None:
+    spec = {
+        "containers": [
+            {"name": "app", "image": "nginx"},
+            {"name": "sql", "image": "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.11.0"},
+        ]
+    }
+    t = T.translate([deployment(spec)], source="gke", target="scaleway")
+    assert [w.message for w in t.warnings if "Cloud SQL" in w.message and "container sql" in w.message]
+    t = T.translate([deployment(spec)], source="gke", target="gke")
+    assert not [w for w in t.warnings if "Cloud SQL" in w.message]
+
+
+def test_translators_from_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    registry = importlib.import_module("portkit.translate.registry")
+
+    class Plugin(T.BaseTranslator):
+        name = "from-plugin"
+        order = 85
+
+        def translate(self, item: T.Item, ctx: T.Context) -> None:
+            item.set(("metadata", "annotations", "plugin"), "seen", "plugin translator")
+
+    class EP:
+        name = "from-plugin"
+        value = "acme.portkit:Plugin"
+
+        def load(self) -> type:
+            return Plugin
+
+    seen_groups: list[str] = []
+
+    def fake_entry_points(*, group: str) -> list[EP]:
+        seen_groups.append(group)
+        return [EP()]
+
+    monkeypatch.setattr(registry, "entry_points", fake_entry_points)
+    monkeypatch.setattr(registry, "_PLUGINS", None)
+    chain = [t.name for t in T.translators()]
+    assert seen_groups == ["portkit.translators"]
+    assert chain.index("from-plugin") == chain.index("images") + 1
+    t = T.translate([pvc("a")], source="aws", target="ionos")
+    assert out(t, "PersistentVolumeClaim", "a")["metadata"]["annotations"] == {"plugin": "seen"}
+    monkeypatch.setattr(registry, "_PLUGINS", None)
+
+
+def test_crd_of_a_provider_only_kind_is_dropped_with_its_objects() -> None:
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "targetgroupbindings.elbv2.k8s.aws"},
+           "spec": {"group": "elbv2.k8s.aws", "scope": "Namespaced",
+                    "names": {"kind": "TargetGroupBinding", "plural": "targetgroupbindings"},
+                    "versions": [{"name": "v1beta1", "served": True, "storage": True}]}}
+    own = {**crd, "metadata": {"name": "promotions.shop.example.com"},
+           "spec": {**crd["spec"], "group": "shop.example.com", "names": {"kind": "Promotion", "plural": "promotions"}}}
+    t = T.translate([crd, own], source="aws", target="ionos")
+    names = [o["metadata"]["name"] for o in t.bundle]
+    assert names == ["promotions.shop.example.com"]
+    assert any("TargetGroupBinding.elbv2.k8s.aws" in str(w) for w in t.warnings)
+    assert any(c.ref.name == "targetgroupbindings.elbv2.k8s.aws" for c in t.changes)
