@@ -78,7 +78,27 @@ class VeleroBinaries:
         return {"velero": str(self.velero), "plugin_dir": str(self.plugin_dir)}
 
 
+MIN_GO = (1, 26)  # github.com/vmware-tanzu/velero v1.18's go.mod says "go 1.26.0"
+
+
+def _check_go() -> None:
+    from portkit.testing.binaries import _go
+
+    proc = subprocess.run([_go(), "env", "GOVERSION"], capture_output=True, text=True, timeout=60, check=False)
+    text = proc.stdout.strip()  # e.g. "go1.26.8"
+    try:
+        found = tuple(int(x) for x in text.removeprefix("go").split(".")[:2])
+    except ValueError:
+        return  # a development build: let the build itself decide
+    if found < MIN_GO:
+        raise LocalClusterError(
+            f"Velero {VELERO_VERSION} needs Go {'.'.join(map(str, MIN_GO))} or newer to build; `go` is {text}.",
+            hint="Install a newer Go (portkit builds with GOTOOLCHAIN=local, so Go does not fetch one itself).",
+        )
+
+
 def _build_velero(dest: Path, progress: Progress) -> None:
+    _check_go()
     with tempfile.TemporaryDirectory(prefix="build-", dir=dest.parent) as tmp:
         work = Path(tmp) / "velero"
         shutil.copytree(_GOMOD / "velero", work)
@@ -91,10 +111,18 @@ def _build_velero(dest: Path, progress: Progress) -> None:
         )
         started = time.monotonic()
         common = ["build", "-trimpath", "-ldflags", _LDFLAGS]
-        _run_go([*common, "-o", str(staging / "velero"), "github.com/vmware-tanzu/velero/cmd/velero"],
-                cwd=work, log=log, what=f"Velero {VELERO_VERSION}")
-        _run_go([*common, "-o", str(staging / "plugins" / PLUGIN_NAME), "."],
-                cwd=work, log=log, what="the portkit file object-store plugin for Velero")
+        _run_go(
+            [*common, "-o", str(staging / "velero"), "github.com/vmware-tanzu/velero/cmd/velero"],
+            cwd=work,
+            log=log,
+            what=f"Velero {VELERO_VERSION}",
+        )
+        _run_go(
+            [*common, "-o", str(staging / "plugins" / PLUGIN_NAME), "."],
+            cwd=work,
+            log=log,
+            what="the portkit file object-store plugin for Velero",
+        )
         dest.mkdir(parents=True, exist_ok=True)
         for f in staging.iterdir():
             shutil.move(str(f), dest / f.name)
@@ -117,7 +145,10 @@ def velero_crds(velero: Path) -> list[dict[str, Any]]:
     """Velero's CustomResourceDefinitions, as ``velero install --crds-only --dry-run -o yaml`` prints them."""
     proc = subprocess.run(
         [str(velero), "install", "--crds-only", "--dry-run", "-o", "yaml"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     if proc.returncode != 0:
         raise LocalClusterError(
@@ -138,8 +169,9 @@ def velero_crds(velero: Path) -> list[dict[str, Any]]:
     return crds
 
 
-def backup_storage_location(store: Path, *, name: str = BSL_NAME, namespace: str = VELERO_NAMESPACE,
-                            access_mode: str = "ReadWrite") -> dict[str, Any]:
+def backup_storage_location(
+    store: Path, *, name: str = BSL_NAME, namespace: str = VELERO_NAMESPACE, access_mode: str = "ReadWrite"
+) -> dict[str, Any]:
     """A BackupStorageLocation for the file object store rooted at ``store`` (an absolute directory)."""
     return {
         "apiVersion": "velero.io/v1",
@@ -186,8 +218,9 @@ def install(lc: LocalCluster, velero: VeleroBinaries, store: Path) -> None:
     lc.apply([placeholder_deployment(), backup_storage_location(store.resolve())])
 
 
-def start_server(lc: LocalCluster, velero: VeleroBinaries, *, metrics_port: int, profiler_port: int,
-                 timeout: float = 90.0) -> ManagedProcess:
+def start_server(
+    lc: LocalCluster, velero: VeleroBinaries, *, metrics_port: int, profiler_port: int, timeout: float = 90.0
+) -> ManagedProcess:
     """Run ``velero server`` out of cluster against ``lc`` and wait until its storage location is Available.
 
     Listeners: metrics and profiler on the given 127.0.0.1 ports; controller-runtime's own metrics server is
@@ -202,7 +235,8 @@ def start_server(lc: LocalCluster, velero: VeleroBinaries, *, metrics_port: int,
     env.update({"TMPDIR": str(tmp), "HOME": str(lc.data_dir / "velero")})
     env.pop("VELERO_NAMESPACE", None)
     argv = [
-        str(velero.velero.resolve()), "server",
+        str(velero.velero.resolve()),
+        "server",
         f"--kubeconfig={lc.kubeconfig}",
         f"--namespace={VELERO_NAMESPACE}",
         f"--plugin-dir={velero.plugin_dir.resolve()}",
@@ -225,3 +259,21 @@ def start_server(lc: LocalCluster, velero: VeleroBinaries, *, metrics_port: int,
 
     lc._wait("velero", available, timeout)
     return proc
+
+
+def main() -> int:
+    """Build Velero and its plugin if missing and print the paths (``python -m portkit.testing.velero``)."""
+    import sys
+
+    try:
+        binaries = ensure_velero()
+    except LocalClusterError as exc:
+        print(f"portkit: error: {exc}", file=sys.stderr)
+        return 1
+    for name, path in binaries.to_dict().items():
+        print(f"{name}\t{path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -19,10 +19,12 @@ from portkit.volumes.base import (
     claim_changes,
     storage_class_mapping,
 )
+from portkit.volumes.migrate import CLAIM_RESOURCES, migrate_volumes
 from portkit.volumes.result import VolumeMoveResult, VolumeRow
 from portkit.volumes.velero import VeleroCLI, VeleroMover, VeleroOperationError, parse_objects
 
 __all__ = [
+    "CLAIM_RESOURCES",
     "DATA_PATHS",
     "ClaimChange",
     "DataPath",
@@ -36,6 +38,7 @@ __all__ = [
     "VolumeProgress",
     "VolumeRow",
     "claim_changes",
+    "migrate_volumes",
     "parse_objects",
     "storage_class_mapping",
 ]

@@ -134,8 +134,11 @@ def _changes_of(source: Any) -> Sequence[Any]:
 
 def _kind_ns_name(change: Any) -> tuple[str, str, str]:
     ref = getattr(change, "ref", None)
-    return (str(getattr(ref, "kind", "") or ""), str(getattr(ref, "namespace", "") or ""),
-            str(getattr(ref, "name", "") or ""))
+    return (
+        str(getattr(ref, "kind", "") or ""),
+        str(getattr(ref, "namespace", "") or ""),
+        str(getattr(ref, "name", "") or ""),
+    )
 
 
 def storage_class_mapping(source: StorageMapping | None) -> dict[str, str]:
@@ -182,8 +185,13 @@ def ambiguous_classes(source: StorageMapping | None) -> list[str]:
     for change in _changes_of(source):
         path = str(getattr(change, "path", "") or "")
         old, new = getattr(change, "old", None), getattr(change, "new", None)
-        if (getattr(change, "translator", "storage") == "storage" and _CLASS_PATH.match(path)
-                and isinstance(old, str) and isinstance(new, str) and old != new):
+        if (
+            getattr(change, "translator", "storage") == "storage"
+            and _CLASS_PATH.match(path)
+            and isinstance(old, str)
+            and isinstance(new, str)
+            and old != new
+        ):
             seen.setdefault(old, set()).add(new)
     return sorted(old for old, news in seen.items() if len(news) > 1)
 
@@ -239,8 +247,13 @@ def claim_changes(source: StorageMapping | None) -> list[ClaimChange]:
             origin = f"StatefulSet {namespace}/{name} template {template}"
         else:
             continue
-        one = ClaimChange(namespace=namespace, name_regex=regex, source=origin,
-                          storage_class=new if class_match else None, size=new if size_match else None)
+        one = ClaimChange(
+            namespace=namespace,
+            name_regex=regex,
+            source=origin,
+            storage_class=new if class_match else None,
+            size=new if size_match else None,
+        )
         key = (namespace, regex)
         found[key] = found[key].merge(one) if key in found else one
     return list(found.values())

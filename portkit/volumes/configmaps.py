@@ -65,14 +65,16 @@ def resource_modifier_rules(changes: Sequence[ClaimChange]) -> dict[str, Any]:
             spec["resources"] = {"requests": {"storage": change.size}}
         if not spec:
             continue
-        rules.append({
-            "conditions": {
-                "groupResource": "persistentvolumeclaims",
-                "resourceNameRegex": change.name_regex,
-                "namespaces": [change.namespace],
-            },
-            "mergePatches": [{"patchData": json.dumps({"spec": spec}, sort_keys=True)}],
-        })
+        rules.append(
+            {
+                "conditions": {
+                    "groupResource": "persistentvolumeclaims",
+                    "resourceNameRegex": change.name_regex,
+                    "namespaces": [change.namespace],
+                },
+                "mergePatches": [{"patchData": json.dumps({"spec": spec}, sort_keys=True)}],
+            }
+        )
     return {"version": "v1", "resourceModifierRules": rules}
 
 

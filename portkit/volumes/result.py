@@ -116,8 +116,11 @@ class VolumeMoveResult:
         if self.messages:
             parts += ["NOTES:", *[f"  - {m}" for m in self.messages]]
         if self.volumes:
-            parts.append(text_table(["claim", "source class/size", "target class/size", "phase"],
-                                    [v.cells() for v in self.volumes]))
+            parts.append(
+                text_table(
+                    ["claim", "source class/size", "target class/size", "phase"], [v.cells() for v in self.volumes]
+                )
+            )
         return "\n".join(parts)
 
     def __str__(self) -> str:
@@ -133,6 +136,11 @@ class VolumeMoveResult:
         parts = [f"<p><strong>{html.escape(self.summary())}</strong></p>"]
         if self.messages:
             parts.append("<ul>" + "".join(f"<li>{html.escape(m)}</li>" for m in self.messages) + "</ul>")
-        parts.append(html_table(["claim", "source class/size", "target class/size", "phase"],
-                                [v.cells() for v in self.volumes], title="Volumes"))
+        parts.append(
+            html_table(
+                ["claim", "source class/size", "target class/size", "phase"],
+                [v.cells() for v in self.volumes],
+                title="Volumes",
+            )
+        )
         return "".join(parts)

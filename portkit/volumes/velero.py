@@ -164,8 +164,9 @@ def backup_args(
 ) -> list[str]:
     """The arguments of ``velero backup create`` for a data path (never ``--wait``, never ``-o``)."""
     if data_path not in DATA_PATHS:
-        raise ConfigurationError(f"Unknown volume data path {data_path!r}.",
-                                 hint=f"Use one of {', '.join(DATA_PATHS)}.")
+        raise ConfigurationError(
+            f"Unknown volume data path {data_path!r}.", hint=f"Use one of {', '.join(DATA_PATHS)}."
+        )
     if not namespaces:
         raise ConfigurationError("A Velero backup needs at least one namespace.")
     args = ["backup", "create", name, f"--include-namespaces={','.join(namespaces)}"]
@@ -200,8 +201,13 @@ def restore_args(
     restore_volumes: bool = True,
 ) -> list[str]:
     """The arguments of ``velero restore create`` (identity namespace mappings left out)."""
-    args = ["restore", "create", name, f"--from-backup={backup}",
-            f"--restore-volumes={'true' if restore_volumes else 'false'}"]
+    args = [
+        "restore",
+        "create",
+        name,
+        f"--from-backup={backup}",
+        f"--restore-volumes={'true' if restore_volumes else 'false'}",
+    ]
     if namespaces:
         args.append(f"--include-namespaces={','.join(namespaces)}")
     mapping = {src: dst for src, dst in (namespace_map or {}).items() if src != dst}
@@ -265,11 +271,22 @@ class VeleroCLI:
         self._version: str | None = None
 
     @classmethod
-    def for_cluster(cls, cluster: Cluster, *, namespace: str = "velero",
-                    binary: str | os.PathLike[str] | None = None, timeout: float = 120.0) -> VeleroCLI:
+    def for_cluster(
+        cls,
+        cluster: Cluster,
+        *,
+        namespace: str = "velero",
+        binary: str | os.PathLike[str] | None = None,
+        timeout: float = 120.0,
+    ) -> VeleroCLI:
         """The CLI pointed at a :class:`portkit.Cluster` (its kubeconfig file and context)."""
-        return cls(binary=binary, kubeconfig=cluster.kubeconfig, context=cluster.name or None,
-                   namespace=namespace, timeout=timeout)
+        return cls(
+            binary=binary,
+            kubeconfig=cluster.kubeconfig,
+            context=cluster.name or None,
+            namespace=namespace,
+            timeout=timeout,
+        )
 
     @staticmethod
     def _resolve(binary: str | os.PathLike[str] | None) -> str:
@@ -281,8 +298,10 @@ class VeleroCLI:
             )
         path = Path(candidate)
         if not path.is_file() or not os.access(path, os.X_OK):
-            raise ConfigurationError(f"The velero binary {candidate} does not exist or is not executable.",
-                                     hint="Pass the path of the Velero CLI as binary= (or --velero).")
+            raise ConfigurationError(
+                f"The velero binary {candidate} does not exist or is not executable.",
+                hint="Pass the path of the Velero CLI as binary= (or --velero).",
+            )
         return str(path)
 
     def __repr__(self) -> str:
@@ -299,8 +318,9 @@ class VeleroCLI:
         args.append(f"--namespace={self.namespace}")
         return args
 
-    def run(self, args: Sequence[str], *, timeout: float | None = None, check: bool = True,
-            global_flags: bool = True) -> VeleroRun:
+    def run(
+        self, args: Sequence[str], *, timeout: float | None = None, check: bool = True, global_flags: bool = True
+    ) -> VeleroRun:
         """Run ``velero ARGS`` (list, no shell); raise :class:`VolumeMoveError` on timeout or (``check``) failure."""
         argv = [self.binary, *args, *(self.global_args() if global_flags else [])]
         limit = self.timeout if timeout is None else timeout
@@ -309,8 +329,9 @@ class VeleroCLI:
         started = time.monotonic()
         shown = " ".join(args[:3])
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=limit, env=env,
-                                  stdin=subprocess.DEVNULL, check=False)
+            proc = subprocess.run(
+                argv, capture_output=True, text=True, timeout=limit, env=env, stdin=subprocess.DEVNULL, check=False
+            )
         except subprocess.TimeoutExpired as exc:
             raise VolumeMoveError(
                 f"`velero {shown}` did not finish within {limit:.0f} s.",
@@ -361,10 +382,10 @@ class VeleroCLI:
         if run.returncode != 0:
             if "not found" in (run.stderr + run.stdout).lower():
                 return None
-            raise VolumeMoveError(f"`velero {kind} get {name}` failed (exit {run.returncode}): "
-                                  f"{self._error_text(run)}",
-                                  hint="Check that Velero is installed in namespace "
-                                  f"{self.namespace!r} of that cluster.")
+            raise VolumeMoveError(
+                f"`velero {kind} get {name}` failed (exit {run.returncode}): {self._error_text(run)}",
+                hint=f"Check that Velero is installed in namespace {self.namespace!r} of that cluster.",
+            )
         objects = parse_objects(run.stdout, what=f"`velero {kind} get {name} -o json` output")
         for obj in objects:
             if (obj.get("metadata") or {}).get("name") == name:
@@ -380,9 +401,11 @@ class VeleroCLI:
     def storage_location(self, name: str | None = None) -> dict[str, Any]:
         """The named (or default) BackupStorageLocation; raises when there is none or it is not Available."""
         locations = self.list("backup-location")
-        chosen = [loc for loc in locations
-                  if ((loc.get("metadata") or {}).get("name") == name if name
-                      else (loc.get("spec") or {}).get("default"))]
+        chosen = [
+            loc
+            for loc in locations
+            if ((loc.get("metadata") or {}).get("name") == name if name else (loc.get("spec") or {}).get("default"))
+        ]
         if not chosen:
             want = f"backup storage location {name!r}" if name else "a default backup storage location"
             raise VolumeMoveError(
@@ -414,8 +437,15 @@ class VeleroCLI:
         extra_args: Sequence[str] = (),
     ) -> None:
         """Submit a backup (no ``--wait``, no ``-o``: see the module docstring)."""
-        args = backup_args(name, namespaces=namespaces, selector=selector, data_path=data_path,
-                           storage_location=storage_location, snapshot_locations=snapshot_locations, ttl=ttl)
+        args = backup_args(
+            name,
+            namespaces=namespaces,
+            selector=selector,
+            data_path=data_path,
+            storage_location=storage_location,
+            snapshot_locations=snapshot_locations,
+            ttl=ttl,
+        )
         self.version()
         self.run([*args, *extra_args])
 
@@ -433,10 +463,16 @@ class VeleroCLI:
         extra_args: Sequence[str] = (),
     ) -> None:
         """Submit a restore from ``backup`` (no ``--wait``, no ``-o``)."""
-        args = restore_args(name, backup=backup, namespaces=namespaces, namespace_map=namespace_map,
-                            resource_modifier_configmap=resource_modifier_configmap,
-                            include_resources=include_resources,
-                            existing_resource_policy=existing_resource_policy, restore_volumes=restore_volumes)
+        args = restore_args(
+            name,
+            backup=backup,
+            namespaces=namespaces,
+            namespace_map=namespace_map,
+            resource_modifier_configmap=resource_modifier_configmap,
+            include_resources=include_resources,
+            existing_resource_policy=existing_resource_policy,
+            restore_volumes=restore_volumes,
+        )
         self.version()
         self.run([*args, *extra_args])
 
@@ -482,8 +518,12 @@ class VeleroCLI:
                     f"items, {_int(status.get('errors'))} errors, {_int(status.get('warnings'))} warnings).",
                     hint=f"Check `velero {kind} describe {name} -n {self.namespace}`: a volume may wait for a "
                     "snapshot or a node-agent pod that never comes; raise the timeout for large volumes.",
-                    operation=kind, name=name, phase=phase or None, errors=_int(status.get("errors")),
-                    warnings=_int(status.get("warnings")), timed_out=True,
+                    operation=kind,
+                    name=name,
+                    phase=phase or None,
+                    errors=_int(status.get("errors")),
+                    warnings=_int(status.get("warnings")),
+                    timed_out=True,
                 )
             sleep(poll)
 
@@ -496,8 +536,13 @@ class VeleroCLI:
             f"Velero {kind} {name} ended {phase}: {details} ({errors} errors, {warnings} warnings).",
             hint=f"See `velero {kind} describe {name} --details -n {self.namespace}` and `velero {kind} logs "
             f"{name} -n {self.namespace}` for the failing items.",
-            operation=kind, name=name, phase=phase, failure_reason=reason, validation_errors=validation,
-            errors=errors, warnings=warnings,
+            operation=kind,
+            name=name,
+            phase=phase,
+            failure_reason=reason,
+            validation_errors=validation,
+            errors=errors,
+            warnings=warnings,
         )
 
 
@@ -545,13 +590,15 @@ class VeleroMover:
         existing_resource_policy: str | None = None,
     ) -> None:
         if data_path not in DATA_PATHS:
-            raise ConfigurationError(f"Unknown volume data path {data_path!r}.",
-                                     hint=f"Use one of {', '.join(DATA_PATHS)}.")
+            raise ConfigurationError(
+                f"Unknown volume data path {data_path!r}.", hint=f"Use one of {', '.join(DATA_PATHS)}."
+            )
         self.source = source
         self.target = target
         self.source_cli = VeleroCLI.for_cluster(source, namespace=namespace, binary=binary, timeout=cli_timeout)
-        self.target_cli = VeleroCLI.for_cluster(target, namespace=target_namespace or namespace, binary=binary,
-                                                timeout=cli_timeout)
+        self.target_cli = VeleroCLI.for_cluster(
+            target, namespace=target_namespace or namespace, binary=binary, timeout=cli_timeout
+        )
         self.data_path = data_path
         self.source_provider = source_provider
         self.target_provider = target_provider
@@ -568,8 +615,12 @@ class VeleroMover:
     def notes(self) -> list[str]:
         """What the user should know about this move before it runs (e.g. native snapshots across providers)."""
         notes = []
-        if (self.data_path == "native" and self.source_provider and self.target_provider
-                and self.source_provider != self.target_provider):
+        if (
+            self.data_path == "native"
+            and self.source_provider
+            and self.target_provider
+            and self.source_provider != self.target_provider
+        ):
             notes.append(
                 f"Native volume snapshots of {self.source_provider} cannot be restored on "
                 f"{self.target_provider}: the claims will be re-provisioned empty. Use data_path='data-mover' "
@@ -593,33 +644,58 @@ class VeleroMover:
         """Back up ``namespaces`` in the source and restore them into the target; see :meth:`backup`/:meth:`restore`."""
         started = time.monotonic()
         backup = self.backup(namespaces, selector=selector, progress=progress, name=name)
-        result = self.restore(backup, namespaces=namespaces, namespace_map=namespace_map, storage=storage,
-                              selector=selector, progress=progress)
+        result = self.restore(
+            backup,
+            namespaces=namespaces,
+            namespace_map=namespace_map,
+            storage=storage,
+            selector=selector,
+            progress=progress,
+        )
         return attrs.evolve(result, seconds=time.monotonic() - started)
 
-    def backup(self, namespaces: Sequence[str], *, selector: str | None = None,
-               progress: ProgressCallback | None = None, name: str | None = None) -> str:
+    def backup(
+        self,
+        namespaces: Sequence[str],
+        *,
+        selector: str | None = None,
+        progress: ProgressCallback | None = None,
+        name: str | None = None,
+    ) -> str:
         """Create a backup in the source and wait until it is Completed; returns its name."""
         for note in self.notes():
             log.warning("%s", note)
         self.source_cli.storage_location(self.storage_location)
         backup = name or _dns_name("portkit", *namespaces[:2], time.strftime("%Y%m%d%H%M%S"))
         if not _NAME_OK.match(backup):
-            raise ConfigurationError(f"{backup!r} is not a valid Velero backup name.",
-                                     hint="Use lower-case letters, digits and '-'.")
+            raise ConfigurationError(
+                f"{backup!r} is not a valid Velero backup name.", hint="Use lower-case letters, digits and '-'."
+            )
         if self.source_cli.get("backup", backup) is None:
-            self.source_cli.create_backup(backup, namespaces=list(namespaces), selector=selector,
-                                          data_path=self.data_path, storage_location=self.storage_location)
+            self.source_cli.create_backup(
+                backup,
+                namespaces=list(namespaces),
+                selector=selector,
+                data_path=self.data_path,
+                storage_location=self.storage_location,
+            )
         self.source_cli.wait("backup", backup, timeout=self.timeout, poll=self.poll, progress=progress)
         return backup
 
-    def wait_synced(self, backup: str) -> dict[str, Any]:
-        """Wait until the target's Velero server has synced ``backup`` from the shared object store."""
+    def wait_synced(self, backup: str, progress: ProgressCallback | None = None) -> dict[str, Any]:
+        """Wait until the target's Velero server has synced ``backup`` from the shared object store.
+
+        Velero syncs a storage location about once a minute (not on demand), so this may take a minute.
+        """
         deadline = time.monotonic() + self.sync_timeout
+        reported = False
         while True:
             obj = self.target_cli.get("backup", backup)
             if obj is not None and _status(obj).get("phase") in BACKUP_DONE:
                 return obj
+            if progress is not None and not reported:
+                progress(VolumeProgress("sync", backup, "WaitingForSync", 0, 0))
+                reported = True
             if time.monotonic() >= deadline:
                 raise VolumeMoveError(
                     f"The Velero server of {self.target.name} has not seen backup {backup} after "
@@ -651,34 +727,46 @@ class VeleroMover:
         messages = self.notes()
         ambiguous = ambiguous_classes(storage)
         if ambiguous:
-            messages.append(f"Storage classes mapped to several targets (set per claim instead): "
-                            f"{', '.join(ambiguous)}.")
+            messages.append(
+                f"Storage classes mapped to several targets (set per claim instead): {', '.join(ambiguous)}."
+            )
         restore = name or _dns_name(backup, "restore")
         if classes:
             self._check_storage_class_configmap(restore)
         source_rows = self._source_claims(namespaces, selector)
         self.target_cli.storage_location(None)
-        backup_obj = self.wait_synced(backup)
+        backup_obj = self.wait_synced(backup, progress)
         created: list[tuple[str, str]] = []
         try:
             modifier = self._write_configmaps(restore, classes, claims, created)
             if self.target_cli.get("restore", restore) is None:
                 self.target_cli.create_restore(
-                    restore, backup=backup, namespaces=list(namespaces), namespace_map=nsmap,
-                    resource_modifier_configmap=modifier, include_resources=self.include_resources,
+                    restore,
+                    backup=backup,
+                    namespaces=list(namespaces),
+                    namespace_map=nsmap,
+                    resource_modifier_configmap=modifier,
+                    include_resources=self.include_resources,
                     existing_resource_policy=self.existing_resource_policy,
                     restore_volumes=self.data_path != "none",
                 )
-            restore_obj = self.target_cli.wait("restore", restore, timeout=self.timeout, poll=self.poll,
-                                               progress=progress)
+            restore_obj = self.target_cli.wait(
+                "restore", restore, timeout=self.timeout, poll=self.poll, progress=progress
+            )
         finally:
             self._remove_configmaps(created)
         rows = tuple(self._target_row(row, nsmap) for row in source_rows)
         bstatus, rstatus = _status(backup_obj), _status(restore_obj)
         return VolumeMoveResult(
-            backup=backup, restore=restore, backup_phase=str(bstatus.get("phase")),
-            restore_phase=str(rstatus.get("phase")), data_path=self.data_path, namespace_map=nsmap,
-            storage_classes=classes, volumes=rows, backup_warnings=_int(bstatus.get("warnings")),
+            backup=backup,
+            restore=restore,
+            backup_phase=str(bstatus.get("phase")),
+            restore_phase=str(rstatus.get("phase")),
+            data_path=self.data_path,
+            namespace_map=nsmap,
+            storage_classes=classes,
+            volumes=rows,
+            backup_warnings=_int(bstatus.get("warnings")),
             restore_warnings=_int(rstatus.get("warnings")),
             items_backed_up=_int((bstatus.get("progress") or {}).get("itemsBackedUp")),
             items_restored=_int((rstatus.get("progress") or {}).get("itemsRestored")),
@@ -692,8 +780,11 @@ class VeleroMover:
         cm = self.target.resource_for("v1", "ConfigMap")
         selector = ",".join(f"{k}={v}" for k, v in CHANGE_STORAGE_CLASS_LABELS.items())
         mine = _dns_name("portkit-sc", restore)
-        foreign = [c["metadata"]["name"] for c in self.target.list(cm, namespace, label_selector=selector)
-                   if c["metadata"]["name"] != mine]
+        foreign = [
+            c["metadata"]["name"]
+            for c in self.target.list(cm, namespace, label_selector=selector)
+            if c["metadata"]["name"] != mine
+        ]
         if foreign:
             raise VolumeMoveError(
                 f"Velero namespace {namespace!r} of {self.target.name} already has a change-storage-class "
@@ -702,8 +793,9 @@ class VeleroMover:
             )
         return mine
 
-    def _write_configmaps(self, restore: str, classes: Mapping[str, str], claims: Sequence[ClaimChange],
-                          created: list[tuple[str, str]]) -> str | None:
+    def _write_configmaps(
+        self, restore: str, classes: Mapping[str, str], claims: Sequence[ClaimChange], created: list[tuple[str, str]]
+    ) -> str | None:
         namespace = self.target_cli.namespace
         if classes:
             mine = self._check_storage_class_configmap(restore)
@@ -728,8 +820,7 @@ class VeleroMover:
             except NotFoundError:
                 pass
             except PortkitError as exc:
-                log.warning("Could not remove ConfigMap %s/%s from %s: %s", namespace, cm_name,
-                            self.target.name, exc)
+                log.warning("Could not remove ConfigMap %s/%s from %s: %s", namespace, cm_name, self.target.name, exc)
 
     def _source_claims(self, namespaces: Sequence[str], selector: str | None) -> list[VolumeRow]:
         pvc = self.source.resource_for("v1", "PersistentVolumeClaim")
@@ -737,12 +828,15 @@ class VeleroMover:
         for ns in namespaces:
             for claim in self.source.list(pvc, ns, label_selector=selector):
                 spec = claim.get("spec") or {}
-                rows.append(VolumeRow(
-                    source_namespace=ns, name=str(claim["metadata"]["name"]),
-                    source_class=spec.get("storageClassName"),
-                    source_size=((spec.get("resources") or {}).get("requests") or {}).get("storage"),
-                    target_namespace=ns,
-                ))
+                rows.append(
+                    VolumeRow(
+                        source_namespace=ns,
+                        name=str(claim["metadata"]["name"]),
+                        source_class=spec.get("storageClassName"),
+                        source_size=((spec.get("resources") or {}).get("requests") or {}).get("storage"),
+                        target_namespace=ns,
+                    )
+                )
         return rows
 
     def _target_row(self, row: VolumeRow, nsmap: Mapping[str, str]) -> VolumeRow:
@@ -754,7 +848,10 @@ class VeleroMover:
             return attrs.evolve(row, target_namespace=target_ns, phase="Missing")
         spec = live.get("spec") or {}
         return attrs.evolve(
-            row, target_namespace=target_ns, target_class=spec.get("storageClassName"),
+            row,
+            target_namespace=target_ns,
+            target_class=spec.get("storageClassName"),
             target_size=((spec.get("resources") or {}).get("requests") or {}).get("storage"),
-            phase=str(_status(live).get("phase") or "Pending"), volume=spec.get("volumeName"),
+            phase=str(_status(live).get("phase") or "Pending"),
+            volume=spec.get("volumeName"),
         )

@@ -8,6 +8,7 @@ simulated provisioner binding restored claims, and Velero's own PartiallyFailed 
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -22,7 +23,7 @@ from portkit.errors import NotFoundError, VolumeMoveError
 from portkit.testing import LocalCluster
 from portkit.testing.velero import ensure_velero
 from portkit.translate import translate
-from portkit.volumes import VeleroCLI, VeleroMover, VeleroOperationError, VolumeProgress
+from portkit.volumes import VeleroCLI, VeleroMover, VeleroOperationError, VolumeProgress, migrate_volumes
 
 pytestmark = pytest.mark.integration
 
@@ -128,6 +129,12 @@ def velero_bin() -> Path:
     return ensure_velero().velero
 
 
+@pytest.fixture(scope="module")
+def shop_backup(vsrc: LocalCluster, vdst: LocalCluster, velero_bin: Path) -> str:
+    """A Completed backup of namespace shop in the source (the restores below reuse it)."""
+    return mover(vsrc, vdst, velero_bin).backup(["shop"], name="move-shop")
+
+
 def mover(vsrc: LocalCluster, vdst: LocalCluster, velero_bin: Path, **kwargs: Any) -> VeleroMover:
     options: dict[str, Any] = {
         "data_path": "none",
@@ -176,7 +183,7 @@ def test_velero_servers_listen_only_on_their_own_loopback_ports(vsrc: LocalClust
 
 
 def test_move_restores_claim_with_mapped_class_size_and_namespace(
-    vsrc: LocalCluster, vdst: LocalCluster, velero_bin: Path
+    vsrc: LocalCluster, vdst: LocalCluster, velero_bin: Path, shop_backup: str
 ) -> None:
     translation = translate(Bundle([PVC]), source="aws", target="ionos")
     class_change = next(c for c in translation.changes if c.path == "/spec/storageClassName")
@@ -184,7 +191,7 @@ def test_move_restores_claim_with_mapped_class_size_and_namespace(
     events: list[VolumeProgress] = []
 
     result = mover(vsrc, vdst, velero_bin).move(
-        ["shop"], namespace_map={"shop": "shop-eu"}, storage=translation, progress=events.append, name="move-shop"
+        ["shop"], namespace_map={"shop": "shop-eu"}, storage=translation, progress=events.append, name=shop_backup
     )
 
     assert (result.backup_phase, result.restore_phase) == ("Completed", "Completed")
@@ -213,8 +220,12 @@ def test_move_restores_claim_with_mapped_class_size_and_namespace(
     assert "move-shop" in repr(result) and "shop-eu/data" in result.to_text()
 
 
-def test_plain_dict_mapping_without_namespace_map(vsrc: LocalCluster, vdst: LocalCluster, velero_bin: Path) -> None:
-    result = mover(vsrc, vdst, velero_bin).move(["shop"], storage={"gp3": "ionos-enterprise-hdd"}, name="move-plain")
+def test_plain_dict_mapping_without_namespace_map(
+    vsrc: LocalCluster, vdst: LocalCluster, velero_bin: Path, shop_backup: str
+) -> None:
+    result = mover(vsrc, vdst, velero_bin).restore(
+        shop_backup, namespaces=["shop"], storage={"gp3": "ionos-enterprise-hdd"}, name="restore-plain"
+    )
     live = pvc_of(vdst, "shop")
     assert live is not None
     assert live["spec"]["storageClassName"] == "ionos-enterprise-hdd"
@@ -248,10 +259,14 @@ def test_backup_to_unknown_location_fails_validation(vsrc: LocalCluster, velero_
     cli = VeleroCLI(binary=velero_bin, kubeconfig=vsrc.kubeconfig, namespace="velero")
     with pytest.raises(VolumeMoveError, match="nowhere"):
         cli.create_backup("bad-location", namespaces=["shop"], data_path="none", storage_location="nowhere")
-    vsrc.cluster().create({
-        "apiVersion": "velero.io/v1", "kind": "Backup", "metadata": {"name": "bad-location", "namespace": "velero"},
-        "spec": {"includedNamespaces": ["shop"], "storageLocation": "nowhere"},
-    })
+    vsrc.cluster().create(
+        {
+            "apiVersion": "velero.io/v1",
+            "kind": "Backup",
+            "metadata": {"name": "bad-location", "namespace": "velero"},
+            "spec": {"includedNamespaces": ["shop"], "storageLocation": "nowhere"},
+        }
+    )
     with pytest.raises(VeleroOperationError) as info:
         cli.wait("backup", "bad-location", timeout=60, poll=0.5)
     assert info.value.phase == "FailedValidation"
@@ -287,3 +302,38 @@ def test_foreign_change_storage_class_configmap_is_refused(
         assert pvc_of(vdst, "shop-x") is None
     finally:
         cluster.delete(cluster.resource_for("v1", "ConfigMap"), "theirs", "velero")
+
+
+def test_migrate_volumes_restores_only_claims_and_resumes(
+    vsrc: LocalCluster, vdst: LocalCluster, velero_bin: Path, shop_backup: str, tmp_path: Path
+) -> None:
+    """The Migration's volume step: claims only (workloads come from portkit's apply), resumable by name."""
+    state = tmp_path / "velero.json"
+    state.write_text(json.dumps({"backup": shop_backup, "restore": "mig-restore"}))  # as a first run left it
+    translation = translate(Bundle([PVC]), source="aws", target="ionos")
+    kwargs: dict[str, Any] = dict(
+        source=vsrc.cluster(),
+        target=vdst.cluster(),
+        namespaces=["shop"],
+        namespace_map={"shop": "shop-mig"},
+        translation=translation,
+        source_provider="aws",
+        target_provider="ionos",
+        workdir=tmp_path,
+        data_path="none",
+        binary=velero_bin,
+        poll=0.5,
+        timeout=180,
+        sync_timeout=90,
+    )
+    first = migrate_volumes(**kwargs)
+    assert (first.backup, first.restore, first.restore_phase) == (shop_backup, "mig-restore", "Completed")
+    live = pvc_of(vdst, "shop-mig")
+    assert live is not None and live["spec"]["storageClassName"] == "ionos-enterprise-ssd"
+    deployments = vdst.cluster().list(vdst.cluster().resource_for("apps/v1", "Deployment"), "shop-mig")
+    assert list(deployments) == []  # only claims and volumes were restored
+    again = migrate_volumes(**kwargs)  # resumes: the same Velero objects, nothing new created
+    assert (again.backup, again.restore) == (first.backup, first.restore)
+    restores = VeleroCLI(binary=velero_bin, kubeconfig=vdst.kubeconfig).list("restore")
+    assert sum(1 for r in restores if r["metadata"]["name"] == "mig-restore") == 1
+    assert json.loads(state.read_text()) == {"backup": shop_backup, "restore": "mig-restore"}

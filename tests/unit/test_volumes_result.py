@@ -7,7 +7,7 @@ import json
 import pytest
 
 from portkit.errors import ConfigurationError
-from portkit.volumes import VeleroMover, VolumeMoveResult, VolumeRow
+from portkit.volumes import VeleroMover, VolumeMover, VolumeMoveResult, VolumeRow
 
 
 def _result(phase: str = "Bound") -> VolumeMoveResult:
@@ -83,6 +83,7 @@ def test_native_snapshots_across_providers_are_flagged(tmp_path, monkeypatch: py
         target_provider="ionos",
     )
     assert any("cannot be restored on ionos" in n for n in across.notes())
+    assert isinstance(across, VolumeMover) and across.name == "velero"
     fs = VeleroMover(
         _FakeCluster("a"),
         _FakeCluster("b"),

@@ -1,6 +1,9 @@
 // Wrapper module: builds the velero CLI/server and portkit's file object-store plugin for
 // portkit.testing.LocalCluster(velero=True). The kopia replace line is copied from velero's own go.mod
 // (github.com/vmware-tanzu/velero@v1.18.3), because replace directives of dependencies do not apply.
+// main.go is the plugin; tools.go (build tag "tools") pins the velero command.
+// k8s.io/cli-runtime is raised from velero's v0.33.12 to the patch release v0.33.13 because the module
+// proxy this project builds from does not serve v0.33.12 (go mod tidy then settled the rest).
 module portkit.local/velero
 
 go 1.26.0
