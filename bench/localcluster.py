@@ -28,8 +28,10 @@ def start_one(name: str, provider: str | None) -> tuple[float, dict[str, float],
 
 
 def start_two() -> float:
-    pair = [LocalCluster(name="bench-a", provider="aws", progress=lambda _m: None),
-            LocalCluster(name="bench-b", provider="ionos", progress=lambda _m: None)]
+    pair = [
+        LocalCluster(name="bench-a", provider="aws", progress=lambda _m: None),
+        LocalCluster(name="bench-b", provider="ionos", progress=lambda _m: None),
+    ]
     t = time.monotonic()
     threads = [threading.Thread(target=lc.start) for lc in pair]
     for th in threads:
@@ -54,7 +56,10 @@ def main() -> None:
         mems.append(memory)
         twos.append(start_two())
     one, two, api = statistics.median(ones), statistics.median(twos), statistics.median(apiservers)
-    print(f"one cluster (aws), warm start: median {one:.1f} s over {args.rounds} (min {min(ones):.1f}, max {max(ones):.1f})")
+    print(
+        f"one cluster (aws), warm start: median {one:.1f} s over {args.rounds} "
+        f"(min {min(ones):.1f}, max {max(ones):.1f})"
+    )
     print(f"  of which kube-apiserver to ready: median {api:.1f} s -> whole cluster / apiserver = {one / api:.2f}x")
     print(f"two clusters (aws + ionos) in parallel: median {two:.1f} s -> parallel / one = {two / one:.2f}x")
     print(f"memory per cluster (RSS of all components, after start): median {statistics.median(mems) / 2**20:.0f} MiB")

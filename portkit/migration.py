@@ -446,6 +446,10 @@ class Migration:
             if not result.ready_all:
                 for item in result.not_ready:
                     self._emit("warning", "wait", str(item))
+            if self._volumes is not None:  # the restored claims bind once their workloads exist
+                from portkit.volumes import refresh_volumes
+
+                self._volumes = refresh_volumes(self._volumes, self.target)
             return result
 
         self._waited = self._step("wait", run)

@@ -22,6 +22,7 @@ from typing import Any
 
 from portkit.errors import TranslationError
 from portkit.profiles._load import parse_profile, read_profile_file
+from portkit.profiles._matrix import matrix_markdown
 from portkit.profiles._model import (
     LB_CONCEPTS,
     TIERS,
@@ -63,6 +64,7 @@ __all__ = [
     "format_gi",
     "load",
     "local_cluster_spec",
+    "matrix_markdown",
     "names",
     "parse_profile",
     "parse_quantity",

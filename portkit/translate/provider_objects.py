@@ -2,8 +2,9 @@
 
 Kinds that exist only on the source provider (TargetGroupBinding, IngressClassParams, ManagedCertificate,
 BackendConfig, SecretProviderClass for a cloud secret store, ...) are left out of the translated bundle
-with a warning or a manual action, and so are their CustomResourceDefinitions; provider-only annotations and labels (``eks.amazonaws.com/*``,
-``elbv2.k8s.aws/*`` namespace labels, ``openshift.io/*``) are removed from every object and pod template.
+with a warning or a manual action, and so are their CustomResourceDefinitions; provider-only annotations
+and labels (``eks.amazonaws.com/*``, ``elbv2.k8s.aws/*`` namespace labels, ``openshift.io/*``) are
+removed from every object and pod template.
 """
 
 from __future__ import annotations
@@ -50,8 +51,10 @@ class ProviderObjectsTranslator(BaseTranslator):
             if item.kind == "CustomResourceDefinition" and group == "apiextensions.k8s.io":
                 served = (str(get_path(obj, "spec", "group") or ""), str(get_path(obj, "spec", "names", "kind") or ""))
                 if any(pk.when_path is None for pk in kinds.get(served, ())):
-                    item.drop(f"{ctx.source.name}-only kind: the CRD of {served[1]}.{served[0]} is not needed "
-                              "without its objects")
+                    item.drop(
+                        f"{ctx.source.name}-only kind: the CRD of {served[1]}.{served[0]} is not needed "
+                        "without its objects"
+                    )
                     item.warn(f"dropped: CRD of the {ctx.source.name}-only kind {served[1]}.{served[0]}")
                     return
             for pk in kinds.get((group, item.kind), ()):

@@ -21,7 +21,7 @@ from portkit.volumes.base import (
 )
 from portkit.volumes.migrate import CLAIM_RESOURCES, migrate_volumes
 from portkit.volumes.result import VolumeMoveResult, VolumeRow
-from portkit.volumes.velero import VeleroCLI, VeleroMover, VeleroOperationError, parse_objects
+from portkit.volumes.velero import VeleroCLI, VeleroMover, VeleroOperationError, parse_objects, refresh_volumes
 
 __all__ = [
     "CLAIM_RESOURCES",
@@ -40,5 +40,6 @@ __all__ = [
     "claim_changes",
     "migrate_volumes",
     "parse_objects",
+    "refresh_volumes",
     "storage_class_mapping",
 ]

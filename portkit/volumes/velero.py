@@ -773,6 +773,11 @@ class VeleroMover:
             messages=tuple(messages),
         )
 
+    def refresh(self, result: VolumeMoveResult) -> VolumeMoveResult:
+        """``result`` with each claim's class, size and phase re-read from the target (e.g. after the
+        workloads were applied and a WaitForFirstConsumer claim got bound)."""
+        return refresh_volumes(result, self.target)
+
     # -- helpers -------------------------------------------------------------------------------------
     def _check_storage_class_configmap(self, restore: str) -> str:
         """The name of portkit's change-storage-class ConfigMap; raises when another one exists."""
@@ -840,18 +845,29 @@ class VeleroMover:
         return rows
 
     def _target_row(self, row: VolumeRow, nsmap: Mapping[str, str]) -> VolumeRow:
-        target_ns = nsmap.get(row.source_namespace, row.source_namespace)
-        pvc = self.target.resource_for("v1", "PersistentVolumeClaim")
-        try:
-            live = self.target.get(pvc, row.name, target_ns)
-        except NotFoundError:
-            return attrs.evolve(row, target_namespace=target_ns, phase="Missing")
-        spec = live.get("spec") or {}
-        return attrs.evolve(
-            row,
-            target_namespace=target_ns,
-            target_class=spec.get("storageClassName"),
-            target_size=((spec.get("resources") or {}).get("requests") or {}).get("storage"),
-            phase=str(_status(live).get("phase") or "Pending"),
-            volume=spec.get("volumeName"),
-        )
+        return _read_target_row(self.target, row, nsmap)
+
+
+def _read_target_row(target: Cluster, row: VolumeRow, nsmap: Mapping[str, str]) -> VolumeRow:
+    target_ns = nsmap.get(row.source_namespace, row.source_namespace)
+    pvc = target.resource_for("v1", "PersistentVolumeClaim")
+    try:
+        live = target.get(pvc, row.name, target_ns)
+    except NotFoundError:
+        return attrs.evolve(row, target_namespace=target_ns, phase="Missing")
+    spec = live.get("spec") or {}
+    return attrs.evolve(
+        row,
+        target_namespace=target_ns,
+        target_class=spec.get("storageClassName"),
+        target_size=((spec.get("resources") or {}).get("requests") or {}).get("storage"),
+        phase=str(_status(live).get("phase") or "Pending"),
+        volume=spec.get("volumeName"),
+    )
+
+
+def refresh_volumes(result: VolumeMoveResult, target: Cluster) -> VolumeMoveResult:
+    """``result`` with each claim's class, size and phase re-read from ``target`` (e.g. after the workloads
+    were applied and a WaitForFirstConsumer claim got bound)."""
+    rows = tuple(_read_target_row(target, r, result.namespace_map) for r in result.volumes)
+    return attrs.evolve(result, volumes=rows)

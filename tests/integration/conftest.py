@@ -22,7 +22,10 @@ def _start_pair() -> None:
     with _lock:
         if _clusters:
             return
-        pair = {"source": LocalCluster(name="src", provider="aws"), "target": LocalCluster(name="dst", provider="ionos")}
+        pair = {
+            "source": LocalCluster(name="src", provider="aws"),
+            "target": LocalCluster(name="dst", provider="ionos"),
+        }
         errors: list[BaseException] = []
 
         def run(lc: LocalCluster) -> None:

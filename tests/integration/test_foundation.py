@@ -70,8 +70,9 @@ def test_deployment_pods_become_ready(source_cluster: LocalCluster) -> None:
     source_cluster.apply([deployment("web", namespace, replicas=3)])
     cluster = source_cluster.cluster()
     dep = cluster.resource_for("apps/v1", "Deployment")
-    wait_for(lambda: cluster.get(dep, "web", namespace).get("status", {}).get("readyReplicas") == 3,
-             what="3 ready replicas")
+    wait_for(
+        lambda: cluster.get(dep, "web", namespace).get("status", {}).get("readyReplicas") == 3, what="3 ready replicas"
+    )
     pods = list(cluster.list(cluster.resource_for("v1", "Pod"), namespace, label_selector="app=web"))
     assert len(pods) == 3
     assert all(p["status"]["phase"] == "Running" for p in pods)
@@ -88,14 +89,27 @@ def test_crd_and_custom_resource(source_cluster: LocalCluster) -> None:
             "group": "smoke.portkit.dev",
             "scope": "Namespaced",
             "names": {"kind": "Widget", "plural": "widgets", "singular": "widget"},
-            "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                "type": "object",
-                "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}},
-            }}}],
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}},
+                        }
+                    },
+                }
+            ],
         },
     }
-    widget = {"apiVersion": "smoke.portkit.dev/v1", "kind": "Widget",
-              "metadata": {"name": "w1", "namespace": namespace}, "spec": {"size": 3}}
+    widget = {
+        "apiVersion": "smoke.portkit.dev/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w1", "namespace": namespace},
+        "spec": {"size": 3},
+    }
     source_cluster.apply([crd, widget])
     cluster = source_cluster.cluster()
     live = cluster.get_obj(widget)
@@ -111,8 +125,12 @@ def test_crd_and_custom_resource(source_cluster: LocalCluster) -> None:
 def test_server_side_apply_dry_run_and_conflicts(source_cluster: LocalCluster) -> None:
     namespace = ns(source_cluster, "smoke-ssa")
     cluster = source_cluster.cluster()
-    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": namespace},
-          "data": {"a": "1"}}
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "cfg", "namespace": namespace},
+        "data": {"a": "1"},
+    }
     dry = cluster.apply(cm, dry_run=True)
     assert dry["data"] == {"a": "1"}
     assert cluster.get_obj(cm) is None, "a dry run must not persist"
@@ -124,8 +142,12 @@ def test_server_side_apply_dry_run_and_conflicts(source_cluster: LocalCluster) -
     forced = cluster.apply({**cm, "data": {"a": "2"}}, field_manager="someone-else", force=True)
     assert forced["data"]["a"] == "2"
     # immutable field changes are rejected by the server (Invalid), not silently accepted
-    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": namespace},
-           "spec": {"ports": [{"port": 80}], "clusterIP": "10.0.0.77"}}
+    svc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "s", "namespace": namespace},
+        "spec": {"ports": [{"port": 80}], "clusterIP": "10.0.0.77"},
+    }
     cluster.apply(svc)
     with pytest.raises(InvalidError):
         cluster.apply({**svc, "spec": {"ports": [{"port": 80}], "clusterIP": "10.0.0.78"}}, force=True)
@@ -137,16 +159,30 @@ def test_server_side_apply_dry_run_and_conflicts(source_cluster: LocalCluster) -
 
 def test_pvc_binds_to_precreated_pv(source_cluster: LocalCluster) -> None:
     namespace = ns(source_cluster, "smoke-pv")
-    pv = {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "smoke-manual-pv"},
-          "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "storageClassName": "manual",
-                   "hostPath": {"path": str(source_cluster.data_dir / "manual-pv")}}}
-    pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": namespace},
-           "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "manual",
-                    "resources": {"requests": {"storage": "1Gi"}}}}
+    pv = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": "smoke-manual-pv"},
+        "spec": {
+            "capacity": {"storage": "1Gi"},
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": "manual",
+            "hostPath": {"path": str(source_cluster.data_dir / "manual-pv")},
+        },
+    }
+    pvc = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": namespace},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": "manual",
+            "resources": {"requests": {"storage": "1Gi"}},
+        },
+    }
     source_cluster.apply([pv, pvc])
     cluster = source_cluster.cluster()
-    bound = wait_for(lambda: (cluster.get_obj(pvc) or {}).get("status", {}).get("phase") == "Bound",
-                     what="PVC bound")
+    bound = wait_for(lambda: (cluster.get_obj(pvc) or {}).get("status", {}).get("phase") == "Bound", what="PVC bound")
     assert bound
     assert cluster.get_obj(pvc)["spec"]["volumeName"] == "smoke-manual-pv"  # type: ignore[index]
 
@@ -157,14 +193,26 @@ def test_provider_storage_class_binds_on_first_consumer(source_cluster: LocalClu
     sc_res = cluster.resource_for("storage.k8s.io/v1", "StorageClass")
     wffc = [c for c in cluster.list(sc_res) if c.get("volumeBindingMode") == "WaitForFirstConsumer"]
     assert wffc, "the aws profile's classes bind on first consumer"
-    pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "db", "namespace": namespace},
-           "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": wffc[0]["metadata"]["name"],
-                    "resources": {"requests": {"storage": "2Gi"}}}}
+    pvc = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "db", "namespace": namespace},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": wffc[0]["metadata"]["name"],
+            "resources": {"requests": {"storage": "2Gi"}},
+        },
+    }
     source_cluster.apply([pvc])
     time.sleep(2)
     assert cluster.get_obj(pvc)["status"]["phase"] == "Pending"  # type: ignore[index]
-    source_cluster.apply([deployment("db", namespace, replicas=1, volumes=[
-        {"name": "data", "persistentVolumeClaim": {"claimName": "db"}}])])
+    source_cluster.apply(
+        [
+            deployment(
+                "db", namespace, replicas=1, volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "db"}}]
+            )
+        ]
+    )
     wait_for(lambda: (cluster.get_obj(pvc) or {}).get("status", {}).get("phase") == "Bound", what="PVC bound")
     volume = cluster.get(cluster.resource_for("v1", "PersistentVolume"), cluster.get_obj(pvc)["spec"]["volumeName"])  # type: ignore[index]
     assert volume["spec"]["capacity"]["storage"] == "2Gi"
@@ -179,8 +227,14 @@ def test_paging_through_2000_configmaps(source_cluster: LocalCluster) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     def make(i: int) -> None:
-        cluster.create({"apiVersion": "v1", "kind": "ConfigMap",
-                        "metadata": {"name": f"cm-{i:04d}", "namespace": namespace}, "data": {"i": str(i)}})
+        cluster.create(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": f"cm-{i:04d}", "namespace": namespace},
+                "data": {"i": str(i)},
+            }
+        )
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(make, range(2000)))
@@ -191,7 +245,9 @@ def test_paging_through_2000_configmaps(source_cluster: LocalCluster) -> None:
     assert len(names) == len(set(names)) == 2001
     assert set(names) == expected
     assert pages == -(-2001 // 150), "one request per page"
-    assert all(o["kind"] == "ConfigMap" and o["apiVersion"] == "v1" for o in cluster.list(resource, namespace, limit=500))
+    assert all(
+        o["kind"] == "ConfigMap" and o["apiVersion"] == "v1" for o in cluster.list(resource, namespace, limit=500)
+    )
 
 
 def test_429_are_retried_until_the_work_is_done() -> None:
@@ -209,8 +265,14 @@ def test_429_are_retried_until_the_work_is_done() -> None:
         def worker(w: int) -> None:
             try:
                 for i in range(40):
-                    cluster.create({"apiVersion": "v1", "kind": "ConfigMap",
-                                    "metadata": {"name": f"w{w}-{i}", "namespace": "load"}, "data": {"x": "y" * 2000}})
+                    cluster.create(
+                        {
+                            "apiVersion": "v1",
+                            "kind": "ConfigMap",
+                            "metadata": {"name": f"w{w}-{i}", "namespace": "load"},
+                            "data": {"x": "y" * 2000},
+                        }
+                    )
             except BaseException as exc:
                 errors.append(exc)
 

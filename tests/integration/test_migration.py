@@ -16,8 +16,12 @@ from portkit.testing import LocalCluster
 pytestmark = pytest.mark.integration
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "shop-eks"
-IMAGES = {"images": {"123456789012.dkr.ecr.eu-central-1.amazonaws.com/": "registry.example.eu/",
-                     "public.ecr.aws/docker/library/": "docker.io/library/"}}
+IMAGES = {
+    "images": {
+        "123456789012.dkr.ecr.eu-central-1.amazonaws.com/": "registry.example.eu/",
+        "public.ecr.aws/docker/library/": "docker.io/library/",
+    }
+}
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +37,14 @@ def test_sample_shop_migrates_with_namespace_mapping(
 ) -> None:
     events: list[MigrationEvent] = []
     m = portkit.Migration(
-        source=shop.cluster(), target=target_cluster.cluster(), namespaces=["shop"], target_provider="ionos",
-        namespace_map={"shop": "shop-eu"}, mappings=IMAGES, workdir=tmp_path / "mig", on_event=events.append,
+        source=shop.cluster(),
+        target=target_cluster.cluster(),
+        namespaces=["shop"],
+        target_provider="ionos",
+        namespace_map={"shop": "shop-eu"},
+        mappings=IMAGES,
+        workdir=tmp_path / "mig",
+        on_event=events.append,
         timeout=120,
     )
     report = m.run()
@@ -50,8 +60,9 @@ def test_sample_shop_migrates_with_namespace_mapping(
     pvc = target.get(target.resource_for("v1", "PersistentVolumeClaim"), "uploads", "shop-eu")
     assert pvc["spec"]["storageClassName"].startswith("ionos-")
     assert pvc["status"]["phase"] == "Bound"  # a new volume from the target's class, not the source's PV
-    binding = target.get(target.resource_for("rbac.authorization.k8s.io/v1", "RoleBinding"), "web-config-reader",
-                         "shop-eu")
+    binding = target.get(
+        target.resource_for("rbac.authorization.k8s.io/v1", "RoleBinding"), "web-config-reader", "shop-eu"
+    )
     assert binding["subjects"][0]["namespace"] == "shop-eu"
     sa = target.get(target.resource_for("v1", "ServiceAccount"), "web", "shop-eu")
     assert not any(k.startswith("eks.amazonaws.com/") for k in sa["metadata"].get("annotations", {}))
@@ -77,8 +88,14 @@ def test_blocked_run_resumes_from_the_last_completed_step(
 
     def migration(events: list[MigrationEvent]) -> portkit.Migration:
         return portkit.Migration(
-            source=shop.cluster(), target=target_cluster.cluster(), namespaces=["shop"], target_provider="ionos",
-            namespace_map={"shop": "shop-resume"}, mappings=mappings, workdir=workdir, on_event=events.append,
+            source=shop.cluster(),
+            target=target_cluster.cluster(),
+            namespaces=["shop"],
+            target_provider="ionos",
+            namespace_map={"shop": "shop-resume"},
+            mappings=mappings,
+            workdir=workdir,
+            on_event=events.append,
             timeout=120,
         )
 
@@ -89,8 +106,16 @@ def test_blocked_run_resumes_from_the_last_completed_step(
     target = target_cluster.cluster()
     assert target.get_obj({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop-resume"}}) is None
 
-    target_cluster.apply([{"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
-                           "metadata": {"name": "traefik"}, "spec": {"controller": "traefik.io/ingress-controller"}}])
+    target_cluster.apply(
+        [
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "IngressClass",
+                "metadata": {"name": "traefik"},
+                "spec": {"controller": "traefik.io/ingress-controller"},
+            }
+        ]
+    )
     second: list[MigrationEvent] = []
     report = migration(second).run()
     assert report.ok, report.to_text()
@@ -102,12 +127,36 @@ def test_blocked_run_resumes_from_the_last_completed_step(
 
 def test_cli_migrate_json_and_exit_code(shop: LocalCluster, target_cluster: LocalCluster, tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "portkit.cli", "migrate", "--from-kubeconfig", shop.kubeconfig,
-         "--to-kubeconfig", target_cluster.kubeconfig, "-n", "shop", "--to", "ionos",
-         "--namespace-map", "shop=shop-cli", "--map", "images:123456789012.dkr.ecr.eu-central-1.amazonaws.com/="
-         "registry.example.eu/", "--map", "images:public.ecr.aws/docker/library/=docker.io/library/",
-         "--workdir", str(tmp_path / "mig"), "--timeout", "120", "-o", "json"],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "portkit.cli",
+            "migrate",
+            "--from-kubeconfig",
+            shop.kubeconfig,
+            "--to-kubeconfig",
+            target_cluster.kubeconfig,
+            "-n",
+            "shop",
+            "--to",
+            "ionos",
+            "--namespace-map",
+            "shop=shop-cli",
+            "--map",
+            "images:123456789012.dkr.ecr.eu-central-1.amazonaws.com/=registry.example.eu/",
+            "--map",
+            "images:public.ecr.aws/docker/library/=docker.io/library/",
+            "--workdir",
+            str(tmp_path / "mig"),
+            "--timeout",
+            "120",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
     )
     assert proc.returncode == 3, proc.stderr  # finished, with manual actions that need attention
     data = json.loads(proc.stdout)
@@ -118,9 +167,24 @@ def test_cli_migrate_json_and_exit_code(shop: LocalCluster, target_cluster: Loca
 
 def test_cli_migrate_bad_input_is_one_paragraph(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "portkit.cli", "migrate", "--from-kubeconfig", str(tmp_path / "missing"),
-         "--to-kubeconfig", str(tmp_path / "missing"), "-n", "shop", "--to", "ionos"],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "portkit.cli",
+            "migrate",
+            "--from-kubeconfig",
+            str(tmp_path / "missing"),
+            "--to-kubeconfig",
+            str(tmp_path / "missing"),
+            "-n",
+            "shop",
+            "--to",
+            "ionos",
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("portkit: error: No kubeconfig at")

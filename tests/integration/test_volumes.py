@@ -212,6 +212,8 @@ def test_move_restores_claim_with_mapped_class_size_and_namespace(
         lambda: ((pvc_of(vdst, "shop-eu") or {}).get("status") or {}).get("phase") == "Bound",
         what="the restored claim to be bound in the target",
     )
+    refreshed = mover(vsrc, vdst, velero_bin).refresh(result)
+    assert refreshed.volumes[0].phase == "Bound" and refreshed.volumes[0].volume
     # portkit's ConfigMaps are gone from Velero's namespace; the backup is in the shared store
     cms = vdst.cluster()
     names = [c["metadata"]["name"] for c in cms.list(cms.resource_for("v1", "ConfigMap"), "velero")]

@@ -14,7 +14,9 @@ def write_kubeconfig(path: Path, contexts: dict[str, str], current: str) -> Path
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": n, "cluster": {"server": s, "insecure-skip-tls-verify": True}} for n, s in contexts.items()],
+        "clusters": [
+            {"name": n, "cluster": {"server": s, "insecure-skip-tls-verify": True}} for n, s in contexts.items()
+        ],
         "users": [{"name": "u", "user": {"token": "tok-secret-123"}}],
         "contexts": [{"name": n, "context": {"cluster": n, "user": "u"}} for n in contexts],
         "current-context": current,
@@ -70,6 +72,6 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     kc = write_kubeconfig(tmp_path / "kc", {"a": "https://127.0.0.1:9"}, "a")
     cluster = Cluster.from_kubeconfig(kc)
     cluster.retry = RetryPolicy(attempts=2, initial=0.01)
-    with pytest.raises(ClusterUnreachableError, match="cannot reach the API server at https://127.0.0.1:9"):
+    with pytest.raises(ClusterUnreachableError, match=r"cannot reach the API server at https://127\.0\.0\.1:9"):
         cluster.server_version()
     assert cluster.stats.retries == 1

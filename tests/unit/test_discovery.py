@@ -10,31 +10,71 @@ AGGREGATED_APIS = {
         {
             "metadata": {"name": "apps"},
             "versions": [
-                {"version": "v1", "resources": [
-                    {"resource": "deployments", "responseKind": {"group": "apps", "version": "v1", "kind": "Deployment"},
-                     "scope": "Namespaced", "verbs": ["list", "get", "patch"], "shortNames": ["deploy"],
-                     "subresources": [{"subresource": "scale"}]},
-                ]},
+                {
+                    "version": "v1",
+                    "resources": [
+                        {
+                            "resource": "deployments",
+                            "responseKind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+                            "scope": "Namespaced",
+                            "verbs": ["list", "get", "patch"],
+                            "shortNames": ["deploy"],
+                            "subresources": [{"subresource": "scale"}],
+                        },
+                    ],
+                },
             ],
         },
         {
             "metadata": {"name": "example.com"},
             "versions": [
-                {"version": "v2", "resources": [
-                    {"resource": "widgets", "responseKind": {"kind": "Widget"}, "scope": "Cluster", "verbs": ["get"]}]},
-                {"version": "v1", "resources": [
-                    {"resource": "widgets", "responseKind": {"kind": "Widget"}, "scope": "Cluster", "verbs": ["list"]}]},
+                {
+                    "version": "v2",
+                    "resources": [
+                        {
+                            "resource": "widgets",
+                            "responseKind": {"kind": "Widget"},
+                            "scope": "Cluster",
+                            "verbs": ["get"],
+                        }
+                    ],
+                },
+                {
+                    "version": "v1",
+                    "resources": [
+                        {
+                            "resource": "widgets",
+                            "responseKind": {"kind": "Widget"},
+                            "scope": "Cluster",
+                            "verbs": ["list"],
+                        }
+                    ],
+                },
             ],
         },
     ],
 }
 AGGREGATED_CORE = {
     "kind": "APIGroupDiscoveryList",
-    "items": [{"metadata": {}, "versions": [{"version": "v1", "resources": [
-        {"resource": "configmaps", "responseKind": {"kind": "ConfigMap"}, "scope": "Namespaced",
-         "verbs": ["list", "create"]},
-        {"resource": "bindings", "responseKind": {}, "scope": "Namespaced", "verbs": ["create"]},
-    ]}]}],
+    "items": [
+        {
+            "metadata": {},
+            "versions": [
+                {
+                    "version": "v1",
+                    "resources": [
+                        {
+                            "resource": "configmaps",
+                            "responseKind": {"kind": "ConfigMap"},
+                            "scope": "Namespaced",
+                            "verbs": ["list", "create"],
+                        },
+                        {"resource": "bindings", "responseKind": {}, "scope": "Namespaced", "verbs": ["create"]},
+                    ],
+                }
+            ],
+        }
+    ],
 }
 
 
@@ -65,12 +105,19 @@ def test_fetch_uses_aggregated_documents() -> None:
 def test_fetch_falls_back_to_legacy_discovery() -> None:
     docs = {
         "/api": {"kind": "APIVersions", "versions": ["v1"]},
-        "/apis": {"kind": "APIGroupList", "groups": [
-            {"name": "apps", "versions": [{"version": "v1"}], "preferredVersion": {"version": "v1"}}]},
-        "/api/v1": {"resources": [{"name": "pods", "kind": "Pod", "namespaced": True, "verbs": ["list"]},
-                                  {"name": "pods/log", "kind": "Pod", "namespaced": True, "verbs": ["get"]}]},
-        "/apis/apps/v1": {"resources": [{"name": "deployments", "kind": "Deployment", "namespaced": True,
-                                         "verbs": ["list"]}]},
+        "/apis": {
+            "kind": "APIGroupList",
+            "groups": [{"name": "apps", "versions": [{"version": "v1"}], "preferredVersion": {"version": "v1"}}],
+        },
+        "/api/v1": {
+            "resources": [
+                {"name": "pods", "kind": "Pod", "namespaced": True, "verbs": ["list"]},
+                {"name": "pods/log", "kind": "Pod", "namespaced": True, "verbs": ["get"]},
+            ]
+        },
+        "/apis/apps/v1": {
+            "resources": [{"name": "deployments", "kind": "Deployment", "namespaced": True, "verbs": ["list"]}]
+        },
     }
     d = Discovery.fetch(lambda path, accept: docs[path])
     assert sorted(r.name for r in d.all_resources) == ["deployments", "pods"]

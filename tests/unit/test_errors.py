@@ -22,9 +22,18 @@ from portkit.errors import (
 
 @pytest.mark.parametrize(
     ("status", "cls"),
-    [(400, InvalidError), (401, ForbiddenError), (403, ForbiddenError), (404, NotFoundError),
-     (409, ConflictError), (422, InvalidError), (429, ThrottledError), (500, ServerError),
-     (503, ServerError), (418, ApiError)],
+    [
+        (400, InvalidError),
+        (401, ForbiddenError),
+        (403, ForbiddenError),
+        (404, NotFoundError),
+        (409, ConflictError),
+        (422, InvalidError),
+        (429, ThrottledError),
+        (500, ServerError),
+        (503, ServerError),
+        (418, ApiError),
+    ],
 )
 def test_status_maps_to_error_class(status: int, cls: type[ApiError]) -> None:
     err = api_error_from_status(status, b"", action="get v1 ConfigMap a/b")
@@ -35,8 +44,15 @@ def test_status_maps_to_error_class(status: int, cls: type[ApiError]) -> None:
 
 
 def test_status_message_and_reason_are_kept() -> None:
-    body = json.dumps({"kind": "Status", "status": "Failure", "reason": "AlreadyExists",
-                       "message": 'configmaps "x" already exists', "code": 409})
+    body = json.dumps(
+        {
+            "kind": "Status",
+            "status": "Failure",
+            "reason": "AlreadyExists",
+            "message": 'configmaps "x" already exists',
+            "code": 409,
+        }
+    )
     err = api_error_from_status(409, body.encode(), action="create ConfigMap a/x")
     assert err.reason == "AlreadyExists"
     assert 'configmaps "x" already exists' in str(err)
@@ -63,8 +79,12 @@ def test_retry_after_from_header_and_details() -> None:
 
 
 def test_schema_errors_reported_as_500_are_invalid_not_server_errors() -> None:
-    body = {"kind": "Status", "code": 500, "message": "failed to create typed patch object (ns/w1; x/v1, "
-            "Kind=Widget): .spec.size: expected numeric (int or float), got string"}
+    body = {
+        "kind": "Status",
+        "code": 500,
+        "message": "failed to create typed patch object (ns/w1; x/v1, "
+        "Kind=Widget): .spec.size: expected numeric (int or float), got string",
+    }
     err = api_error_from_status(500, body, action="apply Widget ns/w1")
     assert type(err) is InvalidError
     assert ".spec.size: expected numeric" in str(err)

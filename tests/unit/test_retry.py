@@ -23,8 +23,11 @@ def flaky(failures: list[Exception]) -> tuple[list[int], object]:
 
 
 def test_retries_throttling_server_errors_and_connection_failures() -> None:
-    errors: list[Exception] = [ThrottledError("slow down", status=429), ServerError("boom", status=503),
-                               ClusterUnreachableError("refused")]
+    errors: list[Exception] = [
+        ThrottledError("slow down", status=429),
+        ServerError("boom", status=503),
+        ClusterUnreachableError("refused"),
+    ]
     calls, fn = flaky(errors)
     seen: list[BaseException | None] = []
     assert RetryPolicy(initial=0.001).call(fn, on_retry=seen.append) == "ok"  # type: ignore[arg-type]
@@ -32,9 +35,15 @@ def test_retries_throttling_server_errors_and_connection_failures() -> None:
     assert len(seen) == 3
 
 
-@pytest.mark.parametrize("exc", [ConflictError("c", status=409), InvalidError("i", status=422),
-                                 ServerError("not implemented", status=501),
-                                 InvalidError("schema error answered as 500", status=500)])
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConflictError("c", status=409),
+        InvalidError("i", status=422),
+        ServerError("not implemented", status=501),
+        InvalidError("schema error answered as 500", status=500),
+    ],
+)
 def test_does_not_retry_client_errors(exc: Exception) -> None:
     assert not is_retryable(exc)
     calls, fn = flaky([exc])
@@ -44,7 +53,7 @@ def test_does_not_retry_client_errors(exc: Exception) -> None:
 
 
 def test_honours_retry_after() -> None:
-    calls, fn = flaky([ThrottledError("slow down", status=429, retry_after=0.3)])
+    _calls, fn = flaky([ThrottledError("slow down", status=429, retry_after=0.3)])
     start = time.monotonic()
     RetryPolicy(initial=0.001).call(fn)  # type: ignore[arg-type]
     assert time.monotonic() - start >= 0.3
@@ -58,7 +67,7 @@ def test_bounded_by_attempts_and_reraises_last_error() -> None:
 
 
 def test_bounded_by_time() -> None:
-    calls, fn = flaky([ThrottledError("slow", status=429, retry_after=0.2) for _ in range(50)])
+    _calls, fn = flaky([ThrottledError("slow", status=429, retry_after=0.2) for _ in range(50)])
     start = time.monotonic()
     with pytest.raises(ThrottledError):
         RetryPolicy(attempts=100, max_delay=0.5).call(fn)  # type: ignore[arg-type]

@@ -40,8 +40,17 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--workdir", type=Path, default=None, help="where the migration keeps its files")
     p.add_argument("--keep", action="store_true", help="leave both clusters running afterwards")
+    p.add_argument("--no-volumes", action="store_true",
+                   help="skip the Velero volume move (faster: Velero checks the shared store once a minute)")
     add_output_flag(p)
     p.set_defaults(func=run)
+
+
+def velero_binary() -> Any:
+    """The Velero CLI built for the local clusters."""
+    from portkit.testing.velero import ensure_velero
+
+    return ensure_velero(_say).velero
 
 
 def _say(message: str) -> None:
@@ -67,15 +76,18 @@ def run(args: argparse.Namespace) -> int:
 
     sample = examples_dir()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="portkit-demo-"))
+    store = workdir / "velero-store"  # the object store both Velero servers share
+    velero = not args.no_volumes
     clusters = {
         "source": LocalCluster(name="demo-source", provider="aws", data_dir=workdir / "clusters" / "source",
-                               detach=args.keep, progress=_say),
+                               detach=args.keep, progress=_say, velero=velero, velero_store=store),
         "target": LocalCluster(name="demo-target", provider="ionos", data_dir=workdir / "clusters" / "target",
-                               detach=args.keep, progress=_say),
+                               detach=args.keep, progress=_say, velero=velero, velero_store=store),
     }
     started = time.monotonic()
     try:
-        _say("starting two local clusters (source looks like AWS EKS, target like IONOS)")
+        _say("starting two local clusters (source looks like AWS EKS, target like IONOS)"
+             + (", each with a Velero server sharing one object store" if velero else ""))
         clusters["source"].binaries  # noqa: B018  (build once, before the parallel start)
         errors: list[BaseException] = []
 
@@ -102,11 +114,16 @@ def run(args: argparse.Namespace) -> int:
         def on_event(event: Any) -> None:
             if event.kind in ("step_start", "step_end"):
                 _say(event.message)
+            if event.kind == "step_start" and event.step == "volumes" and velero:
+                _say("Velero backup in the source, then restore in the target once the target's Velero sees "
+                     "the backup in the shared store (it looks once a minute)")
 
         migration = Migration(
             source=src.cluster(), target=dst.cluster(), namespaces=["shop"], source_provider=None,
             target_provider="ionos", mappings=DEMO_MAPPINGS, workdir=workdir / "migration", on_event=on_event,
-            timeout=180,
+            timeout=180, volumes="velero" if velero else None,
+            # no kubelet locally, so no volume bytes can move: Velero carries the claims and volumes only
+            velero_options={"binary": str(velero_binary()), "data_path": "none"} if velero else None,
         )
         report = migration.run()
         emit(report, args.output_format)

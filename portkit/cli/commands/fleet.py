@@ -1,0 +1,118 @@
+"""``portkit fleet``: generate Kubernetes Jobs (or an Argo Workflow) that migrate many namespaces in parallel."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from portkit.cli._common import EXIT_OK, emit
+
+__all__ = ["register", "run"]
+
+
+def register(sub: Any) -> None:
+    """Add ``fleet``."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "fleet",
+        help="generate Jobs / an Argo Workflow that migrate many namespaces in parallel",
+        description="Split a migration into units (one namespace, or --batch-size namespaces) and write the "
+        "manifests that run `portkit migrate` for each unit on Kubernetes: one Job per unit (--engine jobs), one "
+        "Indexed Job with a parallelism limit (indexed) or an Argo Workflow (argo). Kubeconfigs come from Secrets "
+        "you name; workdirs live on a shared PVC or an S3-compatible bucket, so a retried unit continues where it "
+        "stopped. Nothing is applied: review the files, then `kubectl apply -f DIR`.",
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("-n", "--namespace", dest="namespaces", action="append", help="namespace (repeat)")
+    src.add_argument("--namespaces-file", metavar="FILE", help="namespaces, one per line (# comments)")
+    p.add_argument("--from", dest="source", metavar="PROVIDER", help="source provider (default: detected per unit)")
+    p.add_argument("--to", dest="target", metavar="PROVIDER", required=True, help="target provider(s)")
+    p.add_argument("--image", required=True, help="container image with portkit and /bin/sh")
+    p.add_argument("--source-secret", required=True, metavar="NAME", help="Secret with the source kubeconfig")
+    p.add_argument("--target-secret", required=True, metavar="NAME", help="Secret with the target kubeconfig")
+    p.add_argument("--kubeconfig-key", default="kubeconfig", metavar="KEY",
+                   help="key of the kubeconfig in both Secrets (default: kubeconfig)")
+    p.add_argument("--from-context", metavar="NAME", help="context in the source kubeconfig")
+    p.add_argument("--to-context", metavar="NAME", help="context in the target kubeconfig")
+    store = p.add_mutually_exclusive_group(required=True)
+    store.add_argument("--workspace-pvc", metavar="NAME", help="ReadWriteMany PVC for the unit workdirs")
+    store.add_argument("--bundle-store", metavar="s3://BUCKET/PREFIX", help="S3-compatible bucket for the workdirs")
+    p.add_argument("--s3-secret", metavar="NAME", help="Secret with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY")
+    p.add_argument("--s3-endpoint", metavar="URL", help="endpoint of a non-AWS S3-compatible store")
+    p.add_argument("--sync-image", metavar="IMAGE", help="image with the aws CLI v2 (for --bundle-store)")
+    p.add_argument("--engine", choices=["jobs", "indexed", "argo"], default="jobs",
+                   help="jobs: one Job per unit; indexed: one Indexed Job; argo: an Argo Workflow")
+    p.add_argument("--batch-size", type=int, default=1, metavar="N", help="namespaces per unit (default 1)")
+    p.add_argument("--parallelism", type=int, metavar="N", help="units at once (indexed, argo)")
+    p.add_argument("--name", default="portkit-fleet", help="fleet name: label, Job prefix, workdir root")
+    p.add_argument("--job-namespace", default="portkit", metavar="NS", help="where the Jobs run (default portkit)")
+    p.add_argument("--namespace-map", action="append", default=[], metavar="OLD=NEW")
+    p.add_argument("--map", action="append", default=[], metavar="KIND:OLD=NEW", help="mapping override (repeat)")
+    p.add_argument("--rules-configmap", metavar="NAME", help="ConfigMap with the rules under key rules.yaml")
+    p.add_argument("--volumes", choices=["velero"], help="move PersistentVolume data with Velero")
+    p.add_argument("--timeout", type=float, help="readiness timeout per unit, seconds")
+    p.add_argument("--backoff-limit", type=int, default=3, metavar="N", help="retries per unit (default 3)")
+    p.add_argument("--deadline", type=int, metavar="SECONDS", help="activeDeadlineSeconds")
+    p.add_argument("--ttl", type=int, metavar="SECONDS", help="delete finished Jobs after SECONDS")
+    p.add_argument("--cpu", default="250m", help="CPU request (default 250m)")
+    p.add_argument("--memory", default="512Mi", help="memory request (default 512Mi)")
+    p.add_argument("--memory-limit", default="2Gi", help="memory limit (default 2Gi)")
+    p.add_argument("--service-account", metavar="NAME", help="the pods' ServiceAccount")
+    p.add_argument("--queue", metavar="NAME", help="Kueue LocalQueue (Jobs are created suspended)")
+    p.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="extra label (repeat)")
+    p.add_argument("--image-pull-secret", action="append", default=[], metavar="NAME")
+    p.add_argument("--migrate-arg", action="append", default=[], metavar="ARG",
+                   help="extra `portkit migrate` argument, e.g. --migrate-arg=--no-wait (repeat)")
+    p.add_argument("-o", "--out", metavar="DIR", help="write one YAML file per manifest into DIR (default: stdout)")
+    p.add_argument("--format", dest="output_format", choices=["text", "json"], default="text",
+                   help="summary format with -o (json: the plan, manifests included)")
+    p.set_defaults(func=run)
+
+
+def _labels(items: list[str]) -> dict[str, str]:
+    from portkit.errors import ConfigurationError
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigurationError(f"--label {item!r} is not of the form KEY=VALUE.")
+        out[key] = value
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan the fleet and write (or print) its manifests."""
+    from portkit.fleet import DEFAULT_SYNC_IMAGE, plan_fleet, read_namespaces_file
+    from portkit.replay import parse_namespace_map
+
+    namespaces = args.namespaces or read_namespaces_file(args.namespaces_file)
+    plan = plan_fleet(
+        namespaces, image=args.image, source_secret=args.source_secret, target_secret=args.target_secret,
+        to_provider=args.target, from_provider=args.source, workspace_pvc=args.workspace_pvc,
+        bundle_store=args.bundle_store, s3_secret=args.s3_secret, s3_endpoint=args.s3_endpoint,
+        sync_image=args.sync_image or DEFAULT_SYNC_IMAGE, engine=args.engine, batch_size=args.batch_size,
+        parallelism=args.parallelism, name=args.name, job_namespace=args.job_namespace,
+        kubeconfig_key=args.kubeconfig_key, source_context=args.from_context, target_context=args.to_context,
+        namespace_map=parse_namespace_map(args.namespace_map), maps=args.map, rules_configmap=args.rules_configmap,
+        volumes=args.volumes, timeout=args.timeout, extra_args=args.migrate_arg,
+        resources={"requests": {"cpu": args.cpu, "memory": args.memory}, "limits": {"memory": args.memory_limit}},
+        backoff_limit=args.backoff_limit, active_deadline_seconds=args.deadline, ttl_seconds_after_finished=args.ttl,
+        service_account=args.service_account, queue=args.queue, labels=_labels(args.label),
+        image_pull_secrets=args.image_pull_secret,
+    )  # fmt: skip
+    if not args.out:
+        sys.stdout.write(plan.to_yaml())
+        return EXIT_OK
+    paths = plan.write(args.out)
+    if args.output_format == "json":
+        data = plan.to_dict()
+        data["files"] = [str(p) for p in paths]
+        emit(data, "json")
+    else:
+        emit(plan.to_text() + f"\n\nWrote {len(paths)} files to {args.out}. Create the Secrets "
+             f"{args.source_secret} and {args.target_secret} in namespace {args.job_namespace} (kubectl create secret "
+             f"generic NAME --from-file={args.kubeconfig_key}=FILE -n {args.job_namespace}), then "
+             f"`kubectl apply -f {args.out}` and follow with `kubectl get jobs,pods -n {args.job_namespace} "
+             f"-l {plan.selector}`.", "text")
+    return EXIT_OK
