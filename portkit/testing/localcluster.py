@@ -43,7 +43,7 @@ from portkit.testing.binaries import Binaries, ensure_binaries, tail
 
 __all__ = ["LocalCluster", "load_manifests"]
 
-SERVICE_CIDR = "10.0.0.0/24"
+SERVICE_CIDR = "10.96.0.0/16"
 FIELD_MANAGER = "portkit-local"
 _KWOK_ANNOTATION = "kwok.x-k8s.io/node"
 

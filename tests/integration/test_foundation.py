@@ -146,11 +146,11 @@ def test_server_side_apply_dry_run_and_conflicts(source_cluster: LocalCluster) -
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {"name": "s", "namespace": namespace},
-        "spec": {"ports": [{"port": 80}], "clusterIP": "10.0.0.77"},
+        "spec": {"ports": [{"port": 80}], "clusterIP": "10.96.0.77"},
     }
     cluster.apply(svc)
     with pytest.raises(InvalidError):
-        cluster.apply({**svc, "spec": {"ports": [{"port": 80}], "clusterIP": "10.0.0.78"}}, force=True)
+        cluster.apply({**svc, "spec": {"ports": [{"port": 80}], "clusterIP": "10.96.0.78"}}, force=True)
     cluster.delete(cluster.resource_of(cm), "cfg", namespace)
     wait_for(lambda: cluster.get_obj(cm) is None, what="deletion")
     with pytest.raises(NotFoundError):
