@@ -41,22 +41,42 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--from-context", metavar="NAME", help="source context (default: current)")
     p.add_argument("--to-kubeconfig", metavar="PATH", help="target kubeconfig (default: like kubectl)")
     p.add_argument("--to-context", metavar="NAME", help="target context (default: current)")
-    p.add_argument("-n", "--namespace", dest="namespaces", action="append", required=True,
-                   help="namespace to migrate (repeat)")
+    p.add_argument(
+        "-n", "--namespace", dest="namespaces", action="append", required=True, help="namespace to migrate (repeat)"
+    )
     p.add_argument("--from", dest="source_provider", metavar="PROVIDER", help="source provider (default: detected)")
-    p.add_argument("--to", dest="target_provider", metavar="PROVIDER", required=True,
-                   help="target provider(s): ionos, hetzner, rook-ceph+metallb, ... (see `portkit providers`)")
-    p.add_argument("--namespace-map", action="append", default=[], metavar="OLD=NEW",
-                   help="migrate namespace OLD into NEW (repeat)")
-    p.add_argument("--map", action="append", default=[], metavar="KIND:OLD=NEW",
-                   help="mapping override: images:OLD=NEW, storageclass:OLD=NEW, zone:OLD=NEW, ingressclass:NAME")
+    p.add_argument(
+        "--to",
+        dest="target_provider",
+        metavar="PROVIDER",
+        required=True,
+        help="target provider(s): ionos, hetzner, rook-ceph+metallb, ... (see `portkit providers`)",
+    )
+    p.add_argument(
+        "--namespace-map",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="migrate namespace OLD into NEW (repeat)",
+    )
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="KIND:OLD=NEW",
+        help="mapping override: images:OLD=NEW, storageclass:OLD=NEW, zone:OLD=NEW, ingressclass:NAME",
+    )
     p.add_argument("--mappings", metavar="FILE", help="YAML file of mappings ({images: {OLD: NEW}, ...})")
     p.add_argument("--rules", metavar="FILE", help="translation rules (Velero resource-modifier format)")
     p.add_argument("--volumes", choices=["velero"], help="move PersistentVolume data with Velero")
     p.add_argument("--workdir", default="portkit-migration", help="state directory (default: ./portkit-migration)")
     p.add_argument("--timeout", type=float, default=600, help="seconds to wait for readiness (default 600)")
-    p.add_argument("--progress", choices=["auto", "bar", "plain", "none"], default="auto",
-                   help="auto: a tqdm bar on a terminal if tqdm is installed, plain lines otherwise")
+    p.add_argument(
+        "--progress",
+        choices=["auto", "bar", "plain", "none"],
+        default="auto",
+        help="auto: a tqdm bar on a terminal if tqdm is installed, plain lines otherwise",
+    )
     p.add_argument("--report", metavar="FILE", help="also write the report as JSON to FILE")
     return p.parse_args(argv)
 
@@ -155,8 +175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except portkit.PortkitError as exc:
         close()
-        print(f"migrate.py: error: {exc}\nFix the cause and run the same command again: it continues from the "
-              f"last completed step (state in {args.workdir}).", file=sys.stderr)
+        print(
+            f"migrate.py: error: {exc}\nFix the cause and run the same command again: it continues from the "
+            f"last completed step (state in {args.workdir}).",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     close()
     print(report.to_text())

@@ -3,6 +3,7 @@
 The public API is what ``__all__`` lists; everything else is internal and may change.
 """
 
+from portkit import fleet
 from portkit._version import __version__
 from portkit.bundle import Bundle
 from portkit.cluster import ApiResource, Cluster
@@ -79,6 +80,7 @@ __all__ = [
     "__version__",
     "apply",
     "export",
+    "fleet",
     "plan",
     "providers",
     "register_translator",

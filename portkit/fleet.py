@@ -48,7 +48,7 @@ import yaml
 from portkit.display import html_table, text_table
 from portkit.errors import ConfigurationError, PortkitError
 
-__all__ = ["ENGINES", "FleetPlan", "FleetUnit", "plan_fleet", "read_namespaces_file"]
+__all__ = ["ENGINES", "SCRIPTS", "FleetPlan", "FleetUnit", "plan_fleet", "read_namespaces_file"]
 
 ENGINES: tuple[str, ...] = ("jobs", "indexed", "argo")
 
@@ -165,8 +165,13 @@ class FleetUnit:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
-        return {"name": self.name, "namespaces": list(self.namespaces),
-                "targets": list(self.targets or self.namespaces), "job": self.job, "workdir": self.workdir}
+        return {
+            "name": self.name,
+            "namespaces": list(self.namespaces),
+            "targets": list(self.targets or self.namespaces),
+            "job": self.job,
+            "workdir": self.workdir,
+        }
 
 
 @attrs.define
@@ -213,28 +218,34 @@ class FleetPlan:
 
     def __repr__(self) -> str:
         what = {"jobs": f"{len(self.jobs)} Jobs", "indexed": "1 Indexed Job", "argo": "1 Argo Workflow"}[self.engine]
-        return (f"<FleetPlan {self.name}: {len(self.namespaces)} namespaces in {len(self.units)} units, {what} "
-                f"→ {self.target_provider}>")
+        return (
+            f"<FleetPlan {self.name}: {len(self.namespaces)} namespaces in {len(self.units)} units, {what} "
+            f"→ {self.target_provider}>"
+        )
 
     def to_text(self) -> str:
         """A terminal summary."""
         rows = [(u.name, u.job, u.describe(), u.workdir) for u in self.units]
-        return "\n".join([
-            repr(self)[1:-1],
-            f"Runs in namespace {self.namespace}; workdirs on {self.store}; select with -l {self.selector}",
-            "",
-            text_table(["unit", "job", "namespaces", "workdir"], rows, max_rows=50),
-        ])
+        return "\n".join(
+            [
+                repr(self)[1:-1],
+                f"Runs in namespace {self.namespace}; workdirs on {self.store}; select with -l {self.selector}",
+                "",
+                text_table(["unit", "job", "namespaces", "workdir"], rows, max_rows=50),
+            ]
+        )
 
     def __str__(self) -> str:
         return self.to_text()
 
     def _repr_html_(self) -> str:
         rows = [(u.name, u.job, u.describe(), u.workdir) for u in self.units]
-        return (f"<h4>{html.escape(repr(self))}</h4>"
-                f"<p>Runs in namespace <code>{html.escape(self.namespace)}</code>; workdirs on "
-                f"<code>{html.escape(self.store)}</code>; select with <code>-l {html.escape(self.selector)}</code></p>"
-                + html_table(["unit", "job", "namespaces", "workdir"], rows))
+        return (
+            f"<h4>{html.escape(repr(self))}</h4>"
+            f"<p>Runs in namespace <code>{html.escape(self.namespace)}</code>; workdirs on "
+            f"<code>{html.escape(self.store)}</code>; select with <code>-l {html.escape(self.selector)}</code></p>"
+            + html_table(["unit", "job", "namespaces", "workdir"], rows)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (the manifests included)."""
@@ -403,8 +414,12 @@ def plan_fleet(
         raise ConfigurationError("the fleet has no namespaces.", hint="Give namespaces (-n or --namespaces-file).")
     for ns in ns_list:
         _check_name(ns, "namespace")
-    for value, what in ((name, "fleet name"), (job_namespace, "job namespace"), (source_secret, "source Secret"),
-                        (target_secret, "target Secret")):
+    for value, what in (
+        (name, "fleet name"),
+        (job_namespace, "job namespace"),
+        (source_secret, "source Secret"),
+        (target_secret, "target Secret"),
+    ):
         _check_name(value, what)
     if not image:
         raise ConfigurationError("the fleet needs an image with portkit in it.", hint="Pass image= (--image).")
@@ -476,8 +491,16 @@ def plan_fleet(
     if rules_configmap:
         _check_name(rules_configmap, "rules ConfigMap")
         common += ["--rules", f"{RULES_DIR}/rules.yaml"]
-    reserved = {"-n", "--namespace", "--workdir", "-o", "--output", "--namespace-map", "--from-kubeconfig",
-                "--to-kubeconfig"}
+    reserved = {
+        "-n",
+        "--namespace",
+        "--workdir",
+        "-o",
+        "--output",
+        "--namespace-map",
+        "--from-kubeconfig",
+        "--to-kubeconfig",
+    }
     clash = sorted({a.split("=", 1)[0] for a in extra_args} & reserved)
     if clash:
         raise ConfigurationError(f"extra_args may not set {', '.join(clash)}: the fleet sets them per unit.")
@@ -494,10 +517,20 @@ def plan_fleet(
     store = f"pvc:{workspace_pvc}" if workspace_pvc else str(bundle_store)
     units = _units(ns_list, batch_size)
     builder = _PodBuilder(
-        image=image, sync_image=sync_image, name=name, workspace_pvc=workspace_pvc, bundle_store=bundle_store,
-        s3_secret=s3_secret, s3_endpoint=s3_endpoint, source_secret=source_secret, target_secret=target_secret,
-        kubeconfig_key=kubeconfig_key, rules_configmap=rules_configmap, resources=resources,
-        service_account=service_account, image_pull_secrets=list(image_pull_secrets),
+        image=image,
+        sync_image=sync_image,
+        name=name,
+        workspace_pvc=workspace_pvc,
+        bundle_store=bundle_store,
+        s3_secret=s3_secret,
+        s3_endpoint=s3_endpoint,
+        source_secret=source_secret,
+        target_secret=target_secret,
+        kubeconfig_key=kubeconfig_key,
+        rules_configmap=rules_configmap,
+        resources=resources,
+        service_account=service_account,
+        image_pull_secrets=list(image_pull_secrets),
     )
 
     def unit_words(unit_ns: Sequence[str]) -> str:
@@ -507,9 +540,13 @@ def plan_fleet(
     def targets(unit_ns: Sequence[str]) -> tuple[str, ...]:
         return tuple(nsmap.get(ns, ns) for ns in unit_ns)
 
-    job_opts: dict[str, Any] = {"backoff_limit": backoff_limit, "deadline": active_deadline_seconds,
-                                "ttl": ttl_seconds_after_finished, "queue": queue,
-                                "exit_container": builder.exit_container}
+    job_opts: dict[str, Any] = {
+        "backoff_limit": backoff_limit,
+        "deadline": active_deadline_seconds,
+        "ttl": ttl_seconds_after_finished,
+        "queue": queue,
+        "exit_container": builder.exit_container,
+    }
     manifests: list[dict[str, Any]] = []
     if engine == "jobs":
         plan_units = []
@@ -520,27 +557,63 @@ def plan_fleet(
             plan_units.append(FleetUnit(unit, unit_ns, job_name, f"{store_root}/{unit}", targets(unit_ns)))
     elif engine == "indexed":
         cm_name = _short_name(name, "units")
-        manifests.append({
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": cm_name, "namespace": job_namespace, "labels": dict(base_labels)},
-            "data": {f"unit-{i}": f"{unit} {unit_words(unit_ns)}\n" for i, (unit, unit_ns) in enumerate(units)},
-        })
-        job = _job(name, job_namespace, base_labels, builder.pod_spec(common, {}, units_configmap=cm_name),
-                   per_index=True, **job_opts)
-        job["spec"].update({"completionMode": "Indexed", "completions": len(units),
-                            "parallelism": min(parallelism or len(units), len(units))})
+        manifests.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": cm_name, "namespace": job_namespace, "labels": dict(base_labels)},
+                "data": {f"unit-{i}": f"{unit} {unit_words(unit_ns)}\n" for i, (unit, unit_ns) in enumerate(units)},
+            }
+        )
+        job = _job(
+            name,
+            job_namespace,
+            base_labels,
+            builder.pod_spec(common, {}, units_configmap=cm_name),
+            per_index=True,
+            **job_opts,
+        )
+        job["spec"].update(
+            {
+                "completionMode": "Indexed",
+                "completions": len(units),
+                "parallelism": min(parallelism or len(units), len(units)),
+            }
+        )
         manifests.append(job)
-        plan_units = [FleetUnit(unit, unit_ns, f"{name}#{i}", f"{store_root}/{unit}", targets(unit_ns))
-                      for i, (unit, unit_ns) in enumerate(units)]
+        plan_units = [
+            FleetUnit(unit, unit_ns, f"{name}#{i}", f"{store_root}/{unit}", targets(unit_ns))
+            for i, (unit, unit_ns) in enumerate(units)
+        ]
     else:
         items = [{"unit": unit, "namespaces": unit_words(unit_ns)} for unit, unit_ns in units]
-        manifests.append(_workflow(name, job_namespace, base_labels, builder, common, items, parallelism=parallelism,
-                                   backoff_limit=backoff_limit, deadline=active_deadline_seconds,
-                                   ttl=ttl_seconds_after_finished))
-        plan_units = [FleetUnit(unit, unit_ns, f"{name}(unit:{unit})", f"{store_root}/{unit}", targets(unit_ns))
-                      for unit, unit_ns in units]
-    return FleetPlan(name=name, engine=engine, namespace=job_namespace, units=plan_units, manifests=manifests,
-                     store=store, target_provider=to_provider)
+        manifests.append(
+            _workflow(
+                name,
+                job_namespace,
+                base_labels,
+                builder,
+                common,
+                items,
+                parallelism=parallelism,
+                backoff_limit=backoff_limit,
+                deadline=active_deadline_seconds,
+                ttl=ttl_seconds_after_finished,
+            )
+        )
+        plan_units = [
+            FleetUnit(unit, unit_ns, f"{name}(unit:{unit})", f"{store_root}/{unit}", targets(unit_ns))
+            for unit, unit_ns in units
+        ]
+    return FleetPlan(
+        name=name,
+        engine=engine,
+        namespace=job_namespace,
+        units=plan_units,
+        manifests=manifests,
+        store=store,
+        target_provider=to_provider,
+    )
 
 
 @attrs.frozen
@@ -589,12 +662,19 @@ class _PodBuilder:
 
         def kubeconfig(volume: str, secret: str) -> dict[str, Any]:
             # 0444: readable by whatever user the image runs as; the mount is private to the pod
-            return {"name": volume, "secret": {"secretName": secret, "defaultMode": 0o444,
-                                               "items": [{"key": self.kubeconfig_key, "path": self.kubeconfig_key}]}}
+            return {
+                "name": volume,
+                "secret": {
+                    "secretName": secret,
+                    "defaultMode": 0o444,
+                    "items": [{"key": self.kubeconfig_key, "path": self.kubeconfig_key}],
+                },
+            }
 
         volumes: list[dict[str, Any]] = [
             {"name": "workspace", "persistentVolumeClaim": {"claimName": self.workspace_pvc}}
-            if self.workspace_pvc else {"name": "workspace", "emptyDir": {}},
+            if self.workspace_pvc
+            else {"name": "workspace", "emptyDir": {}},
             kubeconfig("source-kubeconfig", self.source_secret),
             kubeconfig("target-kubeconfig", self.target_secret),
         ]
@@ -604,8 +684,9 @@ class _PodBuilder:
             volumes.append({"name": "rules", "configMap": {"name": self.rules_configmap}})
         return volumes
 
-    def containers(self, args: Sequence[str], unit_env: Mapping[str, str], *,
-                   units: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def containers(
+        self, args: Sequence[str], unit_env: Mapping[str, str], *, units: bool
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """``(init containers, containers)`` of a unit's pod."""
         workspace = {"name": "workspace", "mountPath": WORKSPACE}
         unit_mounts = [{"name": "units", "mountPath": UNITS_DIR, "readOnly": True}] if units else []
@@ -643,8 +724,9 @@ class _PodBuilder:
         upload = {"name": "upload", **s3, "args": [SCRIPTS["upload"], "portkit-fleet"]}
         return [restore, migrate], [upload]
 
-    def pod_spec(self, args: Sequence[str], unit_env: Mapping[str, str], *,
-                 units_configmap: str | None = None) -> dict[str, Any]:
+    def pod_spec(
+        self, args: Sequence[str], unit_env: Mapping[str, str], *, units_configmap: str | None = None
+    ) -> dict[str, Any]:
         """The pod spec running one unit (``unit_env``: UNIT and NAMESPACES; empty for an Indexed Job)."""
         init, main = self.containers(args, unit_env, units=units_configmap is not None)
         spec: dict[str, Any] = {"restartPolicy": "Never", "automountServiceAccountToken": False}
@@ -659,19 +741,33 @@ class _PodBuilder:
         return spec
 
 
-def _job(name: str, namespace: str, labels: Mapping[str, str], pod: dict[str, Any], *, backoff_limit: int,
-         deadline: int | None, ttl: int | None, queue: str | None, exit_container: str,
-         per_index: bool = False) -> dict[str, Any]:
+def _job(
+    name: str,
+    namespace: str,
+    labels: Mapping[str, str],
+    pod: dict[str, Any],
+    *,
+    backoff_limit: int,
+    deadline: int | None,
+    ttl: int | None,
+    queue: str | None,
+    exit_container: str,
+    per_index: bool = False,
+) -> dict[str, Any]:
     meta_labels = dict(labels)
     if queue:
         meta_labels["kueue.x-k8s.io/queue-name"] = queue
     spec: dict[str, Any] = {
         # exit 2 is a usage error (retrying cannot help); evictions and preemptions do not count as failures
-        "podFailurePolicy": {"rules": [
-            {"action": "FailIndex" if per_index else "FailJob",
-             "onExitCodes": {"containerName": exit_container, "operator": "In", "values": [2]}},
-            {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
-        ]},
+        "podFailurePolicy": {
+            "rules": [
+                {
+                    "action": "FailIndex" if per_index else "FailJob",
+                    "onExitCodes": {"containerName": exit_container, "operator": "In", "values": [2]},
+                },
+                {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+            ]
+        },
         "template": {"metadata": {"labels": dict(labels)}, "spec": pod},
     }
     spec["backoffLimitPerIndex" if per_index else "backoffLimit"] = backoff_limit
@@ -681,13 +777,27 @@ def _job(name: str, namespace: str, labels: Mapping[str, str], pod: dict[str, An
         spec["ttlSecondsAfterFinished"] = ttl
     if queue:
         spec["suspend"] = True  # Kueue admits (unsuspends) it
-    return {"apiVersion": "batch/v1", "kind": "Job",
-            "metadata": {"name": name, "namespace": namespace, "labels": meta_labels}, "spec": spec}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "namespace": namespace, "labels": meta_labels},
+        "spec": spec,
+    }
 
 
-def _workflow(name: str, namespace: str, labels: Mapping[str, str], builder: _PodBuilder, args: Sequence[str],
-              items: list[dict[str, str]], *, parallelism: int | None, backoff_limit: int, deadline: int | None,
-              ttl: int | None) -> dict[str, Any]:
+def _workflow(
+    name: str,
+    namespace: str,
+    labels: Mapping[str, str],
+    builder: _PodBuilder,
+    args: Sequence[str],
+    items: list[dict[str, str]],
+    *,
+    parallelism: int | None,
+    backoff_limit: int,
+    deadline: int | None,
+    ttl: int | None,
+) -> dict[str, Any]:
     """An Argo Workflow: one DAG task fanned out over the units (``withItems``), one unit template."""
     init, main = builder.containers(
         args, {"UNIT": "{{inputs.parameters.unit}}", "NAMESPACES": "{{inputs.parameters.namespaces}}"}, units=False
@@ -697,8 +807,11 @@ def _workflow(name: str, namespace: str, labels: Mapping[str, str], builder: _Po
         "inputs": {"parameters": [{"name": "unit"}, {"name": "namespaces"}]},
         "metadata": {"labels": {**labels, LABEL_UNIT: "{{inputs.parameters.unit}}"}},
         # retry failures and errors, but not a usage error (exit 2)
-        "retryStrategy": {"limit": str(backoff_limit), "retryPolicy": "Always",
-                          "expression": "asInt(lastRetry.exitCode) != 2"},
+        "retryStrategy": {
+            "limit": str(backoff_limit),
+            "retryPolicy": "Always",
+            "expression": "asInt(lastRetry.exitCode) != 2",
+        },
         "container": main[0],
     }
     if init:
@@ -706,8 +819,12 @@ def _workflow(name: str, namespace: str, labels: Mapping[str, str], builder: _Po
     fan_out = {
         "name": "unit",
         "template": "unit",
-        "arguments": {"parameters": [{"name": "unit", "value": "{{item.unit}}"},
-                                     {"name": "namespaces", "value": "{{item.namespaces}}"}]},
+        "arguments": {
+            "parameters": [
+                {"name": "unit", "value": "{{item.unit}}"},
+                {"name": "namespaces", "value": "{{item.namespaces}}"},
+            ]
+        },
         "withItems": items,
     }
     spec: dict[str, Any] = {
@@ -726,5 +843,9 @@ def _workflow(name: str, namespace: str, labels: Mapping[str, str], builder: _Po
         spec["activeDeadlineSeconds"] = deadline
     if ttl is not None:
         spec["ttlStrategy"] = {"secondsAfterCompletion": ttl}
-    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
-            "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)}, "spec": spec}
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
+        "spec": spec,
+    }

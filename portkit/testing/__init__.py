@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from portkit.testing.localcluster import LocalCluster, load_manifests
+    from portkit.testing.localcluster import LocalCluster, load_manifests, start_all, wait_for
 
-__all__ = ["LocalCluster", "load_manifests"]
+__all__ = ["LocalCluster", "load_manifests", "start_all", "wait_for"]
 
 
 def __getattr__(name: str) -> Any:  # imported lazily so `python -m portkit.testing.binaries` runs cleanly

@@ -41,7 +41,7 @@ from portkit.testing._pki import Pki, make_pki
 from portkit.testing._process import ManagedProcess, pid_alive, rss_bytes, spawn
 from portkit.testing.binaries import Binaries, ensure_binaries, tail
 
-__all__ = ["LocalCluster", "load_manifests"]
+__all__ = ["LocalCluster", "load_manifests", "start_all", "wait_for"]
 
 SERVICE_CIDR = "10.96.0.0/16"
 FIELD_MANAGER = "portkit-local"
@@ -682,6 +682,45 @@ def _write_private_yaml(path: Path, data: Any) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         yaml.safe_dump(data, fh, sort_keys=False)
+
+
+def start_all(clusters: Iterable[LocalCluster]) -> list[LocalCluster]:
+    """Start several clusters in parallel (binaries are built once, first); on any failure stop them all and
+    raise the first error."""
+    pending = list(clusters)
+    if not pending:
+        return pending
+    pending[0].binaries  # noqa: B018  (build before the parallel start, not twice at once)
+    errors: list[BaseException] = []
+
+    def start(lc: LocalCluster) -> None:
+        try:
+            lc.start()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(lc,), name=f"start-{lc.name}") for lc in pending]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        for lc in pending:
+            lc.stop()
+        raise errors[0]
+    return pending
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition", interval: float = 0.25) -> Any:
+    """Poll ``check()`` until it returns something truthy (returned); ``AssertionError`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
 
 
 def _stop_all() -> None:

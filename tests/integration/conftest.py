@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from portkit.testing import LocalCluster
+from portkit.testing import LocalCluster, start_all
 
 _clusters: dict[str, LocalCluster] = {}
 _lock = threading.Lock()
@@ -20,30 +20,11 @@ _lock = threading.Lock()
 
 def _start_pair() -> None:
     with _lock:
-        if _clusters:
-            return
-        pair = {
-            "source": LocalCluster(name="src", provider="aws"),
-            "target": LocalCluster(name="dst", provider="ionos"),
-        }
-        errors: list[BaseException] = []
-
-        def run(lc: LocalCluster) -> None:
-            try:
-                lc.start()
-            except BaseException as exc:
-                errors.append(exc)
-
-        threads = [threading.Thread(target=run, args=(lc,)) for lc in pair.values()]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            for lc in pair.values():
-                lc.stop()
-            raise errors[0]
-        _clusters.update(pair)
+        if not _clusters:
+            source = LocalCluster(name="src", provider="aws")
+            target = LocalCluster(name="dst", provider="ionos")
+            start_all([source, target])
+            _clusters.update(source=source, target=target)
 
 
 @pytest.fixture(scope="session")

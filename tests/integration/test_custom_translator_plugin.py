@@ -36,16 +36,34 @@ def _install(dest: Path, work: Path) -> str:
     src = work / "custom_translator"
     shutil.copytree(PLUGIN, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     pip = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
-         "--disable-pip-version-check", "--target", str(dest), str(src)],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--disable-pip-version-check",
+            "--target",
+            str(dest),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
     )
     if pip.returncode == 0:
         return "pip"
     assert "bdist_wheel" in pip.stdout + pip.stderr, pip.stdout + pip.stderr
     egg = subprocess.run(
         [sys.executable, "-c", "from setuptools import setup; setup()", "-q", "egg_info", "--egg-base", str(dest)],
-        cwd=src, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
+        cwd=src,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
     )
     assert egg.returncode == 0, egg.stderr
     shutil.copytree(src / "src" / "portkit_example_translator", dest / "portkit_example_translator")
@@ -66,21 +84,48 @@ def plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def inputs(tmp_path: Path) -> list[str]:
     """The shop app plus a ConfigMap in a namespace the team table does not list."""
     other = tmp_path / "other.yaml"
-    other.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap",
-                                     "metadata": {"name": "settings", "namespace": "unlisted"}, "data": {"a": "b"}}))
+    other.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "settings", "namespace": "unlisted"},
+                "data": {"a": "b"},
+            }
+        )
+    )
     return [str(SHOP), str(other)]
 
 
-def _translate(inputs: list[str], out: Path, plugin: Path | None, teams: Path | None) -> tuple[int, dict[str, Any], str]:
+def _translate(
+    inputs: list[str], out: Path, plugin: Path | None, teams: Path | None
+) -> tuple[int, dict[str, Any], str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PORTKIT_TEAMS_FILE")}
     if plugin is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(plugin), *filter(None, [os.environ.get("PYTHONPATH")])])
     if teams is not None:
         env["PORTKIT_TEAMS_FILE"] = str(teams)
     proc = subprocess.run(
-        [sys.executable, "-m", "portkit.cli", "translate", *inputs, "--from", "aws", "--to", "ionos",
-         "-o", str(out), "--format", "json"],
-        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "portkit.cli",
+            "translate",
+            *inputs,
+            "--from",
+            "aws",
+            "--to",
+            "ionos",
+            "-o",
+            str(out),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
     )
     data = json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else {}
     return proc.returncode, data, proc.stderr
@@ -108,8 +153,10 @@ def test_installed_plugin_labels_objects_and_records_changes(
     assert paths[("Namespace shop", "/metadata/labels/team")] == "checkout-squad"
     assert paths[("Namespace shop", "/metadata/annotations/example.com~1cost-center")] == "CC-0815"
     assert paths[("Deployment.apps shop/web", "/spec/template/metadata/labels/team")] == "checkout-squad"
-    assert paths[("CronJob.batch shop/nightly-report",
-                  "/spec/jobTemplate/spec/template/metadata/labels/team")] == "checkout-squad"
+    assert (
+        paths[("CronJob.batch shop/nightly-report", "/spec/jobTemplate/spec/template/metadata/labels/team")]
+        == "checkout-squad"
+    )
     assert all(c["reason"] == "namespace shop belongs to checkout-squad" for c in ours if c["path"].endswith("/team"))
     # the namespace the table does not list: untouched, one warning
     assert not [c for c in ours if "unlisted" in c["object"]]

@@ -6,8 +6,7 @@ import contextlib
 import json
 import shutil
 import stat
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from portkit.cli import main
 from portkit.cluster import Cluster
 from portkit.errors import BundleError, PortkitError
 from portkit.export import ExportReport, export
-from portkit.testing import LocalCluster
+from portkit.testing import LocalCluster, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -37,14 +36,6 @@ stringData:
 """
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 90.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def live(cluster: Cluster, api_version: str, kind: str, namespace: str | None = NS) -> list[dict[str, Any]]:

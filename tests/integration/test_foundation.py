@@ -6,25 +6,16 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from portkit import Cluster, ConflictError, InvalidError, NotFoundError
-from portkit.testing import LocalCluster
+from portkit.testing import LocalCluster, wait_for
 
 pytestmark = pytest.mark.integration
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def ns(lc: LocalCluster, name: str) -> str:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ import pytest
 
 from portkit.bundle import Bundle
 from portkit.errors import NotFoundError, VolumeMoveError
-from portkit.testing import LocalCluster
+from portkit.testing import LocalCluster, start_all, wait_for
 from portkit.testing.velero import ensure_velero
 from portkit.translate import translate
 from portkit.volumes import VeleroCLI, VeleroMover, VeleroOperationError, VolumeProgress, migrate_volumes
@@ -61,15 +59,6 @@ DEPLOYMENT = {
 }
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
 
 def pvc_of(lc: LocalCluster, namespace: str, name: str = "data") -> dict[str, Any] | None:
     cluster = lc.cluster()
@@ -86,22 +75,8 @@ def velero_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         "src": LocalCluster(name="vsrc", provider="aws", velero=True, velero_store=store),
         "dst": LocalCluster(name="vdst", provider="ionos", velero=True, velero_store=store),
     }
-    errors: list[BaseException] = []
-
-    def start(lc: LocalCluster) -> None:
-        try:
-            lc.start()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start, args=(lc,)) for lc in pair.values()]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    start_all(pair.values())
     try:
-        if errors:
-            raise errors[0]
         src = pair["src"]
         src.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}, PVC, DEPLOYMENT])
         wait_for(

@@ -132,10 +132,15 @@ def test_argo_engine() -> None:
     assert spec["parallelism"] == 2 and spec["entrypoint"] == "migrate"
     dag, unit = spec["templates"]
     (task,) = dag["dag"]["tasks"]
-    assert task["withItems"] == [{"unit": "batch-000", "namespaces": "a b"}, {"unit": "batch-001", "namespaces": "c=c2"}]
+    assert task["withItems"] == [
+        {"unit": "batch-000", "namespaces": "a b"},
+        {"unit": "batch-001", "namespaces": "c=c2"},
+    ]
     assert unit["retryStrategy"]["expression"] == "asInt(lastRetry.exitCode) != 2"
     assert env_of(unit["container"])["UNIT"] == "{{inputs.parameters.unit}}"
-    assert [c["name"] for c in unit["initContainers"]] == ["restore", "migrate"] and unit["container"]["name"] == "upload"
+    assert [c["name"] for c in unit["initContainers"]] == ["restore", "migrate"] and unit["container"][
+        "name"
+    ] == "upload"
     assert env_of(unit["container"])["AWS_ENDPOINT_URL"] == "https://s3.eu-central-1.ionoscloud.com"
     assert env_of(unit["container"])["BUNDLE_STORE"] == "s3://bucket/prefix/portkit-fleet"
     assert {"name": "workspace", "emptyDir": {}} in spec["volumes"]
@@ -179,8 +184,13 @@ def test_views_yaml_and_write(tmp_path: Path) -> None:
     html = plan._repr_html_()
     assert "<table>" in html and "portkit.io/fleet=portkit-fleet" in html
     data = json.loads(json.dumps(plan.to_dict()))
-    assert data["units"][1] == {"name": "billing", "namespaces": ["billing"], "targets": ["billing"],
-                                "job": "portkit-fleet-billing", "workdir": "/workspace/portkit-fleet/billing"}  # fmt: skip
+    assert data["units"][1] == {
+        "name": "billing",
+        "namespaces": ["billing"],
+        "targets": ["billing"],
+        "job": "portkit-fleet-billing",
+        "workdir": "/workspace/portkit-fleet/billing",
+    }
     assert list(yaml.safe_load_all(plan.to_yaml())) == plan.manifests
     assert "args:\n        - |\n          set -u" in plan.to_yaml()  # the script as a readable block
     paths = plan.write(tmp_path / "out")
@@ -210,6 +220,7 @@ src=$(echo "$3" | sed "s#^s3://#$FAKE_S3/#"); dst=$(echo "$4" | sed "s#^s3://#$F
 echo "$3 -> $4" >> "$FAKE_S3.log"
 mkdir -p "$dst" && { [ ! -d "$src" ] || cp -R "$src/." "$dst/"; }
 """
+
 
 @pytest.fixture()
 def fakes(tmp_path: Path) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -72,7 +71,7 @@ def _wait_rolled_out(lc: Any, namespace: str, timeout: float = 120.0) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the demo."""
     from portkit.migration import Migration
-    from portkit.testing import LocalCluster
+    from portkit.testing import LocalCluster, start_all
 
     sample = examples_dir()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="portkit-demo-"))
@@ -88,22 +87,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         _say("starting two local clusters (source looks like AWS EKS, target like IONOS)"
              + (", each with a Velero server sharing one object store" if velero else ""))
-        clusters["source"].binaries  # noqa: B018  (build once, before the parallel start)
-        errors: list[BaseException] = []
-
-        def start(lc: Any) -> None:
-            try:
-                lc.start()
-            except BaseException as exc:
-                errors.append(exc)
-
-        threads = [threading.Thread(target=start, args=(lc,)) for lc in clusters.values()]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            raise errors[0]
+        start_all(clusters.values())
         src, dst = clusters["source"], clusters["target"]
         _say(f"installing the sample shop from {sample} into the source")
         src.apply(sample / "source-platform")

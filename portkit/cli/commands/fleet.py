@@ -30,8 +30,12 @@ def register(sub: Any) -> None:
     p.add_argument("--image", required=True, help="container image with portkit and /bin/sh")
     p.add_argument("--source-secret", required=True, metavar="NAME", help="Secret with the source kubeconfig")
     p.add_argument("--target-secret", required=True, metavar="NAME", help="Secret with the target kubeconfig")
-    p.add_argument("--kubeconfig-key", default="kubeconfig", metavar="KEY",
-                   help="key of the kubeconfig in both Secrets (default: kubeconfig)")
+    p.add_argument(
+        "--kubeconfig-key",
+        default="kubeconfig",
+        metavar="KEY",
+        help="key of the kubeconfig in both Secrets (default: kubeconfig)",
+    )
     p.add_argument("--from-context", metavar="NAME", help="context in the source kubeconfig")
     p.add_argument("--to-context", metavar="NAME", help="context in the target kubeconfig")
     store = p.add_mutually_exclusive_group(required=True)
@@ -40,8 +44,12 @@ def register(sub: Any) -> None:
     p.add_argument("--s3-secret", metavar="NAME", help="Secret with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY")
     p.add_argument("--s3-endpoint", metavar="URL", help="endpoint of a non-AWS S3-compatible store")
     p.add_argument("--sync-image", metavar="IMAGE", help="image with the aws CLI v2 (for --bundle-store)")
-    p.add_argument("--engine", choices=["jobs", "indexed", "argo"], default="jobs",
-                   help="jobs: one Job per unit; indexed: one Indexed Job; argo: an Argo Workflow")
+    p.add_argument(
+        "--engine",
+        choices=["jobs", "indexed", "argo"],
+        default="jobs",
+        help="jobs: one Job per unit; indexed: one Indexed Job; argo: an Argo Workflow",
+    )
     p.add_argument("--batch-size", type=int, default=1, metavar="N", help="namespaces per unit (default 1)")
     p.add_argument("--parallelism", type=int, metavar="N", help="units at once (indexed, argo)")
     p.add_argument("--name", default="portkit-fleet", help="fleet name: label, Job prefix, workdir root")
@@ -61,11 +69,21 @@ def register(sub: Any) -> None:
     p.add_argument("--queue", metavar="NAME", help="Kueue LocalQueue (Jobs are created suspended)")
     p.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="extra label (repeat)")
     p.add_argument("--image-pull-secret", action="append", default=[], metavar="NAME")
-    p.add_argument("--migrate-arg", action="append", default=[], metavar="ARG",
-                   help="extra `portkit migrate` argument, e.g. --migrate-arg=--no-wait (repeat)")
+    p.add_argument(
+        "--migrate-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra `portkit migrate` argument, e.g. --migrate-arg=--no-wait (repeat)",
+    )
     p.add_argument("-o", "--out", metavar="DIR", help="write one YAML file per manifest into DIR (default: stdout)")
-    p.add_argument("--format", dest="output_format", choices=["text", "json"], default="text",
-                   help="summary format with -o (json: the plan, manifests included)")
+    p.add_argument(
+        "--format",
+        dest="output_format",
+        choices=["text", "json"],
+        default="text",
+        help="summary format with -o (json: the plan, manifests included)",
+    )
     p.set_defaults(func=run)
 
 
@@ -110,9 +128,12 @@ def run(args: argparse.Namespace) -> int:
         data["files"] = [str(p) for p in paths]
         emit(data, "json")
     else:
-        emit(plan.to_text() + f"\n\nWrote {len(paths)} files to {args.out}. Create the Secrets "
-             f"{args.source_secret} and {args.target_secret} in namespace {args.job_namespace} (kubectl create secret "
-             f"generic NAME --from-file={args.kubeconfig_key}=FILE -n {args.job_namespace}), then "
-             f"`kubectl apply -f {args.out}` and follow with `kubectl get jobs,pods -n {args.job_namespace} "
-             f"-l {plan.selector}`.", "text")
+        emit(
+            plan.to_text() + f"\n\nWrote {len(paths)} files to {args.out}. Create the Secrets "
+            f"{args.source_secret} and {args.target_secret} in namespace {args.job_namespace} (kubectl create secret "
+            f"generic NAME --from-file={args.kubeconfig_key}=FILE -n {args.job_namespace}), then "
+            f"`kubectl apply -f {args.out}` and follow with `kubectl get jobs,pods -n {args.job_namespace} "
+            f"-l {plan.selector}`.",
+            "text",
+        )
     return EXIT_OK

@@ -26,8 +26,16 @@ import yaml
 from portkit.errors import ConfigurationError
 from portkit.translate import BaseTranslator, Context, Item
 
-__all__ = ["COST_CENTER_ANNOTATION", "DEFAULT_TEAMS", "ENV_VAR", "TEAM_LABEL", "Team", "TeamLabels", "Teams",
-           "load_teams"]
+__all__ = [
+    "COST_CENTER_ANNOTATION",
+    "DEFAULT_TEAMS",
+    "ENV_VAR",
+    "TEAM_LABEL",
+    "Team",
+    "TeamLabels",
+    "Teams",
+    "load_teams",
+]
 
 TEAM_LABEL = "team"
 COST_CENTER_ANNOTATION = "example.com/cost-center"
@@ -82,8 +90,9 @@ class Teams:
 
 def _team(entry: Any, where: str) -> Team:
     if not isinstance(entry, Mapping) or not entry.get("team") or not entry.get("cost_center"):
-        raise ConfigurationError(f"{where}: needs 'team' and 'cost_center', e.g. {{team: web-shop, cost_center: "
-                                 "CC-4711}.")
+        raise ConfigurationError(
+            f"{where}: needs 'team' and 'cost_center', e.g. {{team: web-shop, cost_center: CC-4711}}."
+        )
     return Team(str(entry["team"]), str(entry["cost_center"]))
 
 
@@ -99,8 +108,9 @@ def load_teams(path: str | os.PathLike[str] | None = None) -> Teams:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigurationError(f"cannot read the team table {path}: {exc.strerror}.",
-                                 hint=f"Fix or unset ${ENV_VAR}.") from exc
+        raise ConfigurationError(
+            f"cannot read the team table {path}: {exc.strerror}.", hint=f"Fix or unset ${ENV_VAR}."
+        ) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -136,16 +146,22 @@ class TeamLabels(BaseTranslator):
             return  # cluster-scoped: no owner by namespace
         team = teams.for_namespace(namespace)
         if team is None:
-            ctx.warn(None, f"namespace {namespace} has no team in the team table: its objects get no "
-                           f"{TEAM_LABEL} label (add it to ${ENV_VAR})")
+            ctx.warn(
+                None,
+                f"namespace {namespace} has no team in the team table: its objects get no "
+                f"{TEAM_LABEL} label (add it to ${ENV_VAR})",
+            )
             return
         self._label(item, ("metadata", "labels"), team)
         template = _TEMPLATE_META.get(item.kind)
         if template is not None:
             self._label(item, (*template, "labels"), team)
         if item.kind == "Namespace":
-            item.set(("metadata", "annotations", COST_CENTER_ANNOTATION), team.cost_center,
-                     f"cost center of team {team.name}")
+            item.set(
+                ("metadata", "annotations", COST_CENTER_ANNOTATION),
+                team.cost_center,
+                f"cost center of team {team.name}",
+            )
 
     @staticmethod
     def _label(item: Item, labels: tuple[str, ...], team: Team) -> None:
