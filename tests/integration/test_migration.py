@@ -163,6 +163,7 @@ def test_cli_migrate_json_and_exit_code(shop: LocalCluster, target_cluster: Loca
     assert data["ok"] is True and data["needs_attention"] is True
     assert data["verify"]["ok"] is True
     assert "Traceback" not in proc.stderr
+    assert "export" not in proc.stderr, "no progress output when stderr is not a terminal"
 
 
 def test_cli_migrate_bad_input_is_one_paragraph(tmp_path: Path) -> None:

@@ -36,14 +36,33 @@ def register(sub: Any) -> None:
 
 
 def progress_printer(enabled: bool) -> Any:
-    """An event hook printing step progress to stderr (only on a terminal)."""
-    from portkit.migration import MigrationEvent
+    """An event hook showing step progress on stderr: a tqdm bar when tqdm is installed, lines otherwise.
+
+    Returns None (no output at all) when ``enabled`` is false, i.e. when stderr is not a terminal.
+    """
+    from portkit.migration import STEPS, MigrationEvent
+
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        tqdm = None
+    bar = tqdm(total=len(STEPS), desc="migrate", unit="step", file=sys.stderr) if tqdm is not None else None
 
     def on_event(event: MigrationEvent) -> None:
-        if event.kind in ("step_start", "step_end", "step_skipped"):
+        if event.kind not in ("step_start", "step_end", "step_skipped"):
+            return
+        if bar is None:
             print(f"portkit: {event.message}", file=sys.stderr, flush=True)
+        elif event.kind == "step_start":
+            bar.set_postfix_str(event.step)
+        else:
+            bar.update(1)
+            if bar.n >= len(STEPS):
+                bar.close()
 
-    return on_event if enabled else None
+    return on_event
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         namespace_map=parse_namespace_map(args.namespace_map),
         mappings=parse_map_flags(args.map) if args.map else None, rules=args.rules, workdir=args.workdir,
         selector=args.selector, wait=not args.no_wait, timeout=args.timeout, allow_blockers=args.allow_blockers,
-        on_event=progress_printer(sys.stderr.isatty() or args.output_format == "text"),
+        on_event=progress_printer(sys.stderr.isatty()),
     )
     report = migration.run()
     emit(report, args.output_format)
