@@ -129,9 +129,13 @@ def rss_bytes(pid: int) -> int:
 
 
 def pid_alive(pid: int) -> bool:
-    """True if a process with this id exists."""
+    """True if a process with this id runs (a zombie waiting to be reaped does not count)."""
     try:
         os.kill(pid, 0)
     except OSError:
         return False
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"

@@ -34,7 +34,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-l", "--selector", metavar="SELECTOR", help="label selector, e.g. app=web")
     parser.add_argument("-o", "--output", dest="directory", required=True, metavar="DIR", help="bundle directory")
     parser.add_argument(
-        "--output-format", choices=["text", "json"], default="text", help="report format (json for machines)"
+        "--output-format", "--format", dest="output_format", choices=["text", "json"], default="text",
+        help="report format (json for machines; -o names the bundle directory here)",
     )
     parser.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
     parser.add_argument("--workers", type=int, default=8, metavar="N", help="lists running at once (default 8)")

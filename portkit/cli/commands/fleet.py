@@ -79,6 +79,7 @@ def register(sub: Any) -> None:
     p.add_argument("-o", "--out", metavar="DIR", help="write one YAML file per manifest into DIR (default: stdout)")
     p.add_argument(
         "--format",
+        "--output-format",
         dest="output_format",
         choices=["text", "json"],
         default="text",

@@ -46,9 +46,10 @@ def register(sub: Any) -> None:
 
 
 class _Summary:
-    def __init__(self, rows: dict[str, dict[str, Any]], verb: str) -> None:
+    def __init__(self, rows: dict[str, dict[str, Any]], verb: str, root: Path | None = None) -> None:
         self.rows = rows
         self.verb = verb
+        self.root = root
 
     def to_dict(self) -> dict[str, Any]:
         return {"clusters": self.rows}
@@ -66,7 +67,7 @@ class _Summary:
             src = self.rows.get("source", {}).get("kubeconfig")
             if src:
                 lines.append(f"\nTry: kubectl --kubeconfig {src} get nodes --show-labels")
-            lines.append("Stop them with: portkit local down")
+            lines.append("Stop them with: portkit local down" + (f" --dir {self.root}" if self.root else ""))
         return "\n".join(lines)
 
 
@@ -94,7 +95,7 @@ def run_up(args: argparse.Namespace) -> int:
             else:
                 lc.stop()
         raise
-    emit(_Summary(rows, "running at"), args.output_format)
+    emit(_Summary(rows, "running at", args.dir), args.output_format)
     return EXIT_OK
 
 
