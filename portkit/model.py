@@ -6,7 +6,6 @@ module gives them an identity (:class:`ObjectRef`) and a few safe accessors.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -16,6 +15,7 @@ __all__ = [
     "CLUSTER_SCOPED_KINDS",
     "ObjectRef",
     "deep_copy",
+    "fast_copy",
     "get_path",
     "split_api_version",
 ]
@@ -129,6 +129,19 @@ def get_path(obj: Mapping[str, Any], *path: str | int, default: Any = None) -> A
     return cur
 
 
+def fast_copy(value: Any) -> Any:
+    """Deep copy of JSON-shaped data (dicts, lists, scalars): several times faster than ``copy.deepcopy``.
+
+    Containers of other types (tuples, sets) are shared, not copied.
+    """
+    t = type(value)
+    if t is dict:
+        return {k: fast_copy(v) for k, v in value.items()}
+    if t is list:
+        return [fast_copy(v) for v in value]
+    return value
+
+
 def deep_copy(objs: Iterable[Manifest]) -> list[Manifest]:
     """Deep copies of manifests (they are mutable dicts; copy before changing one you do not own)."""
-    return [copy.deepcopy(o) for o in objs]
+    return [fast_copy(o) for o in objs]

@@ -12,7 +12,6 @@ ExternalName services. When not asked, the names found are reported so nothing c
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -21,7 +20,7 @@ import attrs
 
 from portkit.display import html_table, text_table
 from portkit.errors import ConfigurationError
-from portkit.model import ObjectRef, split_api_version
+from portkit.model import ObjectRef, fast_copy, split_api_version
 
 __all__ = [
     "NS_LABEL",
@@ -204,7 +203,7 @@ class _Mapper:
 
     # -- per object -------------------------------------------------------------------------------
     def map_object(self, source: Mapping[str, Any]) -> dict[str, Any]:
-        obj: dict[str, Any] = copy.deepcopy(dict(source))
+        obj: dict[str, Any] = fast_copy(dict(source))
         if not self.map:
             return obj
         group, _ = split_api_version(str(obj.get("apiVersion") or ""))

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
 
-from portkit.model import ObjectRef
+from portkit.model import ObjectRef, fast_copy
 from portkit.profiles import Profile
 from portkit.translate.mappings import Mappings
 
@@ -26,16 +26,6 @@ __all__ = [
 
 REDACTED = "<redacted>"
 _SECRET_FIELDS = ("data", "stringData")
-
-
-def fast_copy(value: Any) -> Any:
-    """Deep copy of JSON-shaped data (dicts, lists, scalars): several times faster than ``copy.deepcopy``."""
-    t = type(value)
-    if t is dict:
-        return {k: fast_copy(v) for k, v in value.items()}
-    if t is list:
-        return [fast_copy(v) for v in value]
-    return value
 
 
 def pointer(path: Sequence[str | int]) -> str:
