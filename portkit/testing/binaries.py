@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -250,16 +251,22 @@ def ensure_binaries(progress: Progress | None = None) -> Binaries:
     )
 
 
-def main() -> int:
-    """Build everything missing and print the paths (``python -m portkit.testing.binaries``)."""
+def build_and_print(ensure: Callable[[], Any]) -> int:
+    """Run ``ensure()`` (a build that returns paths with ``to_dict()``), print ``name<TAB>path`` lines;
+    exit code 1 with a one-paragraph error when the build fails."""
     try:
-        binaries = ensure_binaries()
+        built = ensure()
     except LocalClusterError as exc:
         print(f"portkit: error: {exc}", file=sys.stderr)
         return 1
-    for name, path in binaries.to_dict().items():
+    for name, path in built.to_dict().items():
         print(f"{name}\t{path}")
     return 0
+
+
+def main() -> int:
+    """Build everything missing and print the paths (``python -m portkit.testing.binaries``)."""
+    return build_and_print(ensure_binaries)
 
 
 if __name__ == "__main__":

@@ -263,16 +263,9 @@ def start_server(
 
 def main() -> int:
     """Build Velero and its plugin if missing and print the paths (``python -m portkit.testing.velero``)."""
-    import sys
+    from portkit.testing.binaries import build_and_print
 
-    try:
-        binaries = ensure_velero()
-    except LocalClusterError as exc:
-        print(f"portkit: error: {exc}", file=sys.stderr)
-        return 1
-    for name, path in binaries.to_dict().items():
-        print(f"{name}\t{path}")
-    return 0
+    return build_and_print(ensure_velero)
 
 
 if __name__ == "__main__":
