@@ -91,41 +91,38 @@ class Change:
 
 
 @attrs.frozen
-class TranslationWarning:
+class _Note:
+    """A message about one object (or the whole bundle when ``ref`` is None) from one translator."""
+
+    ref: ObjectRef | None
+    message: str
+    translator: str
+
+    #: the key of ``message`` in :meth:`to_dict`
+    _message_key: ClassVar[str] = "message"
+
+    def __str__(self) -> str:
+        return f"{self.ref}: {self.message}" if self.ref else self.message
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self}>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {"object": str(self.ref) if self.ref else None, self._message_key: self.message,
+                "translator": self.translator}
+
+
+@attrs.frozen(repr=False)
+class TranslationWarning(_Note):
     """Something translated with a loss, or left as it was though it may not work on the target."""
 
-    ref: ObjectRef | None
-    message: str
-    translator: str
 
-    def __str__(self) -> str:
-        return f"{self.ref}: {self.message}" if self.ref else self.message
-
-    def __repr__(self) -> str:
-        return f"<TranslationWarning {self}>"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
-        return {"object": str(self.ref) if self.ref else None, "message": self.message, "translator": self.translator}
-
-
-@attrs.frozen
-class ManualAction:
+@attrs.frozen(repr=False)
+class ManualAction(_Note):
     """What a person must do on the target (create a credential, a certificate, a DNS record, ...)."""
 
-    ref: ObjectRef | None
-    message: str
-    translator: str
-
-    def __str__(self) -> str:
-        return f"{self.ref}: {self.message}" if self.ref else self.message
-
-    def __repr__(self) -> str:
-        return f"<ManualAction {self}>"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
-        return {"object": str(self.ref) if self.ref else None, "action": self.message, "translator": self.translator}
+    _message_key: ClassVar[str] = "action"
 
 
 class Context:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +181,11 @@ def apply_json_patch(doc: Any, ops: Sequence[Mapping[str, Any]]) -> Any:
 
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386 JSON merge patch (returns the new value; ``target`` dicts are changed in place)."""
+    return _merge_dicts(target, patch, merge_patch)
+
+
+def _merge_dicts(target: Any, patch: Any, merge: Callable[[Any, Any], Any]) -> Any:
+    """The merge-patch rule for dicts (``None`` deletes a key), merging values with ``merge``."""
     if not isinstance(patch, dict):
         return fast_copy(patch)
     if not isinstance(target, dict):
@@ -189,7 +194,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
         if value is None:
             target.pop(key, None)
         else:
-            target[key] = merge_patch(target.get(key), value)
+            target[key] = merge(target.get(key), value)
     return target
 
 
@@ -214,16 +219,7 @@ def strategic_merge(target: Any, patch: Any) -> Any:
                     index[p["name"]] = len(out) - 1
             return out
         return fast_copy(patch)
-    if not isinstance(patch, dict):
-        return fast_copy(patch)
-    if not isinstance(target, dict):
-        target = {}
-    for key, value in patch.items():
-        if value is None:
-            target.pop(key, None)
-        else:
-            target[key] = strategic_merge(target.get(key), value)
-    return target
+    return _merge_dicts(target, patch, strategic_merge)
 
 
 def diff_paths(old: Any, new: Any, path: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...], Any, Any]]:
