@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -41,12 +42,12 @@ class RetryPolicy:
     initial: float = 0.2
     max_wait: float = 10.0
 
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
+    def _delay(self, attempt: int, exc: BaseException | None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
             return float(min(max(retry_after, 0.0), self.max_wait)) + random.uniform(0.0, 0.1)
-        backoff = min(self.max_wait, self.initial * 2.0 ** (state.attempt_number - 1))
+        backoff = min(self.max_wait, self.initial * 2.0 ** (attempt - 1))
         return float(backoff * random.uniform(0.5, 1.0))
 
     def call(
@@ -59,17 +60,36 @@ class RetryPolicy:
         """Call ``fn`` under this policy; the last error is re-raised when retries run out.
 
         ``on_retry`` is called with the error before each new attempt (for counters and progress).
+        The first attempt is a plain call (most calls succeed, and thousands of writes should not pay
+        for the retry machinery); only after a retryable failure does tenacity take over.
         """
+        started = time.monotonic()
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if self.attempts <= 1 or not is_retryable(exc):
+                raise
+            first = exc
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
-            log.info("retrying after attempt %d: %s", state.attempt_number, exc)
+            log.info("retrying after attempt %d: %s", state.attempt_number + 1, exc)
             if on_retry is not None:
                 on_retry(exc)
 
+        def wait(state: tenacity.RetryCallState) -> float:
+            return self._delay(state.attempt_number + 1, state.outcome.exception() if state.outcome else None)
+
+        log.info("retrying after attempt 1: %s", first)
+        if on_retry is not None:
+            on_retry(first)
+        time.sleep(self._delay(1, first))
+        remaining = self.max_delay - (time.monotonic() - started)
+        if remaining <= 0:
+            raise first
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.attempts) | tenacity.stop_after_delay(self.max_delay),
-            wait=self._wait,
+            stop=tenacity.stop_after_attempt(self.attempts - 1) | tenacity.stop_after_delay(remaining),
+            wait=wait,
             retry=tenacity.retry_if_exception(is_retryable),
             reraise=True,
             before_sleep=before_sleep,

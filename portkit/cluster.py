@@ -315,12 +315,22 @@ class Cluster:
         )
         return result
 
-    def create(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
-        """Create an object (POST). A retry that finds the object already created counts as success."""
+    def create(
+        self, obj: Mapping[str, Any], *, dry_run: bool = False, field_manager: str | None = None
+    ) -> dict[str, Any]:
+        """Create an object (POST). A retry that finds the object already created counts as success.
+
+        ``field_manager`` names the owner of the fields in ``metadata.managedFields`` (an ``Update`` entry).
+        """
         resource = self.resource_of(obj)
         ref = ObjectRef.from_obj(obj)
         attempts = 0
         body = json.dumps(obj, separators=(",", ":")).encode()
+        query: dict[str, Any] = {}
+        if dry_run:
+            query["dryRun"] = "All"
+        if field_manager:
+            query["fieldManager"] = field_manager
 
         def once() -> Response:
             nonlocal attempts
@@ -329,13 +339,13 @@ class Cluster:
             self._count("writes")
             return self._transport.request(
                 "POST", resource.path(ref.namespace or None), body=body, content_type="application/json",
-                query={"dryRun": "All"} if dry_run else None, action=f"create {ref}",
+                query=query or None, action=f"create {ref}",
             )
 
         try:
             response = self.retry.call(once, on_retry=self._on_retry)
         except ConflictError as exc:
-            if attempts > 1 and exc.reason == "AlreadyExists":
+            if attempts > 1 and exc.reason == "AlreadyExists" and not dry_run:
                 return self.get(resource, ref.name, ref.namespace or None)
             raise
         created: dict[str, Any] = response.json()

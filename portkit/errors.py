@@ -93,6 +93,9 @@ class ApiError(PortkitError):
         status: the HTTP status code.
         reason: the Status ``reason`` (e.g. ``AlreadyExists``, ``Invalid``), if any.
         retry_after: seconds the server asked us to wait, if it said.
+        causes: the Status ``details.causes`` as ``(type, field, message)`` tuples (e.g. one per
+            field-manager conflict). The message is kept only for field-manager conflicts (it names the
+            other manager); other causes' messages may quote values and are dropped.
     """
 
     def __init__(
@@ -103,10 +106,12 @@ class ApiError(PortkitError):
         reason: str = "",
         retry_after: float | None = None,
         hint: str | None = None,
+        causes: tuple[tuple[str, str, str], ...] = (),
     ) -> None:
         self.status = status
         self.reason = reason
         self.retry_after = retry_after
+        self.causes = causes
         super().__init__(message, hint=hint)
 
 
@@ -232,6 +237,7 @@ def api_error_from_status(
         cls = InvalidError  # the API server reports these schema errors of apply patches as 500
     reason = ""
     retry_after: float | None = None
+    causes: list[tuple[str, str, str]] = []
     data: Any = body
     if isinstance(body, bytes | str):
         try:
@@ -243,6 +249,12 @@ def api_error_from_status(
         details = data.get("details") or {}
         if isinstance(details, dict) and details.get("retryAfterSeconds"):
             retry_after = float(details["retryAfterSeconds"])
+        for cause in (details.get("causes") if isinstance(details, dict) else None) or []:
+            if isinstance(cause, dict):
+                kind = str(cause.get("reason") or "")
+                # only conflict messages are kept ('conflict with "x" using v1'); others may quote values
+                said = str(cause.get("message") or "")[:200] if kind == "FieldManagerConflict" else ""
+                causes.append((kind, str(cause.get("field") or ""), said))
     if headers:
         for key, value in headers.items():
             if key.lower() == "retry-after":
@@ -252,4 +264,4 @@ def api_error_from_status(
     if detail:
         message += f": {detail}"
     message = message.rstrip(".") + "."
-    return cls(message, status=status, reason=reason, retry_after=retry_after)
+    return cls(message, status=status, reason=reason, retry_after=retry_after, causes=tuple(causes))

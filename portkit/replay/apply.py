@@ -1,6 +1,8 @@
 """``apply()``: write a plan into the target in dependency-ordered waves, journaled, resumable; ``rollback()``.
 
-Every write is a server-side apply with field manager ``portkit``. Objects in one wave are applied
+Objects new to the target are created (POST, field manager ``portkit``); objects that exist get a
+server-side apply with field manager ``portkit`` (after the fields of portkit's own creates are handed
+to its apply identity, see :mod:`portkit.replay.ownership`). Objects in one wave are applied
 concurrently (``workers`` at a time); a wave starts when the previous one is done; CRDs are waited for
 until Established before custom resources are applied. Each accepted object is recorded in a journal
 (``workdir``) with the sha256 of what was sent, so a run killed at any point resumes where it stopped and
@@ -35,6 +37,7 @@ from portkit.errors import (
 from portkit.model import ObjectRef, get_path
 from portkit.replay.journal import Journal, JournalEntry
 from portkit.replay.order import WAVE_NAMES
+from portkit.replay.ownership import upgrade_ownership
 from portkit.replay.plan import FIELD_MANAGER, Action, Plan
 from portkit.replay.wait import WaitResult, wait_ready
 
@@ -364,10 +367,21 @@ def apply(
         use_force = force
         attempts = 0
         deadline = time.monotonic() + 30.0
+        # new objects: a plain create (much cheaper for the API server than an apply that creates); the
+        # fields it owns become apply-owned before the first apply over the object (see ownership.py)
+        create = a.op == "create" and not a.live_uid
+        adopt = a.created_ownership
         while True:
             attempts += 1
             try:
+                if create:
+                    response = cluster.create(a.obj, field_manager=FIELD_MANAGER, dry_run=dry_run)
+                    break
+                if adopt and not dry_run:
+                    upgrade_ownership(cluster, a.obj, FIELD_MANAGER)
+                    adopt = False
                 response = cluster.apply(a.obj, field_manager=FIELD_MANAGER, force=use_force, dry_run=dry_run)
+                create = False
                 break
             except NotFoundError as exc:
                 if a.deferred and time.monotonic() < deadline:
@@ -377,15 +391,20 @@ def apply(
                     continue
                 if not dry_run:
                     journal.record(
-                        "failed", a.ref, sha256=a.sha256, op=a.op, wave=a.wave, run=run_id, message=exc.message
+                        "failed", a.ref, sync=False, sha256=a.sha256, op=a.op, wave=a.wave, run=run_id,
+                        message=exc.message,
                     )
                 return "failed", exc.message, not dry_run
             except ConflictError as exc:
                 if exc.reason == "AlreadyExists" and attempts < 3:
-                    continue  # two creates raced (or a retried create landed): apply again over it
+                    # created by someone else since the plan (or by an earlier run that stopped before
+                    # journaling it): apply over it
+                    create, adopt = False, True
+                    continue
                 if not dry_run:
                     journal.record(
-                        "failed", a.ref, sha256=a.sha256, op=a.op, wave=a.wave, run=run_id, message=exc.message
+                        "failed", a.ref, sync=False, sha256=a.sha256, op=a.op, wave=a.wave, run=run_id,
+                        message=exc.message,
                     )
                 return (
                     "failed",
@@ -400,15 +419,17 @@ def apply(
             except ApiError as exc:
                 if not dry_run:
                     journal.record(
-                        "failed", a.ref, sha256=a.sha256, op=a.op, wave=a.wave, run=run_id, message=exc.message
+                        "failed", a.ref, sync=False, sha256=a.sha256, op=a.op, wave=a.wave, run=run_id,
+                        message=exc.message,
                     )
                 return "failed", exc.message, not dry_run
         if dry_run:
             return "dry-run", "", False
-        created = not a.live_uid and _created_by_us(response)
+        created = create or (not a.live_uid and _created_by_us(response))
         journal.record(
             "applied",
             a.ref,
+            sync=False,  # group-committed; flushed at the end of the wave at the latest
             sha256=a.sha256,
             op=a.op,
             wave=a.wave,
@@ -486,6 +507,8 @@ def apply(
                         done(a, "skipped", "not applied: the run stopped before reaching it")
                     if fatal is not None:
                         raise fatal
+            if not dry_run:
+                journal.flush()
             if wave_actions and wave_actions[0].wave == _CRD_WAVE and not dry_run:
                 applied = [a for a in wave_actions if results[index[id(a)]].outcome in ("created", "updated")]
                 if applied or any(a.deferred for a in plan.actions):

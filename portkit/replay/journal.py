@@ -1,8 +1,9 @@
 """The apply journal: a durable record of every object an apply sent, so a killed run resumes and
 rollback knows what the run created.
 
-One JSON object per line in ``<workdir>/journal.jsonl``; every record is appended, flushed and fsynced
-before the call returns. A line cut short by a crash is ignored when the journal is read back. Records
+One JSON object per line in ``<workdir>/journal.jsonl``; records are appended, flushed and fsynced in
+group commits (see :meth:`Journal.record_many`). A line cut short by a crash is ignored when the journal is
+read back. Records
 hold references and hashes only, never object content (Secrets stay out of it).
 
 Events:
@@ -98,7 +99,10 @@ class Journal:
         self._enqueued = 0
         self._durable = 0
         self._writing = False
+        self._last_commit = 0.0
         self._failure: ApplyError | None = None
+        #: seconds an unsynchronised record may wait for the next group commit (see record_many)
+        self.flush_interval = 0.05
         self._entries: list[JournalEntry] = []
         self._last: dict[tuple[str, str, str, str], JournalEntry] = {}
         self.damaged_lines = 0
@@ -145,11 +149,17 @@ class Journal:
         if entry.ref is not None:
             self._last[entry.ref.key] = entry
 
-    def record_many(self, entries: Iterable[JournalEntry]) -> None:
-        """Append records durably: when this returns they are written, flushed and fsynced.
+    def record_many(self, entries: Iterable[JournalEntry], *, sync: bool = True) -> None:
+        """Append records.
 
-        Concurrent callers share fsyncs (group commit): one of them writes everything queued so far
-        while the others wait for it, so many workers do not each pay for a sync.
+        With ``sync=True`` they are written, flushed and fsynced when this returns. Concurrent callers
+        share fsyncs (group commit): one of them writes everything queued so far while the others wait.
+
+        With ``sync=False`` the records are queued and the caller goes on: they are written with the next
+        group commit, which happens once :attr:`flush_interval` has passed since the last one, or at the
+        latest at :meth:`flush`. Apply records outcomes this way and flushes at the end of every wave; a
+        crash can lose only the outcomes of the last moments, which a resumed run re-reads from the target
+        (the ``intent`` records before the creates are always synchronous).
         """
         batch = list(entries)
         if not batch:
@@ -161,36 +171,53 @@ class Journal:
             return
         lines = "".join(e.to_json() + "\n" for e in batch)
         with self._cond:
-            self._queued.append(lines)
-            self._enqueued += 1
-            mine = self._enqueued
-            while self._durable < mine:
-                if self._failure is not None:
-                    raise self._failure
-                if self._writing:
-                    self._cond.wait()
-                    continue
-                self._writing = True
-                pending, self._queued = self._queued, []
-                upto = self._enqueued
-                self._cond.release()
-                failure: ApplyError | None = None
-                try:
-                    self._write("".join(pending))
-                except ApplyError as exc:
-                    failure = exc
-                finally:
-                    self._cond.acquire()
-                    self._writing = False
-                    if failure is not None:
-                        self._failure = failure
-                    else:
-                        self._durable = upto
-                    self._cond.notify_all()
             if self._failure is not None:
                 raise self._failure
+            self._queued.append(lines)
+            self._enqueued += 1
             for entry in batch:
                 self._remember(entry)
+            if not sync and (self._writing or time.monotonic() - self._last_commit < self.flush_interval):
+                return
+            self._commit(self._enqueued)
+
+    def flush(self) -> None:
+        """Write and fsync every queued record (no-op when nothing is queued)."""
+        if self.workdir is None:
+            return
+        with self._cond:
+            if self._failure is not None:
+                raise self._failure
+            self._commit(self._enqueued)
+
+    def _commit(self, upto_record: int) -> None:
+        """Wait (holding ``self._cond``) until records up to ``upto_record`` are durable, writing if needed."""
+        while self._durable < upto_record:
+            if self._failure is not None:
+                raise self._failure
+            if self._writing:
+                self._cond.wait()
+                continue
+            self._writing = True
+            pending, self._queued = self._queued, []
+            upto = self._enqueued
+            self._cond.release()
+            failure: ApplyError | None = None
+            try:
+                self._write("".join(pending))
+            except ApplyError as exc:
+                failure = exc
+            finally:
+                self._cond.acquire()
+                self._writing = False
+                self._last_commit = time.monotonic()
+                if failure is not None:
+                    self._failure = failure
+                else:
+                    self._durable = upto
+                self._cond.notify_all()
+        if self._failure is not None:
+            raise self._failure
 
     def _write(self, text: str) -> None:
         assert self.workdir is not None and self.path is not None
@@ -208,15 +235,16 @@ class Journal:
                 hint="Free disk space or choose another (writable) work directory, then apply again.",
             ) from exc
 
-    def record(self, event: str, ref: ObjectRef | None = None, **fields: Any) -> JournalEntry:
-        """Append one record durably and return it (``ts`` defaults to now)."""
+    def record(self, event: str, ref: ObjectRef | None = None, *, sync: bool = True, **fields: Any) -> JournalEntry:
+        """Append one record and return it (``ts`` defaults to now); see :meth:`record_many` for ``sync``."""
         fields.setdefault("ts", time.time())
         entry = JournalEntry(event=event, ref=ref, **fields)
-        self.record_many([entry])
+        self.record_many([entry], sync=sync)
         return entry
 
     def close(self) -> None:
-        """Nothing to release: every record is written with its own open/fsync/close."""
+        """Write what is queued; no file stays open (every commit opens, fsyncs and closes the file)."""
+        self.flush()
 
     @property
     def entries(self) -> list[JournalEntry]:

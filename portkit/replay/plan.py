@@ -42,6 +42,7 @@ from portkit.replay._live import LiveKey, fetch_live, live_key
 from portkit.replay.journal import Journal
 from portkit.replay.nsmap import MappingResult, iter_pod_specs, map_namespaces
 from portkit.replay.order import WAVE_NAMES, wave_of
+from portkit.replay.ownership import created_ownership, only_own_conflicts
 
 __all__ = [
     "APPLIED_ANNOTATION",
@@ -80,6 +81,8 @@ class Action:
         error: the API's message when the server-side dry run rejected the object.
         validated: True when a server-side dry run accepted the object.
         live_uid: uid of the live object when it exists.
+        created_ownership: portkit owns fields of the live object through its own plain create; apply
+            hands them to its server-side apply identity first (:mod:`portkit.replay.ownership`).
         obj: the manifest portkit sends (never shown in reprs or JSON).
     """
 
@@ -94,6 +97,7 @@ class Action:
     validated: bool = False
     live_uid: str = ""
     deferred: bool = False
+    created_ownership: bool = False
 
     @property
     def wave_name(self) -> str:
@@ -594,6 +598,7 @@ def plan(
                 to_dry_run.append(a)
             continue
         a.live_uid = str(get_path(current, "metadata", "uid") or "")
+        a.created_ownership = created_ownership(current, FIELD_MANAGER)
         secret = is_secret(a.obj)
         if get_path(current, "metadata", "deletionTimestamp"):
             warnings.append(f"{a.ref} is being deleted in the target; apply may recreate or fail on it.")
@@ -679,13 +684,17 @@ def _dry_run_all(
         current = live.get(live_key(res, a.ref.namespace, a.ref.name)) if res is not None else None
         secret = is_secret(a.obj)
         try:
-            result = cluster.apply(a.obj, field_manager=FIELD_MANAGER, dry_run=True)
+            if a.op == "create":
+                result = cluster.create(a.obj, field_manager=FIELD_MANAGER, dry_run=True)
+            else:
+                result = cluster.apply(a.obj, field_manager=FIELD_MANAGER, dry_run=True)
         except ConflictError as exc:
             if exc.reason == "AlreadyExists":
                 a.message = "created by someone else since the plan started"
                 return
-            a.op = "conflict"
-            a.message = exc.message
+            if not (a.created_ownership and only_own_conflicts(exc, FIELD_MANAGER)):
+                a.op = "conflict"
+                a.message = exc.message
             try:
                 result = cluster.apply(a.obj, field_manager=FIELD_MANAGER, dry_run=True, force=True)
             except ApiError as forced:

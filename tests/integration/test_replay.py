@@ -221,7 +221,8 @@ def count_in(cluster: Cluster, api_version: str, kind: str, namespace: str) -> i
 
 
 class FlakyCluster:
-    """Wraps a real Cluster; after ``limit`` applies every further write fails as if the server were gone."""
+    """Wraps a real Cluster; after ``limit`` writes (creates and applies) every further one fails as if the
+    server were gone."""
 
     def __init__(self, inner: Cluster, limit: int) -> None:
         self._inner = inner
@@ -232,14 +233,21 @@ class FlakyCluster:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def apply(self, obj: Mapping[str, Any], **kw: Any) -> dict[str, Any]:
-        if not kw.get("dry_run"):
+    def _gate(self, dry_run: bool) -> None:
+        if not dry_run:
             with self._lock:
                 self.applies += 1
                 refuse = self.applies > self.limit
             if refuse:
                 raise ClusterUnreachableError("connection refused (simulated)")
+
+    def apply(self, obj: Mapping[str, Any], **kw: Any) -> dict[str, Any]:
+        self._gate(kw.get("dry_run", False))
         return self._inner.apply(obj, **kw)
+
+    def create(self, obj: Mapping[str, Any], **kw: Any) -> dict[str, Any]:
+        self._gate(kw.get("dry_run", False))
+        return self._inner.create(obj, **kw)
 
 
 # ------------------------------------------------------------------------------------------- tests
@@ -369,6 +377,42 @@ def test_conflicting_field_manager_reported_then_forced(target_cluster: LocalClu
     assert forced.ok, forced.to_text()
     live = cluster.get(cluster.resource_for("v1", "ConfigMap"), "cfg", "rp-conflict")
     assert live["data"] == {"mode": "ours", "other": "kept"}
+
+
+def test_objects_portkit_created_update_like_server_side_apply(target_cluster: LocalCluster) -> None:
+    """New objects are created with POST; later applies still change values and drop removed fields."""
+    cluster = target_cluster.cluster()
+
+    def cfg(**data: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "cfg", "namespace": "rp-own", "labels": {"keep": "1", "drop": "1"}},
+            "data": data,
+        }
+
+    first = apply(plan([ns("rp-own"), cfg(a="1", b="2")], cluster))
+    assert first.ok and first.counts()["created"] == 2, first.to_text()
+    resource = cluster.resource_for("v1", "ConfigMap")
+    live = cluster.get(resource, "cfg", "rp-own")
+    assert [(m["manager"], m["operation"]) for m in live["metadata"]["managedFields"]] == [("portkit", "Update")]
+
+    changed = cfg(a="changed")
+    del changed["metadata"]["labels"]["drop"]
+    p = plan([ns("rp-own"), changed], cluster)
+    action = p.action("ConfigMap", "cfg", "rp-own")
+    assert action is not None and action.op == "update" and action.validated, p.to_text()
+    result = apply(p)
+    assert result.ok, result.to_text()
+    live = cluster.get(resource, "cfg", "rp-own")
+    assert live["data"] == {"a": "changed"}
+    assert live["metadata"]["labels"] == {"keep": "1"}
+    assert [(m["manager"], m["operation"]) for m in live["metadata"]["managedFields"]] == [("portkit", "Apply")]
+
+    # a field another manager took since is still a conflict
+    cluster.apply(cfg(a="theirs"), field_manager="helm", force=True)
+    contested = plan([ns("rp-own"), cfg(a="ours")], cluster).action("ConfigMap", "cfg", "rp-own")
+    assert contested is not None and contested.op == "conflict" and "helm" in contested.message
 
 
 def test_namespace_mapping_rewrites_references(target_cluster: LocalCluster) -> None:

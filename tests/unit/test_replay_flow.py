@@ -99,6 +99,20 @@ def _delete(obj: dict[str, Any], path: tuple[Any, ...]) -> None:
         cur.pop(path[-1], None)
 
 
+def _entries(owners: Mapping[tuple[Any, ...], str]) -> list[dict[str, Any]]:
+    """managedFields entries of an object from its owners ("<manager>@update" for a plain create's)."""
+    out = []
+    for owner in sorted(set(owners.values())):
+        manager, _, how = owner.partition("@")
+        out.append({"manager": manager, "operation": "Update" if how else "Apply", "apiVersion": "v1"})
+    return out
+
+
+def _conflict_with(owner: str) -> str:
+    manager, _, how = owner.partition("@")
+    return f'conflict with "{manager}"' + (" using v1" if how else "")
+
+
 class FakeCluster:
     """An in-memory API server with a simplified server-side apply."""
 
@@ -116,6 +130,7 @@ class FakeCluster:
         self.reject: Callable[[Mapping[str, Any]], str | None] = lambda obj: None
         self.unreachable_after: int | None = None
         self.apply_calls: list[tuple[str, bool]] = []  # (str(ref), dry_run)
+        self.ownership_patches = 0
         self.add(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}},
             manager="kube-apiserver",
@@ -193,11 +208,45 @@ class FakeCluster:
         self.resource_of(obj)
         return self._write(copy.deepcopy(dict(obj)), field_manager, force=force, dry_run=dry_run, check=True)
 
-    def request(self, method: str, path: str, *, body: Any = None, **_: Any) -> Any:
+    def create(
+        self, obj: Mapping[str, Any], *, field_manager: str | None = None, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """A plain create: the fields belong to the manager's Update entry ("<manager>@update" here)."""
+        self._tick(not dry_run)
+        self.apply_calls.append((str(ObjectRef.from_obj(obj)), dry_run))
+        self.resource_of(obj)
+        if self.key(obj) in self.store:
+            raise ConflictError(f"{ObjectRef.from_obj(obj)} already exists", status=409, reason="AlreadyExists")
+        owner = f"{field_manager or 'unknown'}@update"
+        return self._write(copy.deepcopy(dict(obj)), owner, force=False, dry_run=dry_run, check=True)
+
+    def get_obj(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
+        self._tick(False)
+        with self.lock:
+            found = self.store.get(self.key(obj))
+        return copy.deepcopy(found) if found is not None else None
+
+    def request(
+        self, method: str, path: str, *, body: Any = None, query: Mapping[str, Any] | None = None, **_: Any
+    ) -> Any:
         self._tick(method != "GET")
-        assert method == "DELETE"
+        assert method in ("DELETE", "PATCH")
         for (g, k, ns, n), obj in list(self.store.items()):
             res = self.resources_[(g, split_api_version(obj["apiVersion"])[1], k)]
+            if res.path(ns or None, n) == path and method == "PATCH":
+                # only the ownership hand-over of portkit.replay.ownership: Update entries become Apply
+                ops = {op["path"]: op["value"] for op in body}
+                if ops["/metadata/resourceVersion"] != obj["metadata"].get("resourceVersion"):
+                    raise ConflictError("the object has been modified", status=409, reason="Conflict")
+                manager = (query or {})["fieldManager"]
+                key = (g, k, ns, n)
+                with self.lock:
+                    self.owners[key] = {
+                        p: (manager if o == f"{manager}@update" else o) for p, o in self.owners[key].items()
+                    }
+                    obj["metadata"]["managedFields"] = _entries(self.owners[key])
+                self.ownership_patches += 1
+                return copy.deepcopy(obj)
             if res.path(ns or None, n) == path:
                 want = (body or {}).get("preconditions", {}).get("uid")
                 if want and want != obj["metadata"]["uid"]:
@@ -234,11 +283,13 @@ class FakeCluster:
                     if owner and owner != manager and have.get(path) != value:
                         conflicts.append((path, owner))
             if conflicts and not force:
-                listing = ", ".join(f'conflict with "{o}": .{".".join(map(str, p))}' for p, o in conflicts)
+                causes = tuple(("FieldManagerConflict", ".".join(map(str, p)), _conflict_with(o)) for p, o in conflicts)
+                listing = ", ".join(f"{said}: .{field}" for _kind, field, said in causes)
                 raise ConflictError(
                     f"apply {ref} failed: HTTP 409 Conflict: Apply failed with {len(conflicts)} conflict: {listing}.",
                     status=409,
                     reason="Conflict",
+                    causes=causes,
                 )
             result = current or {
                 "apiVersion": obj["apiVersion"],
@@ -258,9 +309,7 @@ class FakeCluster:
             for path, value in new_leaves.items():
                 _set(result, path, value)
                 owners[path] = manager
-            result["metadata"]["managedFields"] = [
-                {"manager": m, "operation": "Apply"} for m in sorted(set(owners.values()))
-            ]
+            result["metadata"]["managedFields"] = _entries(owners)
             if obj["kind"] == "CustomResourceDefinition":
                 result["status"] = {"conditions": [{"type": "Established", "status": "True"}]}
             if not dry_run:
@@ -538,6 +587,27 @@ def test_changed_bundle_updates_only_what_changed_and_removes_dropped_fields() -
     result = apply(p)
     assert result.writes == 1 and result.counts()["updated"] == 1
     assert fake.live("ConfigMap", "settings", "shop")["data"] == {"color": "green"}  # type: ignore[index]
+
+
+def test_objects_portkit_created_are_updated_by_apply_without_conflicting_with_portkit() -> None:
+    fake = FakeCluster()
+    first = apply(plan([ns("shop"), cm("settings", a="1", b="2")], fake))  # type: ignore[arg-type]
+    assert first.counts()["created"] == 2
+    live = fake.live("ConfigMap", "settings", "shop")
+    assert live is not None and live["metadata"]["managedFields"][0]["operation"] == "Update"  # a plain create
+
+    p = plan([ns("shop"), cm("settings", a="changed")], fake)  # type: ignore[arg-type]
+    action = p.action("ConfigMap", "settings")
+    assert action is not None and action.op == "update" and action.created_ownership, p.to_text()
+    result = apply(p)
+    assert result.ok, result.to_text()
+    assert fake.ownership_patches == 1
+    live = fake.live("ConfigMap", "settings", "shop")
+    assert live is not None and live["data"] == {"a": "changed"}  # the dropped key is gone, as with apply
+    assert live["metadata"]["managedFields"] == [{"manager": "portkit", "operation": "Apply", "apiVersion": "v1"}]
+
+    again = apply(plan([ns("shop"), cm("settings", a="again")], fake))  # type: ignore[arg-type]
+    assert again.ok and fake.ownership_patches == 1, "the hand-over happens once"
 
 
 def test_rejected_object_is_reported_and_the_others_are_applied() -> None:

@@ -63,3 +63,20 @@ def test_intent_then_existing_object_in_the_same_run_is_not_a_creation() -> None
     j.record_many([JournalEntry("intent", 1.0, CM, op="create", wave=4, run="r1")])
     j.record("applied", CM, op="create", wave=4, run="r1", created=False)
     assert j.created() == []
+
+
+def test_unsynchronised_records_are_group_committed_and_flushed(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    journal.flush_interval = 3600.0  # no time-based commit during the test
+    journal.record("run", None, run="r1", server="https://a")  # synchronous: commits, starts the interval
+    ref = ObjectRef(group="", version="v1", kind="ConfigMap", namespace="shop", name="c")
+    journal.record("applied", ref, sync=False, sha256="abc", run="r1")
+    assert journal.last(ref) is not None, "visible in memory at once"
+    on_disk = [e.event for e in Journal(tmp_path).entries]
+    assert on_disk == ["run"], "not yet written: it waits for the next group commit"
+    journal.flush()
+    assert [e.event for e in Journal(tmp_path).entries] == ["run", "applied"]
+
+    journal.flush_interval = 0.0  # due at once: the recording call commits it itself
+    journal.record("failed", ref, sync=False, message="no", run="r1")
+    assert [e.event for e in Journal(tmp_path).entries] == ["run", "applied", "failed"]
