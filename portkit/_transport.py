@@ -1,7 +1,8 @@
 """HTTP transport of one Cluster: urllib3 pool, TLS and credentials from a kubeconfig, typed errors.
 
 Built from a ``kubernetes.client.Configuration`` loaded for this Cluster only (never the process-global
-one). Responses are raw JSON bytes; callers decode what they need.
+one). Requests go over portkit's lean keep-alive client (:mod:`portkit._http`); through urllib3 when the
+kubeconfig names a proxy. Responses are raw JSON bytes; callers decode what they need.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import json
 import ssl
 import threading
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import urllib3
 
-from portkit.errors import ClusterUnreachableError, api_error_from_status
+from portkit._http import HttpPool
+from portkit.errors import ClusterUnreachableError, ConfigurationError, api_error_from_status
 
 __all__ = ["Response", "Transport"]
 
@@ -47,6 +49,49 @@ class Transport:
         self._cfg = configuration
         self._auth_lock = threading.Lock()
         self.host: str = str(configuration.host).rstrip("/")
+        self._timeout = timeout
+        proxy = getattr(configuration, "proxy", None)
+        self._fast: HttpPool | None = None
+        self._pool: urllib3.PoolManager | None = None
+        if proxy:
+            self._pool = urllib3.ProxyManager(proxy, **self._urllib3_kwargs(maxsize, timeout))
+            return
+        url = urlsplit(self.host)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ConfigurationError(
+                f"The API server address {self.host!r} is not an http(s) URL.",
+                hint="Fix the cluster's server in the kubeconfig.",
+            )
+        self._prefix = url.path.rstrip("/")
+        self._fast = HttpPool(
+            url.hostname,
+            url.port or (443 if url.scheme == "https" else 80),
+            tls=self._tls_context() if url.scheme == "https" else None,
+            server_hostname=getattr(configuration, "tls_server_name", None) or None,
+            maxsize=maxsize,
+            read_timeout=timeout,
+        )
+
+    def _tls_context(self) -> ssl.SSLContext:
+        cfg = self._cfg
+        try:
+            if cfg.verify_ssl:
+                context = ssl.create_default_context(cafile=cfg.ssl_ca_cert or None)
+            else:
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            if cfg.cert_file:
+                context.load_cert_chain(cfg.cert_file, cfg.key_file or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigurationError(
+                f"Cannot load the TLS files of the kubeconfig: {exc}.",
+                hint="Check the certificate-authority and client certificate/key entries of the kubeconfig.",
+            ) from exc
+        return context
+
+    def _urllib3_kwargs(self, maxsize: int, timeout: float) -> dict[str, Any]:
+        configuration = self._cfg
         kwargs: dict[str, Any] = {
             "num_pools": 4,
             "maxsize": maxsize,
@@ -69,10 +114,7 @@ class Transport:
             server_name = getattr(configuration, "tls_server_name", None)
             if server_name:
                 kwargs["server_hostname"] = server_name
-        proxy = getattr(configuration, "proxy", None)
-        self._pool: urllib3.PoolManager = (
-            urllib3.ProxyManager(proxy, **kwargs) if proxy else urllib3.PoolManager(**kwargs)
-        )
+        return kwargs
 
     def _auth_headers(self) -> dict[str, str]:
         with self._auth_lock:  # the kubeconfig token hook (exec plugins) is not thread-safe
@@ -103,30 +145,41 @@ class Transport:
 
         Connection failures raise :class:`ClusterUnreachableError`.
         """
-        url = self.host + path
-        if query:
-            url += "?" + urlencode({k: v for k, v in query.items() if v is not None and v != ""})
+        target = path
+        encoded = urlencode({k: v for k, v in query.items() if v is not None and v != ""}) if query else ""
+        if encoded:
+            target += "?" + encoded
         headers = {"Accept": accept, "User-Agent": "portkit"}
         headers.update(self._auth_headers())
         if content_type:
             headers["Content-Type"] = content_type
-        kwargs: dict[str, Any] = {}
-        if timeout is not None:
-            kwargs["timeout"] = urllib3.Timeout(connect=10.0, read=timeout)
         try:
-            raw = self._pool.request(method, url, body=body, headers=headers, preload_content=True, **kwargs)
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if self._fast is not None:
+                status, response_headers, data = self._fast.request(
+                    method, self._prefix + target, headers, body, timeout=timeout
+                )
+            else:
+                assert self._pool is not None
+                kwargs: dict[str, Any] = {}
+                if timeout is not None:
+                    kwargs["timeout"] = urllib3.Timeout(connect=10.0, read=timeout)
+                raw = self._pool.request(
+                    method, self.host + target, body=body, headers=headers, preload_content=True, **kwargs
+                )
+                status, response_headers, data = raw.status, dict(raw.headers), raw.data
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
             raise ClusterUnreachableError(
                 f"{action or method + ' ' + path}: cannot reach the API server at {self.host} "
                 f"({type(exc).__name__}: {str(exc)[:200]})."
             ) from exc
-        response = Response(raw.status, dict(raw.headers), raw.data)
-        if 200 <= raw.status < 300:
+        response = Response(status, response_headers, data)
+        if 200 <= status < 300:
             return response
-        raise api_error_from_status(
-            raw.status, raw.data, action=action or f"{method} {path}", headers=response.headers
-        )
+        raise api_error_from_status(status, data, action=action or f"{method} {path}", headers=response_headers)
 
     def close(self) -> None:
         """Close pooled connections."""
-        self._pool.clear()
+        if self._fast is not None:
+            self._fast.close()
+        if self._pool is not None:
+            self._pool.clear()

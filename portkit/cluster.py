@@ -26,7 +26,7 @@ from portkit.errors import (
     GoneError,
     NotFoundError,
 )
-from portkit.model import ObjectRef, split_api_version
+from portkit.model import ObjectRef, get_path, split_api_version
 
 __all__ = ["ApiResource", "Cluster", "ClusterStats"]
 
@@ -239,11 +239,17 @@ class Cluster:
         label_selector: str | None = None,
         field_selector: str | None = None,
         limit: int = 500,
+        not_older_than: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every object of a resource (in one namespace, or all), as raw dicts with apiVersion/kind set.
 
         Pages with ``limit``/``continue``. If a continue token expires (410) the list restarts and objects
         already yielded are not yielded again.
+
+        ``not_older_than`` (a resourceVersion from :meth:`resource_version`) lets the API server answer
+        from its cache with a list that includes every write up to that version, instead of a quorum read
+        that first waits for its cache to catch up with etcd: much faster when many lists follow one
+        snapshot, and still consistent with it.
         """
         path = resource.path(namespace)
         seen: set[tuple[str, str]] = set()
@@ -252,6 +258,9 @@ class Cluster:
         while True:
             query = {"limit": limit, "continue": token, "labelSelector": label_selector,
                      "fieldSelector": field_selector}
+            if not_older_than and not token:
+                query["resourceVersion"] = not_older_than
+                query["resourceVersionMatch"] = "NotOlderThan"
             try:
                 page = self.request("GET", path, query=query, action=f"list {resource.group_resource}")
             except GoneError:
@@ -273,10 +282,27 @@ class Cluster:
             if not token:
                 return
 
-    def get(self, resource: ApiResource, name: str, namespace: str | None = None) -> dict[str, Any]:
-        """One object. Raises :class:`NotFoundError` if it does not exist."""
+    def resource_version(self, resource: ApiResource, namespace: str | None = None) -> str:
+        """The current resourceVersion of the cluster, read with a consistent one-item list of ``resource``.
+
+        Pass it as ``not_older_than`` to :meth:`list` / :meth:`get` to read many objects as of (at least)
+        this moment cheaply.
+        """
+        page = self.request(
+            "GET", resource.path(namespace), query={"limit": 1}, action=f"list {resource.group_resource}"
+        )
+        return str(get_path(page, "metadata", "resourceVersion") or "")
+
+    def get(
+        self, resource: ApiResource, name: str, namespace: str | None = None, *, not_older_than: str | None = None
+    ) -> dict[str, Any]:
+        """One object. Raises :class:`NotFoundError` if it does not exist.
+
+        ``not_older_than``: as for :meth:`list` (the object as of that resourceVersion or later).
+        """
         obj: dict[str, Any] = self.request(
-            "GET", resource.path(namespace, name), action=f"get {resource.kind} {_where(namespace, name)}"
+            "GET", resource.path(namespace, name), query={"resourceVersion": not_older_than or None},
+            action=f"get {resource.kind} {_where(namespace, name)}",
         )
         return obj
 

@@ -28,12 +28,18 @@ def fetch_live(
     wanted: Iterable[tuple[ApiResource, str, str]],
     *,
     workers: int = 8,
+    not_older_than: str | None = None,
 ) -> dict[LiveKey, dict[str, Any] | None]:
     """The live object (or None when absent) for every ``(resource, namespace, name)``.
 
     Objects of one resource in one namespace are read with one paged list when there are at least
     :data:`LIST_THRESHOLD` of them (a missing namespace lists as empty), else with one GET each. The
     requests run on ``workers`` threads. API errors other than "not found" propagate.
+
+    All reads see the cluster as of one moment or later: ``not_older_than`` (a resourceVersion), or when
+    it is not given and more than one request is needed, the version read first with one consistent
+    one-item list (see :meth:`portkit.Cluster.resource_version`). The API server then answers from its
+    cache instead of making every list wait until its cache has caught up with etcd.
     """
     groups: dict[tuple[ApiResource, str], set[str]] = defaultdict(set)
     for resource, namespace, name in wanted:
@@ -48,13 +54,16 @@ def fetch_live(
             continue
         jobs.extend(("get", resource, namespace, name) for name in sorted(names))
 
+    if not_older_than is None and len(jobs) > 1:
+        not_older_than = _snapshot(cluster, jobs)
+
     def run(job: tuple[str, ApiResource, str, str | None]) -> list[tuple[LiveKey, dict[str, Any] | None]]:
         how, resource, namespace, name = job
         if how == "list":
             wanted_names = groups[(resource, namespace)]
             found: list[tuple[LiveKey, dict[str, Any] | None]] = []
             try:
-                for item in cluster.list(resource, namespace or None):
+                for item in cluster.list(resource, namespace or None, not_older_than=not_older_than):
                     item_name = str((item.get("metadata") or {}).get("name") or "")
                     if item_name in wanted_names:
                         found.append((live_key(resource, namespace, item_name), item))
@@ -63,7 +72,8 @@ def fetch_live(
             return found
         assert name is not None
         try:
-            return [(live_key(resource, namespace, name), cluster.get(resource, name, namespace or None))]
+            live = cluster.get(resource, name, namespace or None, not_older_than=not_older_than)
+            return [(live_key(resource, namespace, name), live)]
         except NotFoundError:
             return [(live_key(resource, namespace, name), None)]
 
@@ -74,3 +84,15 @@ def fetch_live(
             for key, obj in pairs:
                 result[key] = obj
     return result
+
+
+def _snapshot(cluster: Cluster, jobs: list[tuple[str, ApiResource, str, str | None]]) -> str | None:
+    """The cluster's current resourceVersion, read through the first listable resource (None if none is)."""
+    for how, resource, namespace, _name in jobs:
+        if how != "list":
+            continue
+        try:
+            return cluster.resource_version(resource, namespace or None) or None
+        except (ForbiddenError, NotFoundError):
+            return None
+    return None

@@ -303,7 +303,7 @@ def apply(
     *,
     workdir: str | os.PathLike[str] | None = None,
     force: bool = False,
-    workers: int = 8,
+    workers: int = 16,
     progress: bool = False,
     on_error: str = "continue",
 ) -> ApplyResult:
@@ -350,8 +350,7 @@ def apply(
     stats = getattr(cluster, "stats", None)
     requests_before = int(getattr(stats, "requests", 0))
     started = time.monotonic()
-    if not dry_run:
-        journal.record("run", None, run=run_id, server=server, message=f"plan {plan.id}")
+    run_recorded = False  # the run record is written before its first write (a no-op run leaves no trace)
     results: dict[int, ObjectResult] = {}
     writes = 0
     stopped = False
@@ -470,12 +469,15 @@ def apply(
                     done(a, "failed", "its CRD did not become Established: " + "; ".join(crd_problems))
                     continue
                 todo.append(a)
-            if not dry_run:
+            if not dry_run and todo:
                 now = time.time()
+                opening = [] if run_recorded else [
+                    JournalEntry("run", now, run=run_id, server=server, message=f"plan {plan.id}")
+                ]
+                run_recorded = True
                 journal.record_many(
-                    JournalEntry("intent", now, a.ref, a.sha256, a.op, a.wave, run=run_id)
-                    for a in todo
-                    if a.op == "create"
+                    [*opening, *(JournalEntry("intent", now, a.ref, a.sha256, a.op, a.wave, run=run_id)
+                                 for a in todo if a.op == "create")]
                 )
             if todo:
                 with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool:
@@ -575,7 +577,7 @@ def rollback(
     result_or_workdir: ApplyResult | str | os.PathLike[str],
     cluster: Cluster | None = None,
     *,
-    workers: int = 8,
+    workers: int = 16,
     on_progress: Callable[[ObjectRef], None] | None = None,
 ) -> RollbackResult:
     """Delete, newest wave first, the objects the journal says portkit created — nothing that existed before.

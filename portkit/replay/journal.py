@@ -16,6 +16,7 @@ Events:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -105,10 +106,9 @@ class Journal:
         self.flush_interval = 0.05
         self._entries: list[JournalEntry] = []
         self._last: dict[tuple[str, str, str, str], JournalEntry] = {}
-        self.damaged_lines = 0
+        self._damaged_lines = 0
         self._needs_newline = False
-        if self.workdir is not None:
-            self._load()
+        self._loaded = self.workdir is None  # a file journal is read on first use (a no-op apply never needs it)
 
     @property
     def path(self) -> Path | None:
@@ -117,22 +117,42 @@ class Journal:
 
     def __repr__(self) -> str:
         where = str(self.path) if self.path else "in memory"
-        return f"<Journal {where}: {len(self._entries)} records>"
+        return f"<Journal {where}: {len(self)} records>"
 
     def __len__(self) -> int:
-        return len(self._entries)
+        with self._lock:
+            self._ensure_loaded()
+            return len(self._entries)
+
+    @property
+    def damaged_lines(self) -> int:
+        """Lines that could not be read back (typically the last line of a run killed mid-write)."""
+        with self._lock:
+            self._ensure_loaded()
+            return self._damaged_lines
+
+    def _ensure_loaded(self) -> None:
+        """Read the file once (callers hold ``self._lock``)."""
+        if not self._loaded:
+            self._load()
+            self._loaded = True
+
+    def _read_text(self) -> str:
+        path = self.path
+        assert path is not None
+        try:
+            return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+        except OSError as exc:
+            raise ApplyError(
+                f"Cannot read the apply journal {path}: {exc}.", hint="Check the permissions of the work directory."
+            ) from exc
 
     def _load(self) -> None:
         path = self.path
         assert path is not None
         if not path.exists():
             return
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            raise ApplyError(
-                f"Cannot read the apply journal {path}: {exc}.", hint="Check the permissions of the work directory."
-            ) from exc
+        text = self._read_text()
         self._needs_newline = bool(text) and not text.endswith("\n")
         for line in text.splitlines():
             if not line.strip():
@@ -140,7 +160,7 @@ class Journal:
             try:
                 entry = JournalEntry.from_json(line)
             except (ValueError, KeyError, TypeError):
-                self.damaged_lines += 1  # typically the last line of a run killed mid-write
+                self._damaged_lines += 1  # typically the last line of a run killed mid-write
                 continue
             self._remember(entry)
 
@@ -173,6 +193,7 @@ class Journal:
         with self._cond:
             if self._failure is not None:
                 raise self._failure
+            self._ensure_loaded()
             self._queued.append(lines)
             self._enqueued += 1
             for entry in batch:
@@ -250,17 +271,29 @@ class Journal:
     def entries(self) -> list[JournalEntry]:
         """Every record, oldest first."""
         with self._lock:
+            self._ensure_loaded()
             return list(self._entries)
 
     def last(self, ref: ObjectRef) -> JournalEntry | None:
         """The newest record about an object (any version of it)."""
         with self._lock:
+            self._ensure_loaded()
             return self._last.get(ref.key)
 
     def servers(self) -> set[str]:
         """The API servers runs in this journal went to."""
         with self._lock:
-            return {e.server for e in self._entries if e.event == "run" and e.server}
+            if self._loaded:
+                return {e.server for e in self._entries if e.event == "run" and e.server}
+        # not read yet: only the (few) run records are needed, so do not parse the whole file
+        found: set[str] = set()
+        for line in self._read_text().splitlines():
+            if '"event":"run"' in line:
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    entry = JournalEntry.from_json(line)
+                    if entry.event == "run" and entry.server:
+                        found.add(entry.server)
+        return found
 
     def created(self) -> list[JournalEntry]:
         """Objects runs of this journal created and rollback has not deleted yet, in creation order.
@@ -269,6 +302,7 @@ class Journal:
         (the run was killed): the caller must check the live object before deleting it.
         """
         with self._lock:
+            self._ensure_loaded()
             state: dict[tuple[str, str, str, str], JournalEntry] = {}
             order: list[tuple[str, str, str, str]] = []
             for entry in self._entries:

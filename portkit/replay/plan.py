@@ -8,6 +8,7 @@ a server-side dry run of the objects, in parallel, to collect the API's own obje
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -449,7 +450,7 @@ def plan(
     existing: str = "update",
     *,
     dry_run_check: bool = True,
-    workers: int = 8,
+    workers: int = 16,
     rewrite_dns: bool = False,
 ) -> Plan:
     """Compare a bundle with the live target and say what apply would do. Nothing is written.
@@ -566,15 +567,20 @@ def plan(
             res = resources[(a.ref.api_version, a.ref.kind)]
             if res is not None:
                 wanted.append((res, a.ref.namespace, a.ref.name))
-        live = fetch_live(cluster, wanted, workers=workers)
+        # one moment of the target: every read below sees (at least) what it held at this version
+        ns_res = resources.get(("v1", "Namespace")) or cluster.resource_for("v1", "Namespace")
+        snapshot: str | None = None
+        with contextlib.suppress(ForbiddenError):
+            snapshot = cluster.resource_version(ns_res) or None
+        live = fetch_live(cluster, wanted, workers=workers, not_older_than=snapshot)
         live_namespaces = {
             str(get_path(o, "metadata", "name")) for k, o in live.items() if o is not None and k[1] == "Namespace"
         }
-        ns_res = resources.get(("v1", "Namespace"))
         if any(a.ref.namespace for a in actions):
             try:
-                ns_res = ns_res or cluster.resource_for("v1", "Namespace")
-                live_namespaces |= {str(get_path(o, "metadata", "name")) for o in cluster.list(ns_res)}
+                live_namespaces |= {
+                    str(get_path(o, "metadata", "name")) for o in cluster.list(ns_res, not_older_than=snapshot)
+                }
             except (NotFoundError, ForbiddenError):
                 warnings.append("Could not list Namespaces in the target.")
     except ClusterUnreachableError as exc:

@@ -182,6 +182,7 @@ class FakeCluster:
         label_selector: str | None = None,
         field_selector: str | None = None,
         limit: int = 500,
+        not_older_than: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         self._tick(False)
         with self.lock:
@@ -192,7 +193,13 @@ class FakeCluster:
             ]
         yield from items
 
-    def get(self, resource: ApiResource, name: str, namespace: str | None = None) -> dict[str, Any]:
+    def resource_version(self, resource: ApiResource, namespace: str | None = None) -> str:
+        self._tick(False)
+        return "1"
+
+    def get(
+        self, resource: ApiResource, name: str, namespace: str | None = None, *, not_older_than: str | None = None
+    ) -> dict[str, Any]:
         self._tick(False)
         with self.lock:
             obj = self.store.get((resource.group, resource.kind, namespace or "", name))

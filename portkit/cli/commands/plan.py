@@ -40,7 +40,7 @@ def add_replay_flags(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="skip the server-side dry run of every object (faster, less checked)",
     )
-    parser.add_argument("--workers", type=int, default=8, metavar="N", help="concurrent requests (default 8)")
+    parser.add_argument("--workers", type=int, default=16, metavar="N", help="concurrent requests (default 16)")
     parser.add_argument(
         "--key-file", metavar="PATH", help="Fernet key of a bundle with encrypted Secrets (default $PORTKIT_BUNDLE_KEY)"
     )

@@ -1,0 +1,207 @@
+"""portkit's keep-alive HTTP client against a real (local, plain-HTTP) server written for the test.
+
+The server speaks raw HTTP/1.1 over a socket so each test controls the exact bytes: Content-Length and
+chunked bodies, interim responses, connections closed by the server while idle or mid-response.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from portkit._http import ConnectionLost, HttpPool
+
+Handler = Callable[[bytes, socket.socket], bool]  # (request bytes, client socket) -> keep the connection?
+
+
+class RawServer:
+    """Accepts connections; for every request calls ``handler`` with the request (head + body)."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._client, args=(client,), daemon=True).start()
+
+    def _client(self, client: socket.socket) -> None:
+        buf = b""
+        with client:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    chunk = client.recv(65536)
+                    if not chunk:
+                        return
+                    buf += chunk
+                head, _, rest = buf.partition(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                while len(rest) < length:
+                    rest += client.recv(65536)
+                request, buf = head + b"\r\n\r\n" + rest[:length], rest[length:]
+                self.requests.append(request)
+                if not self.handler(request, client):
+                    return
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+Serve = Callable[[Handler], tuple[RawServer, HttpPool]]
+
+
+@pytest.fixture
+def serve() -> Iterator[Serve]:
+    servers: list[RawServer] = []
+    pools: list[HttpPool] = []
+
+    def start(handler: Handler) -> tuple[RawServer, HttpPool]:
+        server = RawServer(handler)
+        pool = HttpPool("127.0.0.1", server.port, tls=None, read_timeout=5.0)
+        servers.append(server)
+        pools.append(pool)
+        return server, pool
+
+    yield start
+    for pool in pools:
+        pool.close()
+    for server in servers:
+        server.close()
+
+
+def reply(body: bytes, status: str = "200 OK", extra: str = "") -> bytes:
+    head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
+    return head.encode() + body
+
+
+def test_request_line_headers_and_body_are_sent_and_the_connection_is_reused(serve: Serve) -> None:
+    def handler(request: bytes, client: socket.socket) -> bool:
+        client.sendall(reply(b'{"ok":true}', extra="Retry-After: 3\r\n"))
+        return True
+
+    server, pool = serve(handler)
+    status, headers, body = pool.request("POST", "/api/v1/x?a=b", {"Accept": "application/json"}, b'{"k":1}')
+    assert (status, body) == (200, b'{"ok":true}')
+    assert headers["Retry-After"] == "3" and headers["Content-Type"] == "application/json"
+    head, _, sent = server.requests[0].partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert lines[0] == "POST /api/v1/x?a=b HTTP/1.1"
+    assert f"Host: 127.0.0.1:{server.port}" in lines and "Content-Length: 7" in lines
+    assert sent == b'{"k":1}'
+    for _ in range(5):
+        assert pool.request("GET", "/y", {})[0] == 200
+    assert server.connections == 1, "one keep-alive connection for all requests"
+
+
+def test_chunked_body_with_extensions_and_trailers_and_an_interim_response(serve: Serve) -> None:
+    payload = b'{"items":[' + b",".join(b'{"n":%d}' % i for i in range(3000)) + b"]}"
+
+    def handler(request: bytes, client: socket.socket) -> bool:
+        out = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        for i in range(0, len(payload), 7000):
+            piece = payload[i : i + 7000]
+            out += b"%x;ext=1\r\n" % len(piece) + piece + b"\r\n"
+        out += b"0\r\nX-Trailer: yes\r\n\r\n"
+        for i in range(0, len(out), 999):  # dribble it out in small writes
+            client.sendall(out[i : i + 999])
+        return True
+
+    _server, pool = serve(handler)
+    status, _headers, body = pool.request("GET", "/big", {})
+    assert status == 200 and body == payload
+    assert pool.request("GET", "/big", {})[2] == payload  # the connection is still in a clean state
+
+
+def test_errors_statuses_are_returned_with_their_body(serve: Serve) -> None:
+    def handler(request: bytes, client: socket.socket) -> bool:
+        client.sendall(reply(b'{"kind":"Status","code":404}', status="404 Not Found"))
+        return True
+
+    _server, pool = serve(handler)
+    assert pool.request("GET", "/nope", {}) == (404, {"Content-Type": "application/json", "Content-Length": "28"},
+                                               b'{"kind":"Status","code":404}')
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced(serve: Serve) -> None:
+    def handler(request: bytes, client: socket.socket) -> bool:
+        client.sendall(reply(b"{}"))
+        return False  # close after every response, without saying so
+
+    server, pool = serve(handler)
+    for _ in range(3):
+        assert pool.request("GET", "/a", {})[0] == 200
+    assert server.connections == 3
+
+
+def test_connection_close_header_is_honoured(serve: Serve) -> None:
+    def handler(request: bytes, client: socket.socket) -> bool:
+        client.sendall(reply(b"{}", extra="Connection: close\r\n"))
+        return True  # the server would keep it, but it said close: the client must not reuse it
+
+    server, pool = serve(handler)
+    pool.request("GET", "/a", {})
+    pool.request("GET", "/a", {})
+    assert server.connections == 2
+
+
+def test_a_response_cut_short_raises_connection_lost(serve: Serve) -> None:
+    def handler(request: bytes, client: socket.socket) -> bool:
+        client.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"partial\":")
+        return False
+
+    _server, pool = serve(handler)
+    with pytest.raises(ConnectionLost):
+        pool.request("POST", "/a", {}, b"{}")
+
+
+def test_a_silent_server_times_out(serve: Serve) -> None:
+    _server, pool = serve(lambda request, client: True)  # never answers
+    with pytest.raises(OSError):
+        pool.request("GET", "/slow", {}, timeout=0.3)
+
+
+def test_nothing_listening_raises_oserror() -> None:
+    probe = socket.create_server(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    with pytest.raises(OSError):
+        HttpPool("127.0.0.1", port, tls=None).request("GET", "/", {})
+
+
+def test_concurrent_requests_from_many_threads(serve: Serve) -> None:
+    def handler(request: bytes, client: socket.socket) -> bool:
+        name = request.split(b" ")[1]
+        client.sendall(reply(name))
+        return True
+
+    server, pool = serve(handler)
+    results: dict[int, bytes] = {}
+
+    def worker(i: int) -> None:
+        for j in range(20):
+            results[i * 100 + j] = pool.request("GET", f"/{i}/{j}", {})[2]
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {i * 100 + j: f"/{i}/{j}".encode() for i in range(8) for j in range(20)}
+    assert server.connections <= 8
