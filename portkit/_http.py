@@ -219,7 +219,7 @@ class HttpPool:
             try:
                 conn.sock.settimeout(timeout if timeout is not None else self._read_timeout)
                 status, response_headers, data, keep_alive = conn.exchange(request, method == "HEAD")
-            except ConnectionLost:
+            except (ConnectionLost, ConnectionResetError, BrokenPipeError, ssl.SSLEOFError):
                 conn.close()
                 if reused and attempt == 1 and method != "POST":
                     continue  # the server had closed the idle connection: once more on a fresh one

@@ -184,6 +184,8 @@ def _subset(
 ) -> None:
     if len(out) >= limit:
         return
+    if want == have and type(want) is type(have):
+        return  # whole subtree identical (one C-level comparison; dicts of different sizes fail at once)
     if isinstance(want, dict):
         if not isinstance(have, dict):
             if not (_empty(want) and have is None):

@@ -29,7 +29,7 @@ from portkit.errors import (
     NotFoundError,
     PlanError,
 )
-from portkit.model import ObjectRef, get_path, split_api_version
+from portkit.model import ObjectRef, gc_paused, get_path, split_api_version
 from portkit.replay._compare import (
     FieldDiff,
     content_sha256,
@@ -473,6 +473,23 @@ def plan(
         ConfigurationError: bad ``existing`` or namespace map.
         PlanError: the target cannot be read.
     """
+    with gc_paused():  # many small containers (live objects, copies, diffs): see gc_paused
+        return _make_plan(
+            bundle, cluster, namespace_map, existing, dry_run_check=dry_run_check, workers=workers,
+            rewrite_dns=rewrite_dns,
+        )
+
+
+def _make_plan(
+    bundle: Iterable[Mapping[str, Any]],
+    cluster: Cluster,
+    namespace_map: Mapping[str, str] | None,
+    existing: str,
+    *,
+    dry_run_check: bool,
+    workers: int,
+    rewrite_dns: bool,
+) -> Plan:
     if existing not in EXISTING_POLICIES:
         raise ConfigurationError(
             f"existing={existing!r} is not one of {', '.join(EXISTING_POLICIES)}.",

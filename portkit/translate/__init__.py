@@ -11,13 +11,11 @@ bundle is never changed: objects are copied when first written to.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from portkit.errors import PortkitError, TranslationError
-from portkit.model import ObjectRef
+from portkit.model import ObjectRef, gc_paused
 from portkit.profiles import Profile
 from portkit.profiles import resolve as resolve_profile
 from portkit.translate._base import (
@@ -87,19 +85,6 @@ def source_of(bundle: Any) -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector (translation allocates many small acyclic containers; the
-    collector's passes over them cost about as much as the translation itself)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _profile_name(value: str | Sequence[str] | Profile) -> str:
     if isinstance(value, Profile):
         return value.name
@@ -135,7 +120,7 @@ def translate(
         TranslationError: unknown provider, invalid mapping or rule (naming the rule and field), or a
             translator failed (naming it and the object).
     """
-    with _no_gc():
+    with gc_paused():
         return _translate(bundle, source, target, rules, mappings)
 
 
