@@ -8,12 +8,11 @@ a server-side dry run of the objects, in parallel, to collect the API's own obje
 
 from __future__ import annotations
 
-import contextlib
 import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import attrs
@@ -336,11 +335,13 @@ def _crd_kinds(objects: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], se
     return found
 
 
-def _names(cluster: Cluster, api_version: str, kind: str) -> tuple[set[str] | None, list[dict[str, Any]]]:
+def _names(
+    cluster: Cluster, api_version: str, kind: str, snapshot: str | None
+) -> tuple[set[str] | None, list[dict[str, Any]]]:
     """Names of the live objects of a cluster-scoped kind (None when it cannot be read) and the objects."""
     try:
         resource = cluster.resource_for(api_version, kind)
-        items = list(cluster.list(resource))
+        items = list(cluster.list(resource, not_older_than=snapshot))
     except (NotFoundError, ForbiddenError):
         return None, []
     return {str(get_path(i, "metadata", "name")) for i in items}, items
@@ -351,8 +352,13 @@ def _check_class_refs(
     cluster: Cluster,
     blockers: list[Blocker],
     warnings: list[str],
-) -> None:
-    """Blockers for StorageClasses, IngressClasses, PriorityClasses and namespaces the objects need."""
+    snapshot: str | None,
+) -> set[str] | None:
+    """Blockers for StorageClasses, IngressClasses, PriorityClasses and namespaces the objects need.
+
+    Returns the names of the target's namespaces when they were listed (None otherwise).
+    """
+    namespaces: set[str] | None = None
     in_bundle: dict[str, set[str]] = defaultdict(set)
     for a in actions:
         in_bundle[a.ref.kind].add(a.ref.name)
@@ -385,20 +391,22 @@ def _check_class_refs(
                 needs["priorityclass"][str(pc)].append(a.ref)
 
     checks = (
-        ("namespace", "v1", "Namespace", "Namespace"),
-        ("storageclass", "storage.k8s.io/v1", "StorageClass", "StorageClass"),
-        ("ingressclass", "networking.k8s.io/v1", "IngressClass", "IngressClass"),
-        ("priorityclass", "scheduling.k8s.io/v1", "PriorityClass", "PriorityClass"),
+        ("namespace", "v1", "Namespace", "Namespace", "Namespaces"),
+        ("storageclass", "storage.k8s.io/v1", "StorageClass", "StorageClass", "StorageClasses"),
+        ("ingressclass", "networking.k8s.io/v1", "IngressClass", "IngressClass", "IngressClasses"),
+        ("priorityclass", "scheduling.k8s.io/v1", "PriorityClass", "PriorityClass", "PriorityClasses"),
     )
-    for what, api_version, kind, label in checks:
+    for what, api_version, kind, label, plural in checks:
         wanted = needs.get(what)
         if what == "storageclass" and pvc_without_class:
             wanted = wanted or {}
         if not wanted:
             continue
-        live, items = _names(cluster, api_version, kind)
+        live, items = _names(cluster, api_version, kind, snapshot)
+        if what == "namespace":
+            namespaces = live
         if live is None:
-            warnings.append(f"Could not list {label}es in the target; the {label} references were not checked.")
+            warnings.append(f"Could not list {plural} in the target; the {label} references were not checked.")
             continue
         if what == "storageclass" and pvc_without_class:
             default = [
@@ -442,6 +450,7 @@ def _check_class_refs(
                 )
             )
 
+    return namespaces
 
 def plan(
     bundle: Iterable[Mapping[str, Any]],
@@ -496,6 +505,36 @@ def _make_plan(
             hint="Use 'update' (apply over what exists), 'skip' or 'fail'.",
         )
     started = time.time()
+    # the target's current resourceVersion, read while the bundle is being prepared: a consistent read
+    # waits for the API server's cache to catch up with etcd, which is time better overlapped
+    with ThreadPoolExecutor(max_workers=1) as background:
+        snapshot_read = background.submit(_snapshot_version, cluster)
+        return _plan_with_snapshot(
+            bundle, cluster, namespace_map, existing, snapshot_read, started,
+            dry_run_check=dry_run_check, workers=workers, rewrite_dns=rewrite_dns,
+        )
+
+
+def _snapshot_version(cluster: Cluster) -> str | None:
+    """The target's current resourceVersion (None when Namespaces may not be listed)."""
+    try:
+        return cluster.resource_version(cluster.resource_for("v1", "Namespace")) or None
+    except (ForbiddenError, NotFoundError):
+        return None
+
+
+def _plan_with_snapshot(
+    bundle: Iterable[Mapping[str, Any]],
+    cluster: Cluster,
+    namespace_map: Mapping[str, str] | None,
+    existing: str,
+    snapshot_read: Future[str | None],
+    started: float,
+    *,
+    dry_run_check: bool,
+    workers: int,
+    rewrite_dns: bool,
+) -> Plan:
     source = list(bundle)
     mapping = map_namespaces(source, namespace_map, rewrite_dns=rewrite_dns)
     blockers: list[Blocker] = []
@@ -576,7 +615,9 @@ def _make_plan(
                     tuple(refs[:20]),
                 )
             )
-        _check_class_refs(actions, cluster, blockers, warnings)
+        # one moment of the target: every read below sees (at least) what it held at this version
+        snapshot = snapshot_read.result()
+        listed_namespaces = _check_class_refs(actions, cluster, blockers, warnings, snapshot)
 
         # the live objects
         wanted: list[tuple[ApiResource, str, str]] = []
@@ -584,22 +625,11 @@ def _make_plan(
             res = resources[(a.ref.api_version, a.ref.kind)]
             if res is not None:
                 wanted.append((res, a.ref.namespace, a.ref.name))
-        # one moment of the target: every read below sees (at least) what it held at this version
-        ns_res = resources.get(("v1", "Namespace")) or cluster.resource_for("v1", "Namespace")
-        snapshot: str | None = None
-        with contextlib.suppress(ForbiddenError):
-            snapshot = cluster.resource_version(ns_res) or None
         live = fetch_live(cluster, wanted, workers=workers, not_older_than=snapshot)
         live_namespaces = {
             str(get_path(o, "metadata", "name")) for k, o in live.items() if o is not None and k[1] == "Namespace"
         }
-        if any(a.ref.namespace for a in actions):
-            try:
-                live_namespaces |= {
-                    str(get_path(o, "metadata", "name")) for o in cluster.list(ns_res, not_older_than=snapshot)
-                }
-            except (NotFoundError, ForbiddenError):
-                warnings.append("Could not list Namespaces in the target.")
+        live_namespaces |= listed_namespaces or set()  # None: not listable, already warned about
     except ClusterUnreachableError as exc:
         raise PlanError(
             f"Cannot read the target cluster: {exc}", hint="Check that it is reachable and plan again."
