@@ -47,6 +47,10 @@ class _Connection:
         if self.buf:
             return True
         try:
+            if hasattr(select, "poll"):  # no FD_SETSIZE limit, unlike select()
+                poller = select.poll()
+                poller.register(self.sock, select.POLLIN)
+                return bool(poller.poll(0))
             readable, _, _ = select.select([self.sock], [], [], 0)
         except (OSError, ValueError):
             return True

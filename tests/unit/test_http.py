@@ -205,3 +205,34 @@ def test_concurrent_requests_from_many_threads(serve: Serve) -> None:
         t.join()
     assert results == {i * 100 + j: f"/{i}/{j}".encode() for i in range(8) for j in range(20)}
     assert server.connections <= 8
+
+
+def test_transport_keeps_the_servers_path_prefix_and_maps_errors(serve: Serve) -> None:
+    from kubernetes.client import Configuration
+
+    from portkit._transport import Transport
+    from portkit.errors import ClusterUnreachableError, NotFoundError
+
+    def handler(request: bytes, client: socket.socket) -> bool:
+        if b" /k8s/clusters/c1/api/v1/namespaces/x " in request.split(b"\r\n", 1)[0] + b" ":
+            client.sendall(reply(b'{"kind":"Namespace"}'))
+        else:
+            client.sendall(reply(b'{"kind":"Status","reason":"NotFound","message":"nope"}', status="404 Not Found"))
+        return True
+
+    server, _pool = serve(handler)
+    config = Configuration(host=f"http://127.0.0.1:{server.port}/k8s/clusters/c1")
+    config.api_key = {"authorization": "Bearer t0ken"}
+    transport = Transport(config)
+    assert transport.request("GET", "/api/v1/namespaces/x").json() == {"kind": "Namespace"}
+    assert b"authorization: Bearer t0ken" in server.requests[0]
+    with pytest.raises(NotFoundError, match="nope"):
+        transport.request("GET", "/api/v1/namespaces/y", query={"limit": 1, "continue": ""})
+    assert server.requests[1].startswith(b"GET /k8s/clusters/c1/api/v1/namespaces/y?limit=1 HTTP/1.1")
+    transport.close()
+
+    probe = socket.create_server(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    with pytest.raises(ClusterUnreachableError, match="cannot reach the API server"):
+        Transport(Configuration(host=f"http://127.0.0.1:{port}")).request("GET", "/version")
