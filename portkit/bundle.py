@@ -7,11 +7,11 @@ On disk a bundle is a directory (the format is documented in ``docs/bundle-forma
     _cluster/<group>/<Kind>/<name>.yaml            cluster-scoped objects (Namespaces, CRDs, StorageClasses...)
     <namespace>/<group>/<Kind>/<name>.yaml         namespaced objects; <group> is ``core`` for the core group
 
-Object files are written by PyYAML's C dumper with a fixed key order, so the same objects always give the
-same bytes. :meth:`Bundle.load` checks the format version and the sha256 of every file: a missing, corrupt
-or edited file raises :class:`~portkit.errors.BundleError` naming it. Files holding Secrets are written
-with mode 0600; Secret values can also be encrypted at rest with a Fernet key (``pip install
-'portkit[crypto]'``, :func:`generate_key`).
+Object files are written with a fixed key order by a small YAML emitter (:mod:`portkit._yaml`), so the
+same objects always give the same bytes. :meth:`Bundle.load` checks the format version and the sha256 of
+every file: a missing, corrupt or edited file raises :class:`~portkit.errors.BundleError` naming it. Files
+holding Secrets are written with mode 0600; Secret values can also be encrypted at rest with a Fernet key
+(``pip install 'portkit[crypto]'``, :func:`generate_key`).
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ from typing import Any
 import attrs
 import yaml
 
+from portkit._cipher import Cipher, generate_key
+from portkit._yaml import Dumper, dump_yaml, load_yaml_documents
 from portkit.display import html_table, text_table
-from portkit.errors import BundleError, ConfigurationError
+from portkit.errors import BundleError
 from portkit.model import CLUSTER_SCOPED_KINDS, ObjectRef, split_api_version
 
 __all__ = [
@@ -63,13 +65,9 @@ CLUSTER_DIR = "_cluster"
 CORE_GROUP_DIR = "core"
 #: Environment variable holding the default Fernet key for Secret encryption.
 KEY_ENV = "PORTKIT_BUNDLE_KEY"
-#: Prefix of an encrypted Secret value in an object file.
-ENCRYPTED_PREFIX = "portkit-fernet:"
 
 _MAX_NAME_CHARS = 150
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
-_SPECIAL_LINE_BREAKS = ("\u2028", "\u2029", "\x85", "\r")
-_TOP_KEYS = ("apiVersion", "kind", "metadata")
 _META_ORDER = ("format", "portkit_version", "created", "source", "namespaces", "selector", "failures")
 
 
@@ -78,181 +76,6 @@ def _portkit_version() -> str:
         return _metadata.version("portkit")
     except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
         return "0+unknown"
-
-
-# ------------------------------------------------------------------------------------------------- YAML
-
-
-class _Dumper(yaml.CSafeDumper):
-    """PyYAML's C dumper without anchors/aliases (every object stands alone)."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _represent_str(dumper: _Dumper, data: str) -> yaml.Node:
-    if "\n" in data and not any(c in data for c in _SPECIAL_LINE_BREAKS):
-        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
-    return dumper.represent_str(data)
-
-
-_Dumper.add_representer(str, _represent_str)
-
-
-class _Loader(yaml.CSafeLoader):
-    """PyYAML's C loader reading timestamps as strings, as Kubernetes does."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-#: Plain (unquoted) scalars we emit: start with a letter, ``_`` or ``/``; no ``#``, no ``: ``, no
-#: trailing ``:``; single spaces between words. Anything else is double-quoted.
-_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:@+=,()-]*(?: [A-Za-z0-9_./:@+=,()-]+)*")
-#: Words YAML 1.1 readers (PyYAML, and go-yaml v2 under kubectl) take for booleans or null.
-_YAML11_WORDS = frozenset(
-    w
-    for word in ("y", "n", "yes", "no", "true", "false", "on", "off", "null")
-    for w in (word, word.capitalize(), word.upper())
-)
-_TRAILING_SPACE = re.compile(r"[ \t]\n")
-
-
-class _Unsupported(Exception):
-    """A value the fast emitter does not handle (dates, bytes, ...): PyYAML dumps the object instead."""
-
-
-def _scalar(value: Any) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value != value:
-            return ".nan"
-        if value in (float("inf"), float("-inf")):
-            return ".inf" if value > 0 else "-.inf"
-        text = repr(value).lower()
-        return text.replace("e", ".0e", 1) if "." not in text and "e" in text else text
-    if isinstance(value, str):
-        if _PLAIN.fullmatch(value) and not value.endswith(":") and ": " not in value and value not in _YAML11_WORDS:
-            return value
-        return _double_quoted(value)
-    raise _Unsupported(type(value).__name__)
-
-
-def _double_quoted(value: str) -> str:
-    """A YAML double-quoted scalar: JSON string syntax, with characters that are not printable escaped."""
-    text = json.dumps(value, ensure_ascii=False)
-    if text.isprintable():
-        return text
-    return "".join(
-        c if c.isprintable() else (f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}") for c in text
-    )
-
-
-def _block_literal(value: str, indent: str) -> str | None:
-    """``|`` block text for a multi-line string, or None when a block could not hold it exactly."""
-    if (
-        value.startswith((" ", "\n", "\t"))
-        or value.endswith("\n\n")
-        or _TRAILING_SPACE.search(value)
-        or value.endswith((" ", "\t"))
-        or not value.replace("\n", "").replace("\t", "").isprintable()
-    ):
-        return None
-    chomp = "" if value.endswith("\n") else "-"
-    lines = value[:-1].split("\n") if value.endswith("\n") else value.split("\n")
-    return f"|{chomp}\n" + "".join(f"{indent}{line}\n" if line else "\n" for line in lines)
-
-
-def _emit(value: Any, indent: str, out: list[str]) -> None:
-    """Append the block-style YAML of a mapping or sequence whose items start at ``indent``."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str | int | bool) or (isinstance(key, str) and "\n" in key):
-                raise _Unsupported("key")
-            out.append(f"{indent}{_scalar(key)}:")
-            _emit_item(item, indent, out, in_list=False)
-    else:
-        for item in value:
-            out.append(f"{indent}-")
-            _emit_item(item, indent, out, in_list=True)
-
-
-def _emit_item(item: Any, indent: str, out: list[str], *, in_list: bool) -> None:
-    if isinstance(item, dict) and item:
-        if in_list:  # "- key: value" with the following keys aligned under the first
-            inner: list[str] = []
-            _emit(item, indent + "  ", inner)
-            out.append(" " + inner[0][len(indent) + 2 :])
-            out.extend(inner[1:])
-        else:
-            out.append("\n")
-            _emit(item, indent + "  ", out)
-    elif isinstance(item, list) and item:
-        if in_list:
-            inner = []
-            _emit(item, indent + "  ", inner)
-            out.append(" " + inner[0][len(indent) + 2 :])
-            out.extend(inner[1:])
-        else:
-            out.append("\n")
-            _emit(item, indent, out)  # block sequences in mappings are not indented (kubectl style)
-    elif isinstance(item, dict):
-        out.append(" {}\n")
-    elif isinstance(item, list | tuple):
-        if item:
-            raise _Unsupported("tuple")
-        out.append(" []\n")
-    elif isinstance(item, str) and "\n" in item:
-        block = _block_literal(item, indent + "  ")
-        out.append(" " + (block if block is not None else _scalar(item) + "\n"))
-    else:
-        out.append(f" {_scalar(item)}\n")
-
-
-def dump_yaml(obj: Mapping[str, Any]) -> bytes:
-    """Serialize one manifest to YAML bytes, deterministically.
-
-    ``apiVersion``, ``kind`` and ``metadata`` come first, the other keys keep their order; multi-line
-    strings use ``|`` blocks; lines are never folded; strings that YAML 1.1 readers (kubectl's included)
-    could take for another type are quoted. A small emitter does the common case fast; values it does
-    not know (dates, bytes) go through PyYAML's C dumper.
-    """
-    ordered = {k: obj[k] for k in _TOP_KEYS if k in obj}
-    ordered.update((k, v) for k, v in obj.items() if k not in ordered)
-    out: list[str] = []
-    try:
-        _emit(ordered, "", out)
-    except _Unsupported:
-        return _dump_with_pyyaml(ordered)
-    return "".join(out).encode("utf-8")
-
-
-def _dump_with_pyyaml(obj: Mapping[str, Any]) -> bytes:
-    text: str = yaml.dump(
-        dict(obj), Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=2**31 - 1
-    )
-    return text.encode("utf-8")
-
-
-def load_yaml_documents(text: str | bytes, *, where: str) -> list[Any]:
-    """Parse every document of a YAML stream (timestamps stay strings); BundleError naming ``where``."""
-    try:
-        return list(yaml.load_all(text, Loader=_Loader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise BundleError(f"{where}: cannot parse YAML{at}: {problem}.", hint="Fix or regenerate the file.") from None
 
 
 # ------------------------------------------------------------------------------------------------ paths
@@ -284,68 +107,6 @@ def object_path(ref: ObjectRef) -> str:
 
 def _sort_key(ref: ObjectRef) -> tuple[bool, str, str, str, str]:
     return (bool(ref.namespace), ref.namespace, ref.group, ref.kind, ref.name)
-
-
-# ----------------------------------------------------------------------------------------------- crypto
-
-
-def generate_key() -> str:
-    """A new random Fernet key (url-safe base64 text) for :meth:`Bundle.save` / ``export(encryption_key=)``."""
-    key: bytes = _fernet_module().Fernet.generate_key()
-    return key.decode("ascii")
-
-
-def _fernet_module() -> Any:
-    try:
-        from cryptography import fernet
-    except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise ConfigurationError(
-            "Encrypting Secrets needs the 'cryptography' package.",
-            hint="Install it with: pip install 'portkit[crypto]'.",
-        ) from exc
-    return fernet
-
-
-class _Cipher:
-    """Fernet encryption of Secret values (``data`` and ``stringData``)."""
-
-    def __init__(self, key: str | bytes) -> None:
-        module = _fernet_module()
-        self._invalid = module.InvalidToken
-        try:
-            self._fernet = module.Fernet(key.encode("ascii") if isinstance(key, str) else key)
-        except (ValueError, TypeError, UnicodeEncodeError):
-            raise ConfigurationError(
-                "The bundle encryption key is not a Fernet key (32 url-safe base64-encoded bytes).",
-                hint="Make one with portkit.bundle.generate_key() and keep it safe.",
-            ) from None
-
-    def encrypt(self, obj: Manifest) -> Manifest:
-        out = dict(obj)
-        for field in ("data", "stringData"):
-            values = obj.get(field)
-            if isinstance(values, dict):
-                out[field] = {
-                    k: ENCRYPTED_PREFIX + self._fernet.encrypt(str(v).encode("utf-8")).decode("ascii")
-                    for k, v in values.items()
-                }
-        return out
-
-    def decrypt(self, obj: Manifest, *, where: str) -> Manifest:
-        for field in ("data", "stringData"):
-            values = obj.get(field)
-            if not isinstance(values, dict):
-                continue
-            for k, v in values.items():
-                if isinstance(v, str) and v.startswith(ENCRYPTED_PREFIX):
-                    try:
-                        values[k] = self._fernet.decrypt(v[len(ENCRYPTED_PREFIX) :].encode("ascii")).decode()
-                    except (self._invalid, ValueError):
-                        raise BundleError(
-                            f"{where}: the encryption key does not decrypt this Secret.",
-                            hint="Use the key the bundle was written with.",
-                        ) from None
-        return obj
 
 
 def _resolve_key(key: str | bytes | None) -> str | bytes | None:
@@ -416,7 +177,7 @@ class _Entry:
         return entry
 
 
-def _read_entry(root: Path, entry: _Entry, cipher: _Cipher | None) -> Manifest:
+def _read_entry(root: Path, entry: _Entry, cipher: Cipher | None) -> Manifest:
     path = root / entry.file
     try:
         data = path.read_bytes()
@@ -527,7 +288,7 @@ class BundleWriter:
         self.root = Path(path)
         _check_target(self.root)
         self._key = _resolve_key(key)
-        self._cipher = _Cipher(self._key) if self._key else None
+        self._cipher = Cipher(self._key) if self._key else None
         self.root.parent.mkdir(parents=True, exist_ok=True)
         self._staging = self.root.parent / f".{self.root.name}.portkit-{secrets.token_hex(6)}"
         self._staging.mkdir()  # mode from the umask, like any directory the user makes
@@ -627,7 +388,7 @@ def _quote(text: str) -> str:
 def _manifest_bytes(meta: Mapping[str, Any], entries: list[_Entry]) -> bytes:
     """``manifest.yaml``: the metadata, then one flow-style line group per object (fast for 50,000 objects)."""
     head: str = yaml.dump(
-        dict(meta), Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=2**31 - 1
+        dict(meta), Dumper=Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=2**31 - 1
     )
     if not entries:
         return (head + "objects: []\n").encode("utf-8")
@@ -826,7 +587,7 @@ class Bundle:
         with self._lock:
             if self._objects is None:
                 assert self.path is not None and self._entries is not None
-                cipher = _Cipher(self._key) if self._key else None
+                cipher = Cipher(self._key) if self._key else None
                 self._objects = [_read_entry(self.path, e, cipher) for e in self._entries]
             return self._objects
 
