@@ -236,3 +236,22 @@ def test_transport_keeps_the_servers_path_prefix_and_maps_errors(serve: Serve) -
     probe.close()
     with pytest.raises(ClusterUnreachableError, match="cannot reach the API server"):
         Transport(Configuration(host=f"http://127.0.0.1:{port}")).request("GET", "/version")
+
+
+def test_a_kubeconfig_proxy_sends_requests_through_urllib3(serve: Serve) -> None:
+    from kubernetes.client import Configuration
+
+    from portkit._transport import Transport
+
+    def handler(request: bytes, client: socket.socket) -> bool:
+        client.sendall(reply(b'{"via":"proxy"}'))
+        return True
+
+    proxy, _pool = serve(handler)
+    config = Configuration(host="http://api.cluster.invalid:6443")
+    config.proxy = f"http://127.0.0.1:{proxy.port}"
+    transport = Transport(config)
+    assert transport.request("GET", "/version").json() == {"via": "proxy"}
+    # a forward proxy gets the absolute URI of the API server
+    assert proxy.requests[0].startswith(b"GET http://api.cluster.invalid:6443/version HTTP/1.1")
+    transport.close()
