@@ -290,6 +290,8 @@ class _Run:
         self.writer = writer
         self.selector = selector
         self.page_size = page_size
+        #: resourceVersion every list reads at or after (see _snapshot_version); None: quorum reads
+        self.snapshot: str | None = None
         self.present: set[str] = set()
         self.pending: list[_Pending] = []
         self.failures: list[dict[str, Any]] = []
@@ -312,7 +314,9 @@ class _Run:
         exported = False
         group_kind = f"{resource.kind}.{resource.group}" if resource.group else resource.kind
         try:
-            for item in self.cluster.list(resource, namespace, label_selector=self.selector, limit=self.page_size):
+            for item in self.cluster.list(
+                resource, namespace, label_selector=self.selector, limit=self.page_size, not_older_than=self.snapshot
+            ):
                 listed += 1
                 uid = (item.get("metadata") or {}).get("uid")
                 if uid:
@@ -523,6 +527,7 @@ def export(
                 if ns_resource is not None:
                     _export_namespace(run, ns_resource, ns)
 
+            run.snapshot = _snapshot_version(cluster, to_list, names[0])
             tasks = [(res, ns) for ns in names for res in to_list]
             bar = _progress_bar(progress, len(tasks))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="portkit-export") as pool:
@@ -562,6 +567,22 @@ def export(
             },
         }
         return writer.commit(meta)
+
+
+def _snapshot_version(cluster: Cluster, resources: list[ApiResource], namespace: str) -> str | None:
+    """The source's current resourceVersion, from one consistent one-item list in an exported namespace.
+
+    Every list of the export then reads "not older than" it, which the API server answers from its cache
+    instead of waiting, list after list, for its cache to catch up with etcd (a quorum read): the export
+    still sees every write made before it started. None (quorum reads) when nothing could be listed.
+    """
+    preferred = sorted(resources, key=lambda r: (r.group, r.kind) != ("", "ConfigMap"))
+    for resource in preferred[:3]:
+        try:
+            return cluster.resource_version(resource, namespace) or None
+        except ApiError:  # forbidden, or a kind that fails: try another
+            continue
+    return None
 
 
 def _export_namespace(run: _Run, resource: ApiResource, name: str) -> None:
