@@ -37,7 +37,7 @@ from portkit.errors import (
 from portkit.model import ObjectRef, get_path
 from portkit.replay.journal import Journal, JournalEntry
 from portkit.replay.order import WAVE_NAMES
-from portkit.replay.ownership import upgrade_ownership
+from portkit.replay.ownership import only_own_conflicts, upgrade_ownership
 from portkit.replay.plan import FIELD_MANAGER, Action, Plan
 from portkit.replay.wait import WaitResult, wait_ready
 
@@ -399,6 +399,9 @@ def apply(
                     # created by someone else since the plan (or by an earlier run that stopped before
                     # journaling it): apply over it
                     create, adopt = False, True
+                    continue
+                if dry_run and adopt and not use_force and only_own_conflicts(exc, FIELD_MANAGER):
+                    use_force = True  # a real apply hands these fields over first; the dry run cannot
                     continue
                 if not dry_run:
                     journal.record(

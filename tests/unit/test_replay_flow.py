@@ -606,6 +606,8 @@ def test_objects_portkit_created_are_updated_by_apply_without_conflicting_with_p
     p = plan([ns("shop"), cm("settings", a="changed")], fake)  # type: ignore[arg-type]
     action = p.action("ConfigMap", "settings")
     assert action is not None and action.op == "update" and action.created_ownership, p.to_text()
+    dry = apply(p, dry_run=True)
+    assert dry.ok and dry.counts()["dry-run"] == 1 and fake.ownership_patches == 0, dry.to_text()
     result = apply(p)
     assert result.ok, result.to_text()
     assert fake.ownership_patches == 1
