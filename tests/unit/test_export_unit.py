@@ -73,6 +73,7 @@ class FakeDiscoveryCluster:
         self.forbidden: set[tuple[str, str | None]] = set()
         self.broken: set[tuple[str, str | None]] = set()
         self.listed: list[tuple[str, str, str | None, str | None]] = []
+        self.list_versions: list[str | None] = []  # not_older_than of each list
 
     def server_version(self) -> str:
         return "v1.34.4"
@@ -96,8 +97,10 @@ class FakeDiscoveryCluster:
         label_selector: str | None = None,
         field_selector: str | None = None,
         limit: int = 500,
+        not_older_than: str | None = None,
     ) -> Iterator[Obj]:
         self.listed.append((resource.group, resource.name, namespace, label_selector))
+        self.list_versions.append(not_older_than)
         if (resource.name, namespace) in self.forbidden:
             raise ForbiddenError(f"list {resource.name} failed: HTTP 403 Forbidden.", status=403, reason="Forbidden")
         wanted = dict(kv.split("=", 1) for kv in label_selector.split(",")) if label_selector else {}
@@ -115,6 +118,11 @@ class FakeDiscoveryCluster:
                 raise ServerError("list failed: HTTP 500.", status=500)
             count += 1
             yield copy.deepcopy(obj)
+
+    def resource_version(self, resource: ApiResource, namespace: str | None = None) -> str:
+        if (resource.name, namespace) in self.forbidden:
+            raise ForbiddenError(f"list {resource.name} failed: HTTP 403 Forbidden.", status=403, reason="Forbidden")
+        return "42"
 
     def get(self, resource: ApiResource, name: str, namespace: str | None = None) -> Obj:
         for obj in self.objects:
@@ -313,6 +321,24 @@ def test_runtime_kinds_are_never_listed(fake: FakeDiscoveryCluster, tmp_path: Pa
     assert ("", "events") not in listed and ("events.k8s.io", "events") not in listed
     assert ("", "endpoints") not in listed and ("coordination.k8s.io", "leases") not in listed
     assert ("", "configmaps") in listed and ("example.com", "gadgets") in listed
+
+
+def test_namespaced_lists_read_as_of_one_snapshot_version(fake: FakeDiscoveryCluster, tmp_path: Path) -> None:
+    export(fake, ["shop"], tmp_path / "b")  # type: ignore[arg-type]
+    namespaced = [v for (_g, _n, ns, _s), v in zip(fake.listed, fake.list_versions, strict=True) if ns == "shop"]
+    assert namespaced and set(namespaced) == {"42"}
+
+
+def test_without_a_snapshot_version_lists_fall_back_to_quorum_reads(
+    fake: FakeDiscoveryCluster, tmp_path: Path
+) -> None:
+    def refuse(resource: ApiResource, namespace: str | None = None) -> str:
+        raise ForbiddenError("list failed: HTTP 403 Forbidden.", status=403, reason="Forbidden")
+
+    fake.resource_version = refuse  # type: ignore[method-assign]
+    bundle = export(fake, ["shop"], tmp_path / "b")  # type: ignore[arg-type]
+    assert fake.list_versions and set(fake.list_versions) == {None}
+    assert bundle.get("ConfigMap", "settings", "shop") is not None
 
 
 def test_report_counts_skips(fake: FakeDiscoveryCluster, tmp_path: Path) -> None:
