@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 __all__ = ["ConnectionLost", "HttpPool"]
 
-_RECV = 256 * 1024
+_RECV = 64 * 1024
 _MAX_HEAD = 64 * 1024
 
 
@@ -32,11 +32,12 @@ class ConnectionLost(OSError):
 class _Connection:
     """One socket with its receive buffer."""
 
-    __slots__ = ("buf", "sock")
+    __slots__ = ("buf", "scratch", "sock")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.buf = bytearray()
+        self.scratch = memoryview(bytearray(_RECV))  # reused for every read: no allocation per recv
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -57,10 +58,10 @@ class _Connection:
         return bool(readable)
 
     def _fill(self) -> None:
-        chunk = self.sock.recv(_RECV)
-        if not chunk:
+        n = self.sock.recv_into(self.scratch)
+        if not n:
             raise ConnectionLost("the server closed the connection before the response was complete")
-        self.buf += chunk
+        self.buf += self.scratch[:n]
 
     def _take(self, n: int) -> bytes:
         while len(self.buf) < n:
