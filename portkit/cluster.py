@@ -11,7 +11,7 @@ import json
 import os
 import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from portkit._retry import RetryPolicy
 from portkit._transport import Response, Transport
 from portkit.discovery import ApiResource, Discovery
 from portkit.errors import (
+    ApiError,
     ConfigurationError,
     ConflictError,
     GoneError,
@@ -28,7 +29,7 @@ from portkit.errors import (
 )
 from portkit.model import ObjectRef, get_path, split_api_version
 
-__all__ = ["ApiResource", "Cluster", "ClusterStats"]
+__all__ = ["ApiResource", "Cluster", "ClusterStats", "snapshot_version"]
 
 
 @attrs.define
@@ -401,3 +402,18 @@ class Cluster:
 
 def _where(namespace: str | None, name: str) -> str:
     return f"{namespace}/{name}" if namespace else name
+
+
+def snapshot_version(
+    cluster: Cluster, candidates: Iterable[tuple[ApiResource, str | None]], *, tries: int = 3
+) -> str | None:
+    """The cluster's current resourceVersion, read through the first of ``candidates`` (resource,
+    namespace) that may be listed (:meth:`Cluster.resource_version`); None when none of the first
+    ``tries`` can be. Callers then read with ``not_older_than`` it, or fall back to quorum reads on None.
+    """
+    for resource, namespace in list(candidates)[:tries]:
+        try:
+            return cluster.resource_version(resource, namespace) or None
+        except ApiError:  # forbidden, or a kind that fails: try the next one
+            continue
+    return None

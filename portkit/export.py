@@ -33,6 +33,7 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 
 from portkit.bundle import Bundle, BundleWriter
+from portkit.cluster import snapshot_version
 from portkit.display import html_table, text_table
 from portkit.errors import ApiError, ConfigurationError, NotFoundError, PortkitError
 from portkit.model import get_path, split_api_version
@@ -527,7 +528,10 @@ def export(
                 if ns_resource is not None:
                     _export_namespace(run, ns_resource, ns)
 
-            run.snapshot = _snapshot_version(cluster, to_list, names[0])
+            # every list reads "not older than" one version read now: the API server answers from its cache
+            # instead of making each list wait until its cache has caught up with etcd (a quorum read)
+            configmaps_first = sorted(to_list, key=lambda r: (r.group, r.kind) != ("", "ConfigMap"))
+            run.snapshot = snapshot_version(cluster, [(r, names[0]) for r in configmaps_first])
             tasks = [(res, ns) for ns in names for res in to_list]
             bar = _progress_bar(progress, len(tasks))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="portkit-export") as pool:
@@ -567,22 +571,6 @@ def export(
             },
         }
         return writer.commit(meta)
-
-
-def _snapshot_version(cluster: Cluster, resources: list[ApiResource], namespace: str) -> str | None:
-    """The source's current resourceVersion, from one consistent one-item list in an exported namespace.
-
-    Every list of the export then reads "not older than" it, which the API server answers from its cache
-    instead of waiting, list after list, for its cache to catch up with etcd (a quorum read): the export
-    still sees every write made before it started. None (quorum reads) when nothing could be listed.
-    """
-    preferred = sorted(resources, key=lambda r: (r.group, r.kind) != ("", "ConfigMap"))
-    for resource in preferred[:3]:
-        try:
-            return cluster.resource_version(resource, namespace) or None
-        except ApiError:  # forbidden, or a kind that fails: try another
-            continue
-    return None
 
 
 def _export_namespace(run: _Run, resource: ApiResource, name: str) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from portkit.cluster import ApiResource, Cluster
+from portkit.cluster import ApiResource, Cluster, snapshot_version
 from portkit.errors import ForbiddenError, NotFoundError
 
 __all__ = ["LIST_THRESHOLD", "LiveKey", "fetch_live", "live_key"]
@@ -55,7 +55,7 @@ def fetch_live(
         jobs.extend(("get", resource, namespace, name) for name in sorted(names))
 
     if not_older_than is None and len(jobs) > 1:
-        not_older_than = _snapshot(cluster, jobs)
+        not_older_than = snapshot_version(cluster, [(res, ns or None) for how, res, ns, _ in jobs if how == "list"])
 
     def run(job: tuple[str, ApiResource, str, str | None]) -> list[tuple[LiveKey, dict[str, Any] | None]]:
         how, resource, namespace, name = job
@@ -85,14 +85,3 @@ def fetch_live(
                 result[key] = obj
     return result
 
-
-def _snapshot(cluster: Cluster, jobs: list[tuple[str, ApiResource, str, str | None]]) -> str | None:
-    """The cluster's current resourceVersion, read through the first listable resource (None if none is)."""
-    for how, resource, namespace, _name in jobs:
-        if how != "list":
-            continue
-        try:
-            return cluster.resource_version(resource, namespace or None) or None
-        except (ForbiddenError, NotFoundError):
-            return None
-    return None

@@ -361,6 +361,14 @@ def apply(
         results[index[id(a)]] = ObjectResult(a.ref, a.op, outcome, message, a.wave_name)
         bar.step()
 
+    def failed(a: Action, api_message: str, shown: str) -> tuple[str, str, bool]:
+        """Journal a rejected object (unless a dry run); the outcome apply_one returns for it."""
+        if not dry_run:
+            journal.record(
+                "failed", a.ref, sync=False, sha256=a.sha256, op=a.op, wave=a.wave, run=run_id, message=api_message
+            )
+        return "failed", shown, not dry_run
+
     def apply_one(a: Action) -> tuple[str, str, bool]:
         """(outcome, message, wrote) for one object; ClusterUnreachableError propagates."""
         use_force = force
@@ -390,12 +398,7 @@ def apply(
                     time.sleep(0.5)
                     cluster.invalidate_discovery()
                     continue
-                if not dry_run:
-                    journal.record(
-                        "failed", a.ref, sync=False, sha256=a.sha256, op=a.op, wave=a.wave, run=run_id,
-                        message=exc.message,
-                    )
-                return "failed", exc.message, not dry_run
+                return failed(a, exc.message, exc.message)
             except ConflictError as exc:
                 if exc.reason == "AlreadyExists" and attempts < 3:
                     # created by someone else since the plan (or by an earlier run that stopped before
@@ -405,28 +408,16 @@ def apply(
                 if dry_run and adopt and not use_force and only_own_conflicts(exc, FIELD_MANAGER):
                     use_force = True  # a real apply hands these fields over first; the dry run cannot
                     continue
-                if not dry_run:
-                    journal.record(
-                        "failed", a.ref, sync=False, sha256=a.sha256, op=a.op, wave=a.wave, run=run_id,
-                        message=exc.message,
-                    )
-                return (
-                    "failed",
-                    (
-                        f"{exc.message} Another field manager owns these fields: apply with force=True (--force) "
-                        "to take them over, or leave them out of the bundle."
-                    ),
-                    not dry_run,
+                return failed(
+                    a,
+                    exc.message,
+                    f"{exc.message} Another field manager owns these fields: apply with force=True (--force) "
+                    "to take them over, or leave them out of the bundle.",
                 )
             except ClusterUnreachableError:
                 raise
             except ApiError as exc:
-                if not dry_run:
-                    journal.record(
-                        "failed", a.ref, sync=False, sha256=a.sha256, op=a.op, wave=a.wave, run=run_id,
-                        message=exc.message,
-                    )
-                return "failed", exc.message, not dry_run
+                return failed(a, exc.message, exc.message)
         if dry_run:
             return "dry-run", "", False
         created = create or (not a.live_uid and _created_by_us(response))

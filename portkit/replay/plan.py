@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from portkit.cluster import ApiResource, Cluster
+from portkit.cluster import ApiResource, Cluster, snapshot_version
 from portkit.display import html_table, text_table, truncate
 from portkit.errors import (
     ApiError,
@@ -482,32 +482,16 @@ def plan(
         ConfigurationError: bad ``existing`` or namespace map.
         PlanError: the target cannot be read.
     """
-    with gc_paused():  # many small containers (live objects, copies, diffs): see gc_paused
-        return _make_plan(
-            bundle, cluster, namespace_map, existing, dry_run_check=dry_run_check, workers=workers,
-            rewrite_dns=rewrite_dns,
-        )
-
-
-def _make_plan(
-    bundle: Iterable[Mapping[str, Any]],
-    cluster: Cluster,
-    namespace_map: Mapping[str, str] | None,
-    existing: str,
-    *,
-    dry_run_check: bool,
-    workers: int,
-    rewrite_dns: bool,
-) -> Plan:
     if existing not in EXISTING_POLICIES:
         raise ConfigurationError(
             f"existing={existing!r} is not one of {', '.join(EXISTING_POLICIES)}.",
             hint="Use 'update' (apply over what exists), 'skip' or 'fail'.",
         )
     started = time.time()
-    # the target's current resourceVersion, read while the bundle is being prepared: a consistent read
-    # waits for the API server's cache to catch up with etcd, which is time better overlapped
-    with ThreadPoolExecutor(max_workers=1) as background:
+    # many small containers (live objects, copies, diffs): see gc_paused. The target's current
+    # resourceVersion is read while the bundle is being prepared: a consistent read waits for the API
+    # server's cache to catch up with etcd, which is time better overlapped.
+    with gc_paused(), ThreadPoolExecutor(max_workers=1) as background:
         snapshot_read = background.submit(_snapshot_version, cluster)
         return _plan_with_snapshot(
             bundle, cluster, namespace_map, existing, snapshot_read, started,
@@ -518,9 +502,10 @@ def _make_plan(
 def _snapshot_version(cluster: Cluster) -> str | None:
     """The target's current resourceVersion (None when Namespaces may not be listed)."""
     try:
-        return cluster.resource_version(cluster.resource_for("v1", "Namespace")) or None
-    except (ForbiddenError, NotFoundError):
+        namespaces = cluster.resource_for("v1", "Namespace")
+    except NotFoundError:
         return None
+    return snapshot_version(cluster, [(namespaces, None)])
 
 
 def _plan_with_snapshot(
