@@ -248,9 +248,7 @@ class Cipher:
                     sealed[key] = None
                     continue
                 nonce = secrets.token_bytes(_NONCE_BYTES)
-                data = self._aead.encrypt(
-                    nonce, str(value).encode("utf-8"), _aad(identity, _pointer(path, str(key)))
-                )
+                data = self._aead.encrypt(nonce, str(value).encode("utf-8"), _aad(identity, _pointer(path, str(key))))
                 sealed[key] = AEAD_PREFIX + base64.urlsafe_b64encode(nonce + data).decode("ascii")
             holder = out
             for step in path[:-1]:

@@ -81,6 +81,7 @@ CORE_GROUP_DIR = "core"
 class BundleFormatWarning(UserWarning):
     """A bundle was read in an older format that is weaker than the current one; save it to upgrade it."""
 
+
 _MAX_NAME_CHARS = 150
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 _META_ORDER = ("format", "portkit_version", "created", "source", "namespaces", "selector", "failures")
