@@ -236,12 +236,20 @@ class Cipher:
         return f"<Cipher {self.scheme} key_id={self.key_id}>"
 
     def encrypt(self, obj: Mapping[str, Any]) -> Manifest:
-        """A copy of the Secret with every value of data, stringData and annotations encrypted."""
+        """A copy of the Secret with every value of data, stringData and annotations encrypted.
+
+        Raises:
+            BundleError: one of these fields is not a mapping (such a Secret could not be read back).
+        """
         identity = _identity(obj)
         out: Manifest = dict(obj)
         for path, values in _maps(obj, ENCRYPTED_FIELDS):
             if not isinstance(values, Mapping):
-                continue
+                raise BundleError(
+                    f"Secret {identity['namespace']}/{identity['name']}: {'.'.join(path)} is not a mapping; "
+                    "it cannot be encrypted.",
+                    hint="Fix the manifest (kubectl would reject it too).",
+                )
             sealed: dict[str, Any] = {}
             for key, value in values.items():
                 if value is None:

@@ -337,6 +337,15 @@ def test_removed_encrypted_flags_never_load_ciphertext_as_data(tmp_path: Path) -
             Bundle.load(root, key=with_key)
 
 
+def test_a_secret_whose_data_is_not_a_mapping_is_refused_when_encrypting(tmp_path: Path) -> None:
+    broken = hinted_secret()
+    broken["data"] = "not-a-map-" + HINT
+    with pytest.raises(BundleError, match=r"shop/db: data is not a mapping") as info:
+        Bundle([broken]).save(tmp_path / "b", key=generate_key())
+    assert HINT not in str(info.value)
+    assert not (tmp_path / "b").exists()  # nothing half-written that could not be read back
+
+
 def test_a_plain_value_in_an_encrypted_bundle_is_refused(tmp_path: Path) -> None:
     key = generate_key()
     root = tmp_path / "b"
