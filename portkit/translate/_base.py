@@ -170,15 +170,26 @@ class Context:
         wanted = set(kinds)
         return (o for o in self.objects if o.get("kind") in wanted)
 
+    def _safe(self, ref: ObjectRef | None, message: str) -> str:
+        """``message`` without the values of the input Secret ``ref`` names (if it names one)."""
+        if is_secret_ref(ref):
+            assert ref is not None
+            obj = self.find("Secret", ref.name, ref.namespace)
+            if obj is not None:
+                return redact_message(message, obj)
+        return message
+
     def warn(self, ref: ObjectRef | None, message: str) -> None:
-        """Record a warning (deduplicated)."""
+        """Record a warning (deduplicated); the values of a Secret it is about are redacted."""
+        message = self._safe(ref, message)
         key = ("w", ref.key if ref is not None else None, message)
         if key not in self._seen:
             self._seen.add(key)
             self.warnings.append(TranslationWarning(ref, message, self.translator))
 
     def manual(self, ref: ObjectRef | None, message: str) -> None:
-        """Record a manual action (deduplicated)."""
+        """Record a manual action (deduplicated); the values of a Secret it is about are redacted."""
+        message = self._safe(ref, message)
         key = ("m", ref.key if ref is not None else None, message)
         if key not in self._seen:
             self._seen.add(key)

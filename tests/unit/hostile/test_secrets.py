@@ -181,6 +181,7 @@ def test_a_rule_or_plugin_cannot_leak_secret_values_into_changes_or_warnings(tmp
                 item.set(("metadata", "annotations", "copy"), value, reason=f"copied {value}")
                 item.warn(f"token is {value}")
                 item.manual(f"rotate {value}")
+                ctx.warn(item.ref, f"(through the context) token is {value}")
 
     register_translator(Chatty())
     try:
@@ -188,7 +189,7 @@ def test_a_rule_or_plugin_cannot_leak_secret_values_into_changes_or_warnings(tmp
     finally:
         unregister_translator("chatty-test")
     assert [c.new for c in t.changes if c.path.endswith("/copy")] == [redact.REDACTED]
-    assert t.warnings and t.manual_actions
+    assert len(t.warnings) == 2 and t.manual_actions
     assert not leaks(json.dumps(t.to_dict(), default=str) + t.to_text())
 
 
