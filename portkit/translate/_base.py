@@ -62,7 +62,7 @@ class Change:
     op: str = "set"
 
     def __attrs_post_init__(self) -> None:
-        if is_secret_ref(self.ref) and self.op in ("set", "remove"):
+        if self.ref.kind == "Secret" and is_secret_ref(self.ref) and self.op in ("set", "remove"):
             steps = parse_pointer(self.path)
             object.__setattr__(self, "old", redact_at(steps, self.old))
             object.__setattr__(self, "new", redact_at(steps, self.new))
@@ -172,8 +172,7 @@ class Context:
 
     def _safe(self, ref: ObjectRef | None, message: str) -> str:
         """``message`` without the values of the input Secret ``ref`` names (if it names one)."""
-        if is_secret_ref(ref):
-            assert ref is not None
+        if ref is not None and ref.kind == "Secret" and is_secret_ref(ref):
             obj = self.find("Secret", ref.name, ref.namespace)
             if obj is not None:
                 return redact_message(message, obj)
@@ -287,6 +286,8 @@ class Item:
 
     def _safe(self, message: str) -> str:
         """``message`` without this object's secret values (for Secrets; see :func:`portkit.redact.redact_message`)."""
+        if self.obj.get("kind") != "Secret" and self._input.get("kind") != "Secret":
+            return message  # the common case, kept cheap
         for obj in (self.obj, self._input):
             if is_secret(obj):
                 message = redact_message(message, obj)
