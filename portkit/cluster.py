@@ -378,6 +378,21 @@ class Cluster:
         created: dict[str, Any] = response.json()
         return created
 
+    def pod_log(self, namespace: str, name: str, *, container: str | None = None,
+                limit_bytes: int | None = None) -> str:
+        """The log of a pod's container (text; undecodable bytes replaced)."""
+        query: dict[str, Any] = {}
+        if container:
+            query["container"] = container
+        if limit_bytes:
+            query["limitBytes"] = int(limit_bytes)
+        pods = self.resource_for("v1", "Pod")
+        response = self._send(
+            "GET", pods.path(namespace, name) + "/log", query=query, body=None, content_type=None,
+            accept="*/*", action=f"read the log of pod {_where(namespace, name)}",
+        )
+        return response.data.decode("utf-8", "replace")
+
     def delete(
         self,
         resource: ApiResource,

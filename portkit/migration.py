@@ -1,4 +1,5 @@
-"""``Migration``: export → translate → lint → volumes → plan → apply → wait → verify, resumable.
+"""``Migration``: export → translate → lint → quiesce → volumes → plan → apply → wait → verify → verify_data,
+resumable.
 
 Every step keeps its output in ``workdir``; a second :meth:`Migration.run` after any failure continues from
 the last completed step (the export is read back from disk, the translation — pure and deterministic — is
@@ -29,10 +30,15 @@ from portkit.replay import ApplyResult, Plan, VerifyResult, WaitResult, verify, 
 from portkit.replay import apply as apply_plan
 from portkit.replay import plan as make_plan
 from portkit.translate import Translation, lint_residue, translate
+from portkit.volumes.quiesce import QuiesceState, delete_holders, quiesce, unquiesce
+from portkit.volumes.verify import DEFAULT_IMAGE, DataVerifyResult
+from portkit.volumes.verify import verify_data as run_verify_data
 
 __all__ = ["STEPS", "Migration", "MigrationBlocked", "MigrationEvent", "MigrationReport"]
 
-STEPS: tuple[str, ...] = ("export", "translate", "lint", "volumes", "plan", "apply", "wait", "verify")
+STEPS: tuple[str, ...] = (
+    "export", "translate", "lint", "quiesce", "volumes", "plan", "apply", "wait", "verify", "verify_data",
+)
 _PV = ("", "PersistentVolume")
 _PVC = ("", "PersistentVolumeClaim")
 
@@ -75,14 +81,18 @@ class MigrationReport:
     verified: VerifyResult | None = attrs.field(default=None, repr=False)
     volumes: Any = attrs.field(default=None, repr=False)
     workdir: str = ""
+    data_verified: DataVerifyResult | None = attrs.field(default=None, repr=False)
+    downtime_seconds: float | None = None
+    quiesced: QuiesceState | None = attrs.field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
         """True when every step completed, everything became ready and the result verified."""
         return (
-            self.completed == list(STEPS)
+            all(step in self.completed for step in STEPS)
             and (self.waited is None or self.waited.ready_all)
             and (self.verified is None or self.verified.ok)
+            and (self.data_verified is None or self.data_verified.ok)
         )
 
     @property
@@ -125,6 +135,13 @@ class MigrationReport:
             lines += ["", self.waited.to_text()]
         if self.verified is not None:
             lines += ["", self.verified.to_text()]
+        if self.quiesced is not None:
+            lines += ["", f"Quiesced in the source: {len(self.quiesced.workloads)} workloads scaled to 0 "
+                          f"(replicas recorded), {len(self.quiesced.holders)} volume-holder pods."]
+        if self.data_verified is not None:
+            lines += ["", "Data verification:", self.data_verified.to_text()]
+        if self.downtime_seconds is not None:
+            lines += ["", f"Downtime (source scaled down → target workloads ready): {self.downtime_seconds:.1f} s"]
         lines += ["", "Timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items())]
         return "\n".join(lines)
 
@@ -135,7 +152,9 @@ class MigrationReport:
         parts = [f"<h4>{html.escape(repr(self))}</h4>",
                  html_table(["kind", "count"], sorted(self.objects_by_kind.items()), title="Objects per kind"),
                  html_table(["step", "seconds"], [(k, f"{v:.1f}") for k, v in self.timings.items()], title="Timings")]
-        for part in (self.translation, self.volumes, self.applied, self.waited, self.verified):
+        if self.downtime_seconds is not None:
+            parts.append(f"<p>Downtime: {self.downtime_seconds:.1f} s</p>")
+        for part in (self.translation, self.volumes, self.applied, self.waited, self.verified, self.data_verified):
             if part is not None and hasattr(part, "_repr_html_"):
                 parts.append(part._repr_html_())
         return "".join(parts)
@@ -162,6 +181,9 @@ class MigrationReport:
             "wait": dump(self.waited),
             "verify": dump(self.verified),
             "volumes": dump(self.volumes),
+            "quiesce": dump(self.quiesced),
+            "verify_data": dump(self.data_verified),
+            "downtime_seconds": self.downtime_seconds,
         }
 
 
@@ -213,6 +235,9 @@ class Migration:
         on_event: Callable[[MigrationEvent], None] | None = None,
         velero_options: Mapping[str, Any] | None = None,
         encryption_key: str | bytes | None = None,
+        quiesce: bool = False,
+        verify_data: bool = False,
+        helper_image: str = DEFAULT_IMAGE,
     ) -> None:
         if target_provider is None:
             raise ConfigurationError("Migration needs target_provider= (e.g. \"ionos\").",
@@ -236,6 +261,9 @@ class Migration:
         self.allow_blockers = allow_blockers
         self.on_event = on_event
         self.velero_options = dict(velero_options or {})
+        self.quiesce_enabled = quiesce
+        self.verify_data_enabled = verify_data
+        self.helper_image = helper_image
         self._encryption_key = encryption_key
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)  # it holds the exported Secrets
@@ -247,6 +275,8 @@ class Migration:
         self._waited: WaitResult | None = None
         self._verified: VerifyResult | None = None
         self._volumes: Any = None
+        self._quiesced: QuiesceState | None = None
+        self._data_verified: DataVerifyResult | None = None
 
     def __repr__(self) -> str:
         done = self._state["completed"]
@@ -379,6 +409,26 @@ class Migration:
         result: list[str] = self._step("lint", run)
         return result
 
+    @property
+    def _quiesce_record(self) -> Path:
+        return self.workdir / "quiesce.json"
+
+    def quiesce(self) -> QuiesceState | None:
+        """Scale the source's writers to zero and mount the claims in holder pods (``quiesce=True``)."""
+        if not self.quiesce_enabled:
+            return self._step("quiesce", lambda: None)  # type: ignore[no-any-return]
+        self.export()  # the bundle keeps the replicas the target gets
+
+        def run() -> QuiesceState:
+            state = quiesce(self.source, self.namespaces, self._quiesce_record, image=self.helper_image,
+                            timeout=self.timeout)
+            if self.volume_mode is None:  # no volume move: nothing needs the holders
+                delete_holders(self.source, self.namespaces)
+            return state
+
+        self._quiesced = self._step("quiesce", run)
+        return self._quiesced
+
     def volumes(self) -> Any:
         """Move volume data (``volumes="velero"``); nothing to do otherwise."""
         if self.volume_mode is None:
@@ -388,12 +438,21 @@ class Migration:
         def run() -> Any:
             from portkit.volumes import migrate_volumes
 
-            return migrate_volumes(
+            options = dict(self.velero_options)
+            if self.quiesce_enabled:
+                # the apps are down: the backup's pods are portkit's holders; restore them (they receive the
+                # data) with the claims, and let the apply create the workloads with their recorded replicas
+                options.setdefault("include_resources", ("persistentvolumeclaims", "persistentvolumes", "pods"))
+            result = migrate_volumes(
                 source=self.source, target=self.target, namespaces=self.namespaces,
                 namespace_map=self.namespace_map, translation=t,
                 source_provider=self.resolved_source_provider, target_provider=_target_name(self.target_provider or ""),
-                workdir=self.workdir / "volumes", **self.velero_options,
+                workdir=self.workdir / "volumes", **options,
             )
+            if self.quiesce_enabled:
+                delete_holders(self.source, self.namespaces)
+                delete_holders(self.target, [self.namespace_map.get(ns, ns) for ns in self.namespaces])
+            return result
 
         self._volumes = self._step("volumes", run)
         return self._volumes
@@ -459,10 +518,17 @@ class Migration:
                 from portkit.volumes import refresh_volumes
 
                 self._volumes = refresh_volumes(self._volumes, self.target)
+            self._record_downtime()
             return result
 
         self._waited = self._step("wait", run)
         return self._waited
+
+    def _record_downtime(self) -> None:
+        state = self._quiesced or QuiesceState.load(self._quiesce_record)
+        if state is not None and state.started_at and "downtime_seconds" not in self._state:
+            self._state["downtime_seconds"] = round(time.time() - state.started_at, 3)
+            self._save_state()
 
     def verify(self) -> VerifyResult:
         """Check every object is in the target with the fields portkit set."""
@@ -475,12 +541,40 @@ class Migration:
         self._verified = self._step("verify", run)
         return self._verified
 
+    def verify_data(self) -> DataVerifyResult | None:
+        """Compare every claim's files in the source and the target (``verify_data=True``)."""
+        if not self.verify_data_enabled:
+            return self._step("verify_data", lambda: None)  # type: ignore[no-any-return]
+
+        def run() -> DataVerifyResult:
+            result = run_verify_data(self.source, self.target, self.namespaces,
+                                     namespace_map=self.namespace_map or None, image=self.helper_image,
+                                     timeout=self.timeout)
+            self._write_json("verify-data.json", result.to_dict())
+            if not result.ok:
+                self._emit("warning", "verify_data", repr(result))
+            return result
+
+        self._data_verified = self._step("verify_data", run)
+        return self._data_verified
+
+    def rollback(self) -> dict[str, Any]:
+        """Undo the migration: delete what the apply created in the target and give the source its replicas
+        back (when it was quiesced). Returns what was done."""
+        from portkit.replay import rollback as rollback_apply
+
+        done: dict[str, Any] = {}
+        if (self.workdir / "apply" / "journal.jsonl").exists():
+            done["target"] = rollback_apply(self.workdir / "apply", self.target).to_dict()
+        done["source_scaled_back"] = unquiesce(self.source, self._quiesce_record, namespaces=self.namespaces)
+        return done
+
     # -- whole run -----------------------------------------------------------------------------------
     def run(self) -> MigrationReport:
         """Run every step not completed yet, in order, and return the report."""
         done = set(self._state["completed"])
         for name in STEPS:
-            if name in done and name in ("export", "translate", "lint", "volumes"):
+            if name in done and name in ("export", "translate", "lint", "quiesce", "volumes"):
                 self._emit("step_skipped", name, f"{name} already done")
                 if name in ("export", "translate"):
                     getattr(self, name)()  # load/recompute its output for the later steps
@@ -508,4 +602,7 @@ class Migration:
             verified=self._verified,
             volumes=self._volumes,
             workdir=str(self.workdir),
+            data_verified=self._data_verified,
+            downtime_seconds=self._state.get("downtime_seconds"),
+            quiesced=self._quiesced,
         )

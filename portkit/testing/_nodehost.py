@@ -14,7 +14,7 @@ SPEC``, so it runs in a new PID, mount and network namespace of its own. There i
    the node's network namespace has no default route, so pods reach nothing outside the node;
 3. forwards ``127.0.0.1:PORT`` *inside* the node to the API server at ``127.0.0.1:PORT`` on the host (the
    kubelet reaches the API server that way; the API server listens on the host's loopback only), and
-   ``10.96.0.1:443``, the ``kubernetes`` Service's address, held by a dummy interface inside the node, to the
+   ``10.96.0.1:443``, the ``kubernetes`` Service's address, an address of the node's loopback interface, to the
    same place: pods' in-cluster configuration (Velero's node agent and its data-path pods) works unchanged;
 4. runs containerd, then the kubelet once the parent says so (after it imported the images), and reaps
    orphans (containerd's shims re-parent to PID 1).
@@ -96,9 +96,7 @@ def _setup_network(spec: dict[str, Any], host_fd: int) -> None:
     _run("ip", "addr", "add", spec["node_address"], "dev", node_if)
     _run("ip", "link", "set", node_if, "up")
     if spec.get("service_ip"):  # the `kubernetes` Service's address, local to the node (pods route to it)
-        _run("ip", "link", "add", "kubesvc", "type", "dummy")
-        _run("ip", "addr", "add", f"{spec['service_ip']}/32", "dev", "kubesvc")
-        _run("ip", "link", "set", "kubesvc", "up")
+        _run("ip", "addr", "add", f"{spec['service_ip']}/32", "dev", "lo")
 
 
 def _pump(src: socket.socket, dst: socket.socket) -> None:

@@ -36,7 +36,7 @@ from typing import Any
 import attrs
 
 from portkit.errors import LocalClusterError
-from portkit.testing.binaries import Progress, _ensure, _run_go, _stderr_progress, cache_dir
+from portkit.testing.binaries import Progress, _ensure, _Lock, _run_go, _stderr_progress, cache_dir
 
 __all__ = [
     "BUSYBOX",
@@ -310,10 +310,13 @@ def ensure_image(ref: str, progress: Progress | None = None) -> Path:
     dest = cache_dir() / "images" / f"{safe}-{_content_key(files, builtin)}.tar"
     if dest.exists():
         return dest
-    (progress or _stderr_progress)(f"making image {ref}")
-    for stale in dest.parent.glob(f"{safe}-*.tar"):
-        stale.unlink(missing_ok=True)
-    return oci_archive(ref, files, dest, entrypoint=builtin.entrypoint, cmd=builtin.cmd)
+    with _Lock(cache_dir() / "images" / f".{safe}.lock"):  # one builder per image, also across processes
+        if dest.exists():
+            return dest
+        (progress or _stderr_progress)(f"making image {ref}")
+        for stale in dest.parent.glob(f"{safe}-*.tar"):
+            stale.unlink(missing_ok=True)
+        return oci_archive(ref, files, dest, entrypoint=builtin.entrypoint, cmd=builtin.cmd)
 
 
 def archive_reference(path: str | os.PathLike[str]) -> str:

@@ -282,7 +282,11 @@ class LocalCluster:
             "kubeconfig": self.kubeconfig,
             "ports": self.ports,
             "pids": {name: p.pid for name, p in self._procs.items()},
+            "real_nodes": [{"name": n.name, "pid": n.process.pid if n.process else None, "slot": n.slot}
+                           for n in self.real_nodes],
         }
+        if self.velero:
+            state["velero_binary"] = self.velero_binary
         (self.data_dir / "state.json").write_text(json.dumps(state, indent=2) + "\n")
 
     @staticmethod

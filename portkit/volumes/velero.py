@@ -244,11 +244,28 @@ def _dns_name(*parts: str) -> str:
     return text[:63].rstrip("-") or "portkit"
 
 
+def _local_cluster_velero(kubeconfig: str | os.PathLike[str] | None) -> str | None:
+    """The Velero CLI of a :class:`portkit.testing.LocalCluster` whose admin kubeconfig this is (its
+    ``state.json`` beside the kubeconfig names the binary that matches the cluster's Velero server)."""
+    if not kubeconfig:
+        return None
+    state = Path(kubeconfig).expanduser().parent / "state.json"
+    try:
+        data = json.loads(state.read_text())
+    except (OSError, ValueError):
+        return None
+    found = data.get("velero_binary") if isinstance(data, dict) else None
+    same = isinstance(data, dict) and str(data.get("kubeconfig")) == str(Path(kubeconfig).expanduser())
+    return str(found) if found and same else None
+
+
 class VeleroCLI:
     """The ``velero`` command for one cluster and one Velero namespace.
 
     Args:
-        binary: path of the ``velero`` executable; default ``$PORTKIT_VELERO`` or ``velero`` on ``PATH``.
+        binary: path of the ``velero`` executable; default ``$PORTKIT_VELERO``, ``velero`` on ``PATH``, or —
+            for a cluster started by :class:`portkit.testing.LocalCluster` with ``velero=True`` — the CLI
+            built for it.
         kubeconfig: passed as ``--kubeconfig`` (never taken from the environment silently).
         context: passed as ``--kubecontext``.
         namespace: Velero's namespace, passed as ``--namespace``.
@@ -266,7 +283,7 @@ class VeleroCLI:
         timeout: float = 120.0,
         check_version: bool = True,
     ) -> None:
-        self.binary = self._resolve(binary)
+        self.binary = self._resolve(binary, kubeconfig)
         self.kubeconfig = str(kubeconfig) if kubeconfig else None
         self.context = context or None
         self.namespace = namespace
@@ -293,8 +310,9 @@ class VeleroCLI:
         )
 
     @staticmethod
-    def _resolve(binary: str | os.PathLike[str] | None) -> str:
-        candidate = str(binary) if binary else os.environ.get("PORTKIT_VELERO") or shutil.which("velero")
+    def _resolve(binary: str | os.PathLike[str] | None, kubeconfig: str | os.PathLike[str] | None = None) -> str:
+        candidate = (str(binary) if binary else os.environ.get("PORTKIT_VELERO") or shutil.which("velero")
+                     or _local_cluster_velero(kubeconfig))
         if not candidate:
             raise ConfigurationError(
                 "No velero binary: none given, $PORTKIT_VELERO is unset and `velero` is not on PATH.",
