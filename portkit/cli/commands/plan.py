@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from portkit.cli._common import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, add_kube_flags, add_output_flag, emit
+from portkit.display import terminal_safe
 from portkit.errors import ConfigurationError
 
 __all__ = ["add_replay_flags", "load_bundle", "make_plan", "register", "run"]
@@ -112,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     emit(result, args.output_format)
     if args.diff and args.output_format == "text":
         print()
-        print(result.diff())
+        print(terminal_safe(result.diff()))
     if not result.ok:
         return EXIT_FAILED
     if result.conflicts or result.warnings:
