@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from portkit.cli._common import EXIT_OK, emit, parse_map_flags
+from portkit.cli._common import EXIT_OK, emit
 
 __all__ = ["register", "run"]
 
@@ -104,8 +104,6 @@ def run(args: argparse.Namespace) -> int:
     """Plan the fleet and write (or print) its manifests."""
     from portkit.fleet import DEFAULT_SYNC_IMAGE, plan_fleet, read_namespaces_file
     from portkit.replay import parse_namespace_map
-
-    parse_map_flags(args.map)  # a malformed --map is a usage error (exit 2), not a failure
 
     namespaces = args.namespaces or read_namespaces_file(args.namespaces_file)
     plan = plan_fleet(
