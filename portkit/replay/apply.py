@@ -701,8 +701,6 @@ def rollback(
             live = target.get(resource, ref.name, ref.namespace or None)
         except NotFoundError:
             return "gone", ""
-        except PortkitError as exc:
-            return "failed", exc.message
         if str(get_path(live, "metadata", "uid") or "") != entry.uid:
             return "kept", "it was replaced by another object of the same name since portkit created it"
         body = {
