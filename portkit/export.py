@@ -163,6 +163,9 @@ class ExportReport:
     kinds: dict[str, int] = attrs.field(factory=dict)
     skipped: dict[str, dict[str, int]] = attrs.field(factory=dict)
     failures: list[dict[str, Any]] = attrs.field(factory=list)
+    #: what was removed from exported objects for safety, per kind: ``{"Secret": {"annotation
+    #: openshift.io/token-secret.value": 3}}`` (names and counts only, never values)
+    stripped: dict[str, dict[str, int]] = attrs.field(factory=dict)
     missing: list[str] = attrs.field(factory=list)
     kinds_not_listed: list[str] = attrs.field(factory=list)
     provider: str | None = None
@@ -192,6 +195,7 @@ class ExportReport:
             duration_seconds=float(stats.get("duration_seconds", 0.0)),
             kinds=bundle.kind_counts(),
             skipped={k: dict(v) for k, v in (stats.get("skipped") or {}).items()},
+            stripped={k: dict(v) for k, v in (stats.get("stripped") or {}).items()},
             failures=list(bundle.meta.get("failures") or []),
             missing=list(stats.get("missing") or []),
             kinds_not_listed=list(stats.get("kinds_not_listed") or []),
@@ -216,6 +220,9 @@ class ExportReport:
     def _skip_rows(self) -> list[tuple[str, str, int]]:
         return sorted((k, r, n) for k, reasons in self.skipped.items() for r, n in reasons.items())
 
+    def _strip_rows(self) -> list[tuple[str, str, int]]:
+        return sorted((k, what, n) for k, found in self.stripped.items() for what, n in found.items())
+
     def _failure_rows(self) -> list[tuple[str, str, str]]:
         return [
             (f.get("kind") or "?", f.get("namespace") or "(cluster)", str(f.get("message") or ""))
@@ -233,6 +240,11 @@ class ExportReport:
         ]
         if self.skipped:
             lines += ["Skipped:", text_table(["kind", "reason", "objects"], self._skip_rows(), max_rows=50)]
+        if self.stripped:
+            lines += [
+                "Removed (credentials; values not shown):",
+                text_table(["kind", "removed", "objects"], self._strip_rows(), max_rows=50),
+            ]
         if self.missing:
             lines.append("Referenced but not found in the source: " + ", ".join(self.missing))
         if self.failures:
@@ -243,6 +255,8 @@ class ExportReport:
         html = html_table(["kind", "objects"], sorted(self.kinds.items()), title=repr(self))
         if self.skipped:
             html += html_table(["kind", "reason", "objects"], self._skip_rows(), title="Skipped")
+        if self.stripped:
+            html += html_table(["kind", "removed", "objects"], self._strip_rows(), title="Removed (credentials)")
         if self.failures:
             html += html_table(["kind", "namespace", "error"], self._failure_rows(), title="Could not be read")
         return html
@@ -281,6 +295,7 @@ class _Pending:
     length: int
     group_kind: str
     deps: tuple[Dependency, ...]
+    stripped: tuple[str, ...] = ()
 
 
 class _Run:
@@ -297,6 +312,7 @@ class _Run:
         self.pending: list[_Pending] = []
         self.failures: list[dict[str, Any]] = []
         self.skipped: Counter[tuple[str, str]] = Counter()
+        self.stripped: Counter[tuple[str, str]] = Counter()  # (group_kind, what) of exported objects
         self.deps: set[Dependency] = set()
         self.exported_resources: set[tuple[str, str]] = set()
         self.listed = 0
@@ -311,6 +327,7 @@ class _Run:
     def list_task(self, resource: ApiResource, namespace: str) -> int:
         listed = 0
         skipped: Counter[tuple[str, str]] = Counter()
+        stripped: Counter[tuple[str, str]] = Counter()
         deps: set[Dependency] = set()
         exported = False
         group_kind = f"{resource.kind}.{resource.group}" if resource.group else resource.kind
@@ -328,16 +345,18 @@ class _Run:
                     continue
                 owner = controller_owner(item)
                 item_deps = dependencies(item)
-                sanitize(item)
+                removed: list[str] = []
+                sanitize(item, stripped=removed)
                 if owner:
                     owner_kind = (
                         split_api_version(str(owner.get("apiVersion") or ""))[0],
                         str(owner.get("kind")),
                         namespace,
                     )
-                    self._spool_pending(str(owner["uid"]), owner_kind, item, group_kind, item_deps)
+                    self._spool_pending(str(owner["uid"]), owner_kind, item, group_kind, item_deps, removed)
                     continue
                 self.writer.add(item, where=f"{group_kind} {namespace}")
+                stripped.update((group_kind, what) for what in removed)
                 deps |= item_deps
                 exported = True
         except ApiError as exc:
@@ -346,6 +365,7 @@ class _Run:
         with self._lock:
             self.listed += listed
             self.skipped.update(skipped)
+            self.stripped.update(stripped)
             self.deps |= deps
             if exported:
                 self.exported_resources.add((resource.group, resource.name))
@@ -358,12 +378,15 @@ class _Run:
         obj: Manifest,
         group_kind: str,
         deps: set[Dependency],
+        stripped: list[str],
     ) -> None:
         data = json.dumps(obj, separators=(",", ":")).encode()
         with self._lock:
             offset = self._spool.seek(0, 2)
             self._spool.write(data)
-            self.pending.append(_Pending(owner, owner_kind, offset, len(data), group_kind, tuple(sorted(deps))))
+            self.pending.append(
+                _Pending(owner, owner_kind, offset, len(data), group_kind, tuple(sorted(deps)), tuple(stripped))
+            )
 
     def resolve_pending(self, resources_by_kind: Mapping[str, ApiResource]) -> None:
         """Skip objects whose controller owner was listed; export the others (their owner is not here)."""
@@ -379,6 +402,7 @@ class _Run:
             self._spool.seek(item.offset)
             obj = json.loads(self._spool.read(item.length))
             self.writer.add(obj, where=item.group_kind)
+            self.stripped.update((item.group_kind, what) for what in item.stripped)
             self.deps.update(item.deps)
             res = resources_by_kind.get(item.group_kind)
             if res is not None:
@@ -412,8 +436,10 @@ class _Run:
         if reason:
             self.skipped[(group_kind, reason)] += 1
             return False
-        sanitize(obj)
+        removed: list[str] = []
+        sanitize(obj, stripped=removed)
         self.writer.add(obj, where=group_kind)
+        self.stripped.update((group_kind, what) for what in removed)
         return True
 
 
@@ -555,6 +581,9 @@ def export(
         skipped: dict[str, dict[str, int]] = {}
         for (group_kind, reason), count in sorted(run.skipped.items()):
             skipped.setdefault(group_kind, {})[reason] = count
+        stripped: dict[str, dict[str, int]] = {}
+        for (group_kind, what), count in sorted(run.stripped.items()):
+            stripped.setdefault(group_kind, {})[what] = count
         failures = sorted(run.failures, key=lambda f: (f["namespace"], f["group"], f["kind"], f.get("name", "")))
         meta = {
             "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -565,6 +594,7 @@ def export(
             "export": {
                 "listed": run.listed,
                 "skipped": skipped,
+                "stripped": stripped,
                 "missing": sorted(set(missing)),
                 "kinds_not_listed": not_listed,
                 "duration_seconds": round(duration, 3),

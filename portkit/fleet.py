@@ -21,6 +21,9 @@ continues from the unit's last completed step:
 * ``bundle_store="s3://bucket/prefix"``: an S3-compatible bucket; an init container restores the unit's
   workdir, portkit runs, and the last container uploads it (credentials from ``s3_secret``).
 
+The workdirs hold the exported Secrets. With ``key_secret=`` (a Secret holding a bundle key) every unit runs
+``portkit migrate --key-file``, so the Secrets on the shared store are encrypted.
+
 Layout, on the volume or under the bucket prefix::
 
     <fleet name>/<unit>/          the unit's portkit workdir: state.json, export/, translated/,
@@ -56,6 +59,7 @@ WORKSPACE = "/workspace"
 SOURCE_DIR = "/etc/portkit/source"
 TARGET_DIR = "/etc/portkit/target"
 RULES_DIR = "/etc/portkit/rules"
+KEY_DIR = "/etc/portkit/bundle-key"
 UNITS_DIR = "/etc/portkit/units"
 LABEL_FLEET = "portkit.io/fleet"
 LABEL_UNIT = "portkit.io/unit"
@@ -371,6 +375,8 @@ def plan_fleet(
     queue: str | None = None,
     labels: Mapping[str, str] | None = None,
     image_pull_secrets: Sequence[str] = (),
+    key_secret: str | None = None,
+    key_secret_key: str = "key",
 ) -> FleetPlan:
     """Split a migration into units and generate the manifests that run them (see the module docstring).
 
@@ -405,6 +411,9 @@ def plan_fleet(
         queue: a Kueue LocalQueue name: Jobs are created suspended and admitted by Kueue.
         labels: extra labels on every manifest and pod.
         image_pull_secrets: Secrets for pulling ``image``.
+        key_secret: a Secret in ``job_namespace`` holding a bundle key (:func:`portkit.bundle.generate_key`)
+            under ``key_secret_key``: mounted read-only and passed as ``--key-file``, so the exported and
+            translated Secrets in the workdirs are encrypted. The key never appears in the generated YAML.
 
     Raises:
         ConfigurationError: a missing or invalid option (named in the message).
@@ -491,6 +500,11 @@ def plan_fleet(
     if rules_configmap:
         _check_name(rules_configmap, "rules ConfigMap")
         common += ["--rules", f"{RULES_DIR}/rules.yaml"]
+    if key_secret:
+        _check_name(key_secret, "key Secret")
+        if not re.match(r"^[-._a-zA-Z0-9]+$", key_secret_key):
+            raise ConfigurationError(f"key_secret_key {key_secret_key!r} is not a valid Secret key.")
+        common += ["--key-file", f"{KEY_DIR}/{key_secret_key}"]
     reserved = {
         "-n",
         "--namespace",
@@ -500,6 +514,7 @@ def plan_fleet(
         "--namespace-map",
         "--from-kubeconfig",
         "--to-kubeconfig",
+        *(["--key-file"] if key_secret else []),
     }
     clash = sorted({a.split("=", 1)[0] for a in extra_args} & reserved)
     if clash:
@@ -531,6 +546,8 @@ def plan_fleet(
         resources=resources,
         service_account=service_account,
         image_pull_secrets=list(image_pull_secrets),
+        key_secret=key_secret,
+        key_secret_key=key_secret_key,
     )
 
     def unit_words(unit_ns: Sequence[str]) -> str:
@@ -634,6 +651,8 @@ class _PodBuilder:
     resources: Mapping[str, Any] | None
     service_account: str | None
     image_pull_secrets: list[str]
+    key_secret: str | None = None
+    key_secret_key: str = "key"
 
     @property
     def exit_container(self) -> str:
@@ -682,6 +701,17 @@ class _PodBuilder:
             volumes.append({"name": "units", "configMap": {"name": units_configmap}})
         if self.rules_configmap:
             volumes.append({"name": "rules", "configMap": {"name": self.rules_configmap}})
+        if self.key_secret:
+            volumes.append(
+                {
+                    "name": "bundle-key",
+                    "secret": {
+                        "secretName": self.key_secret,
+                        "defaultMode": 0o444,  # like the kubeconfigs: any image user; private to the pod
+                        "items": [{"key": self.key_secret_key, "path": self.key_secret_key}],
+                    },
+                }
+            )
         return volumes
 
     def containers(
@@ -698,6 +728,8 @@ class _PodBuilder:
         ]
         if self.rules_configmap:
             mounts.append({"name": "rules", "mountPath": RULES_DIR, "readOnly": True})
+        if self.key_secret:
+            mounts.append({"name": "bundle-key", "mountPath": KEY_DIR, "readOnly": True})
         security = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
         migrate = {
             "name": "migrate",

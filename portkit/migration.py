@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from portkit._private_files import write_private_text
 from portkit.bundle import Bundle
 from portkit.cluster import Cluster
 from portkit.display import html_table, text_table
@@ -189,6 +190,8 @@ class Migration:
         timeout: seconds for the readiness wait.
         allow_blockers: continue past lint/plan blockers (not recommended).
         on_event: callable receiving :class:`MigrationEvent` objects.
+        encryption_key: key to encrypt the Secrets of the export and the translated bundle in ``workdir``
+            (and to read them back when resuming); default ``$PORTKIT_BUNDLE_KEY``. Never shown or logged.
     """
 
     def __init__(
@@ -210,6 +213,7 @@ class Migration:
         allow_blockers: bool = False,
         on_event: Callable[[MigrationEvent], None] | None = None,
         velero_options: Mapping[str, Any] | None = None,
+        encryption_key: str | bytes | None = None,
     ) -> None:
         if target_provider is None:
             raise ConfigurationError("Migration needs target_provider= (e.g. \"ionos\").",
@@ -233,8 +237,9 @@ class Migration:
         self.allow_blockers = allow_blockers
         self.on_event = on_event
         self.velero_options = dict(velero_options or {})
+        self._encryption_key = encryption_key
         self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)  # it holds the exported Secrets
         self._state = self._load_state()
         self._bundle: Bundle | None = None
         self._translation: Translation | None = None
@@ -276,9 +281,11 @@ class Migration:
 
     def _save_state(self) -> None:
         self._state["namespaces"] = self.namespaces
-        tmp = self._state_path().with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._state, indent=2) + "\n")
-        os.replace(tmp, self._state_path())
+        write_private_text(self._state_path(), json.dumps(self._state, indent=2) + "\n")
+
+    def _write_json(self, name: str, data: Any) -> None:
+        """A report file in the workdir: 0600, replaced atomically (it may name Secrets; values are redacted)."""
+        write_private_text(self.workdir / name, json.dumps(data, indent=2, default=str) + "\n")
 
     def _check_clusters(self) -> None:
         """Refuse a work directory of other clusters; record the clusters' identities in it on first use.
@@ -340,11 +347,13 @@ class Migration:
             return self._bundle
         path = self.workdir / "export"
         if "export" in self._state["completed"]:
-            self._bundle = Bundle.load(path)
+            self._bundle = Bundle.load(path, key=self._encryption_key)
             return self._bundle
 
         def run() -> Bundle:
-            return export_bundle(self.source, self.namespaces, path, selector=self.selector)
+            return export_bundle(
+                self.source, self.namespaces, path, selector=self.selector, encryption_key=self._encryption_key
+            )
 
         self._bundle = self._step("export", run)
         provider = (self._bundle.meta.get("source") or {}).get("provider")
@@ -383,7 +392,7 @@ class Migration:
         def run() -> Translation:
             t = compute()
             t.bundle.save(self.workdir / "translated")
-            (self.workdir / "translation.json").write_text(json.dumps(t.to_dict(), indent=2, default=str) + "\n")
+            self._write_json("translation.json", t.to_dict())
             for w in t.warnings:
                 self._emit("warning", "translate", str(w))
             return t
@@ -397,7 +406,7 @@ class Migration:
 
         def run() -> list[str]:
             residue = lint_residue(t, self.resolved_source_provider, self.target_provider or "", self.mappings)
-            (self.workdir / "lint.json").write_text(json.dumps({"residue": residue}, indent=2) + "\n")
+            self._write_json("lint.json", {"residue": residue})
             if residue and not self.allow_blockers:
                 raise MigrationBlocked(
                     f"{len(residue)} source-provider leftovers would not work on the target: "
@@ -444,7 +453,7 @@ class Migration:
 
         def run() -> Plan:
             p = make_plan(self._objects_to_apply(), self.target, namespace_map=self.namespace_map or None)
-            (self.workdir / "plan.json").write_text(json.dumps(p.to_dict(), indent=2, default=str) + "\n")
+            self._write_json("plan.json", p.to_dict())
             if not self.allow_blockers and (p.blockers or p.errors):
                 raise MigrationBlocked(
                     f"The plan is blocked: {len(p.blockers)} blockers, {len(p.errors)} objects the target rejects "
@@ -462,7 +471,7 @@ class Migration:
 
         def run() -> ApplyResult:
             result = apply_plan(p, wait=False, workdir=self.workdir / "apply")
-            (self.workdir / "apply.json").write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+            self._write_json("apply.json", result.to_dict())
             failed = [o for o in result.objects if getattr(o, "error", "")]
             if failed:
                 raise PortkitError(
@@ -499,7 +508,7 @@ class Migration:
 
         def run() -> VerifyResult:
             result = verify(self._objects_to_apply(), self.target, namespace_map=self.namespace_map or None)
-            (self.workdir / "verify.json").write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+            self._write_json("verify.json", result.to_dict())
             return result
 
         self._verified = self._step("verify", run)

@@ -6,6 +6,10 @@ its parser and sets ``func`` (taking the parsed ``argparse.Namespace`` and retur
 Exit codes: 0 success, 1 failed, 2 usage error or bad input (any :class:`portkit.errors.InputError`, e.g. a
 ConfigurationError), 3 finished but with manual actions or warnings that need attention. Errors print one
 paragraph (``--debug`` shows the traceback); text output has terminal control characters escaped.
+
+``$PORTKIT_BUNDLE_KEY`` is taken out of the process environment while a command runs (portkit keeps it in
+memory as the default bundle key), so child processes — the velero CLI, kubeconfig exec plugins — never
+inherit it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import importlib
 import pkgutil
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from portkit.cli._common import EXIT_FAILED, EXIT_USAGE
 from portkit.display import terminal_safe
@@ -44,6 +50,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (the console script exits with it)."""
+    from portkit._cipher import key_taken_from_environment
+    from portkit.bundle import BundleFormatWarning
+
+    with key_taken_from_environment(), warnings.catch_warnings():
+        warnings.simplefilter("always", BundleFormatWarning)
+        shown = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if issubclass(category, BundleFormatWarning):  # one line, no source line
+                print(f"portkit: warning: {terminal_safe(str(message))}", file=sys.stderr)
+            else:
+                shown(message, category, *args, **kwargs)
+
+        warnings.showwarning = show
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from portkit.display import terminal_safe
@@ -14,10 +15,12 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "add_key_file_flag",
     "add_kube_flags",
     "add_output_flag",
     "emit",
     "parse_map_flags",
+    "read_key_file",
 ]
 
 EXIT_OK = 0
@@ -30,6 +33,32 @@ def add_kube_flags(parser: argparse.ArgumentParser, prefix: str = "") -> None:
     """``--kubeconfig`` and ``--context`` (with an optional prefix such as ``from-``)."""
     parser.add_argument(f"--{prefix}kubeconfig", metavar="PATH", help="kubeconfig file (default: like kubectl)")
     parser.add_argument(f"--{prefix}context", metavar="NAME", help="kubeconfig context (default: current)")
+
+
+def add_key_file_flag(parser: argparse.ArgumentParser, what: str = "read and write") -> None:
+    """``--key-file PATH``: the key of bundles with encrypted Secrets (default ``$PORTKIT_BUNDLE_KEY``)."""
+    parser.add_argument(
+        "--key-file",
+        metavar="PATH",
+        help=f"file holding the bundle key, to {what} bundles with encrypted Secrets "
+        "(default: $PORTKIT_BUNDLE_KEY; make one with python -c 'import portkit.bundle as b; print(b.generate_key())')",
+    )
+
+
+def read_key_file(path: str | None) -> str | None:
+    """The key in ``--key-file`` (None when the flag was not given); the key itself is never shown."""
+    from portkit.errors import ConfigurationError
+
+    if not path:
+        return None
+    try:
+        key = Path(path).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "it is not a key (not ASCII text)"
+        raise ConfigurationError(f"Cannot read the key file {path}: {reason}.") from None
+    if not key:
+        raise ConfigurationError(f"The key file {path} is empty.", hint="Put the bundle key in it.")
+    return key
 
 
 def add_output_flag(parser: argparse.ArgumentParser, *, dest: str = "output_format") -> None:

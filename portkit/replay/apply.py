@@ -36,6 +36,7 @@ from portkit.errors import (
     PortkitError,
 )
 from portkit.model import ObjectRef, get_path
+from portkit.redact import redact_message
 from portkit.replay.identity import ClusterIdentity, cluster_identity
 from portkit.replay.journal import Journal, JournalEntry
 from portkit.replay.order import WAVE_NAMES
@@ -413,7 +414,12 @@ def apply(
         bar.step()
 
     def failed(a: Action, api_message: str, shown: str) -> tuple[str, str, bool]:
-        """Journal a rejected object (unless a dry run); the outcome apply_one returns for it."""
+        """Journal a rejected object (unless a dry run); the outcome apply_one returns for it.
+
+        The API server echoes field values in some Status messages: for a Secret, its values (and any value
+        the message quotes) are redacted before the message is journaled or shown.
+        """
+        api_message, shown = redact_message(api_message, a.obj), redact_message(shown, a.obj)
         if not dry_run:
             journal.record(
                 "failed", a.ref, sync=False, sha256=a.sha256, op=a.op, wave=a.wave, run=run_id, message=api_message

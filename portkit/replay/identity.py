@@ -93,12 +93,15 @@ class ClusterIdentity:
 def cluster_identity(cluster: Any) -> ClusterIdentity:
     """The identity of a :class:`portkit.Cluster` (one GET of the ``kube-system`` namespace).
 
-    The uid is ``""`` when the namespace does not exist or the credentials may not read it; connection
-    failures propagate.
+    The uid is ``""`` when the namespace does not exist or the credentials may not read it (or ``cluster`` is
+    a stand-in that cannot read objects); connection failures propagate.
     """
     server = str(getattr(cluster, "server", "") or "")
+    resource_for, get = getattr(cluster, "resource_for", None), getattr(cluster, "get", None)
+    if resource_for is None or get is None:  # a stand-in without reads: known by its server only
+        return ClusterIdentity(server, "")
     try:
-        live = cluster.get(cluster.resource_for("v1", "Namespace"), "kube-system")
+        live = get(resource_for("v1", "Namespace"), "kube-system")
     except (NotFoundError, ForbiddenError):
         return ClusterIdentity(server, "")
     uid = (live.get("metadata") or {}).get("uid") if isinstance(live, dict) else None

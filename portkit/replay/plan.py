@@ -29,6 +29,7 @@ from portkit.errors import (
     PlanError,
 )
 from portkit.model import ObjectRef, gc_paused, get_path, split_api_version
+from portkit.redact import redact_message
 from portkit.replay._compare import (
     FieldDiff,
     content_sha256,
@@ -732,16 +733,16 @@ def _dry_run_all(
                 return
             if not (a.created_ownership and only_own_conflicts(exc, FIELD_MANAGER)):
                 a.op = "conflict"
-                a.message = exc.message
+                a.message = redact_message(exc.message, a.obj)
             try:
                 result = cluster.apply(a.obj, field_manager=FIELD_MANAGER, dry_run=True, force=True)
             except ApiError as forced:
-                a.error = forced.message
+                a.error = redact_message(forced.message, a.obj)  # the server may quote a Secret's value
                 return
         except ClusterUnreachableError:
             raise
         except ApiError as exc:
-            a.error = exc.message
+            a.error = redact_message(exc.message, a.obj)  # the server may quote a Secret's value
             return
         a.validated = True
         if current is not None:

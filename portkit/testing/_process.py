@@ -112,6 +112,7 @@ def spawn(
     *,
     env: dict[str, str] | None = None,
     detach: bool = False,
+    pass_fds: Sequence[int] = (),
 ) -> ManagedProcess:
     """Start ``argv`` with stdout/stderr appended to ``log``."""
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -125,6 +126,7 @@ def spawn(
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
+                pass_fds=tuple(pass_fds),
                 preexec_fn=None if detach or not sys.platform.startswith("linux") else _set_pdeathsig,
             )
 

@@ -40,6 +40,7 @@ from portkit.model import ObjectRef
 from portkit.testing._pki import Pki, make_pki
 from portkit.testing._process import ManagedProcess, pid_alive, rss_bytes, spawn
 from portkit.testing.binaries import Binaries, ensure_binaries, tail
+from portkit.testing.node import RealNode
 
 __all__ = ["LocalCluster", "load_manifests", "start_all", "wait_for"]
 
@@ -109,7 +110,10 @@ class LocalCluster:
         data_dir: where everything lives; default a new temporary directory (removed on stop unless
             ``keep=True`` or ``$PORTKIT_KEEP_CLUSTERS`` is set).
         apiserver_args: extra kube-apiserver flags (e.g. ``["--max-requests-inflight=1"]``).
-        nodes: number of fake nodes when the provider profile does not say.
+        nodes: number of fake (kwok) nodes when the provider profile does not say.
+        real_nodes: number of real nodes besides them: a kubelet and containerd that really run pods, with
+            the same provider look (see :mod:`portkit.testing.node`; needs root and the packages
+            ``scripts/setup.sh`` installs). ``nodes=0, real_nodes=1`` is a cluster whose only node is real.
         velero: also run a Velero server against this cluster (CRDs, namespace ``velero``, a
             BackupStorageLocation on a file object store); see :mod:`portkit.testing.velero`.
         velero_store: the object-store directory; give two clusters the same one to back up in one and
@@ -132,7 +136,8 @@ class LocalCluster:
         velero: bool = False,
         velero_store: str | os.PathLike[str] | None = None,
         apiserver_args: Sequence[str] = (),
-        nodes: int = 2,
+        nodes: int | None = None,
+        real_nodes: int = 0,
         ports: Mapping[str, int] | None = None,
         keep: bool = False,
         detach: bool = False,
@@ -143,6 +148,8 @@ class LocalCluster:
         self.velero = velero
         self.apiserver_args = list(apiserver_args)
         self.node_count = nodes
+        self.real_node_count = real_nodes
+        self.real_nodes: list[RealNode] = []
         self.detach = detach
         self._owns_dir = data_dir is None
         self.keep = keep or bool(os.environ.get("PORTKIT_KEEP_CLUSTERS")) or detach
@@ -224,6 +231,8 @@ class LocalCluster:
             self._start_controllers(binaries, spec)
             self._create_nodes(spec)
             self._install_storage(spec)
+            if self.real_node_count:
+                self._start_real_nodes(spec)
             self._wait_nodes_ready()
             self._wait_default_service_account()
             self.timings["controllers_nodes"] = time.monotonic() - t
@@ -240,8 +249,15 @@ class LocalCluster:
         return self
 
     def stop(self) -> None:
-        """Stop every process (SIGTERM, then SIGKILL); remove ``data_dir`` unless kept."""
-        for name in ("velero", "provisioner", "kwok", "scheduler", "controller-manager", "apiserver", "etcd"):
+        """Stop every process (SIGTERM, then SIGKILL) and real node (kubelet, containerd, containers,
+        mounts, interfaces, cgroups); remove ``data_dir`` unless kept."""
+        for name in ("velero", "provisioner", "kwok", "scheduler", "controller-manager"):
+            proc = self._procs.pop(name, None)
+            if proc is not None:
+                proc.stop(timeout=5.0)
+        for node in self.real_nodes:
+            node.stop()
+        for name in ("apiserver", "etcd"):
             proc = self._procs.pop(name, None)
             if proc is not None:
                 proc.stop(timeout=5.0)
@@ -384,7 +400,11 @@ class LocalCluster:
             f"--service-account-issuer=https://127.0.0.1:{port}",
             f"--service-account-key-file={pki.sa_pub}",
             f"--service-account-signing-key-file={pki.sa_key}",
-            "--authorization-mode=RBAC",
+            "--authorization-mode=Node,RBAC",
+            f"--kubelet-client-certificate={pki.admin_crt}",
+            f"--kubelet-client-key={pki.admin_key}",
+            f"--kubelet-certificate-authority={pki.ca_crt}",
+            "--kubelet-preferred-address-types=InternalIP,Hostname",
             "--allow-privileged=true",
             "--profiling=false",
             "--enable-garbage-collector=true",
@@ -634,20 +654,118 @@ class LocalCluster:
 
     def _provider_spec(self) -> dict[str, Any]:
         if self.provider is None:
-            return {
-                "nodes": [{"name": f"{self.name}-node-{i}", "labels": {}} for i in range(self.node_count)],
+            count = 2 if self.node_count is None else self.node_count
+            templates = [{"name": f"{self.name}-node-{i}", "labels": {}} for i in range(max(count, 1))]
+            spec: dict[str, Any] = {
                 "storage_classes": [],
                 "volume_snapshot_classes": [],
                 "provisioners": [],
             }
-        from portkit import profiles
+        else:
+            from portkit import profiles
 
-        try:
-            return dict(profiles.local_cluster_spec(self.provider))
-        except PortkitError as exc:
-            raise LocalClusterError(
-                f"Cannot make local cluster {self.name!r} look like provider {self.provider!r}: {exc}"
-            ) from exc
+            try:
+                spec = dict(profiles.local_cluster_spec(self.provider))
+            except PortkitError as exc:
+                raise LocalClusterError(
+                    f"Cannot make local cluster {self.name!r} look like provider {self.provider!r}: {exc}"
+                ) from exc
+            templates = list(spec.get("nodes") or []) or [{"name": f"{self.name}-node-0", "labels": {}}]
+            count = len(templates) if self.node_count is None else self.node_count
+        spec["nodes"] = [_node_like(templates[i % len(templates)], i, len(templates)) for i in range(count)]
+        spec["real_nodes"] = [
+            _node_like(templates[i % len(templates)], i, 0, name=f"{self.name}-real-{i}")
+            for i in range(self.real_node_count)
+        ]
+        if self.real_node_count and self.provider is None:
+            spec["provisioners"] = [LOCAL_PROVISIONER]
+            spec["storage_classes"] = [local_storage_class()]
+        return spec
+
+    # -- real nodes ----------------------------------------------------------------------------------
+    def _start_real_nodes(self, spec: Mapping[str, Any]) -> None:
+        from portkit.testing import images
+        from portkit.testing.node import sweep_stale_nodes
+
+        t = time.monotonic()
+        for slot in sweep_stale_nodes():
+            self._progress(f"cleaned up real-node slot {slot} left by a process that died without stopping it")
+        refs = [images.PAUSE, images.BUSYBOX]
+        if self.velero:
+            refs.append(images.VELERO)
+        archives = [images.ensure_image(ref, self._progress) for ref in refs]
+        default_verify = _default_verify_image()
+        for template in spec.get("real_nodes") or []:
+            node = RealNode(
+                str(template["name"]),
+                cluster_name=self.name,
+                root=self.data_dir / "nodes" / str(template["name"]),
+                pki=self._require_pki(),
+                apiserver_port=self.ports["apiserver"],
+                kubelet=self.binaries.kubelet,
+                labels=dict(template.get("labels") or {}),
+                detach=self.detach,
+            )
+            self.real_nodes.append(node)
+            node.start(archives, self._progress)
+            node.tag_image(images.BUSYBOX, default_verify)
+        self._label_real_nodes()
+        self.timings["real_nodes"] = time.monotonic() - t
+
+    def _label_real_nodes(self, timeout: float = 90.0) -> None:
+        cluster = self.cluster()
+        resource = cluster.resource_for("v1", "Node")
+        for node in self.real_nodes:
+
+            def registered(node: RealNode = node) -> bool:
+                if not node.alive():
+                    raise node._failed("stopped before it registered")
+                return bool(cluster.get(resource, node.name))
+
+            self._wait("apiserver", registered, timeout)
+            labels = {**node.labels, "kubernetes.io/hostname": node.name, "type": "real",
+                      REAL_NODE_LABEL: "true"}
+            cluster.request("PATCH", f"/api/v1/nodes/{node.name}", body={"metadata": {"labels": labels}},
+                            content_type="application/merge-patch+json")
+
+    def load_image(self, image: str | os.PathLike[str], *, name: str | None = None) -> str:
+        """Load an image into every real node's containerd and return its reference.
+
+        Args:
+            image: a reference portkit can make (:func:`portkit.testing.images.builtin_images`, e.g.
+                :data:`~portkit.testing.images.BUSYBOX`), or the path of an OCI or docker image archive.
+            name: also tag the image with this reference (e.g. the public name a mirror would serve).
+        """
+        from portkit.testing import images
+
+        if not self.real_nodes:
+            raise LocalClusterError(f"Local cluster {self.name!r} has no real nodes to load images into.",
+                                    hint="Start it with real_nodes=1 or more.")
+        if isinstance(image, str) and image in images.builtin_images():
+            archive, ref = images.ensure_image(image, self._progress), image
+        else:
+            archive = Path(image)
+            if not archive.is_file():
+                raise LocalClusterError(f"No image archive at {archive} (and {image!s} is not an image portkit "
+                                        f"makes).")
+            ref = images.archive_reference(archive)
+        for node in self.real_nodes:
+            node.import_image(archive)
+            if name:
+                node.tag_image(ref, name)
+        return name or ref
+
+    @property
+    def real_node_names(self) -> list[str]:
+        """Names of the real nodes."""
+        return [node.name for node in self.real_nodes]
+
+    @property
+    def velero_binary(self) -> str:
+        """Path of the Velero CLI that matches this cluster's Velero server (built on first use)."""
+        from portkit.testing.velero import ensure_velero
+
+        return str(ensure_velero(self._progress).velero)
 
     def _create_nodes(self, spec: Mapping[str, Any]) -> None:
         cluster = self.cluster()
@@ -738,11 +856,45 @@ class LocalCluster:
         _write_private_yaml(self._component_kubeconfig(), config)
 
 
+REAL_NODE_LABEL = "portkit.dev/real-node"
+"""Label carried by real nodes (``"true"``); DaemonSets that must run for real select on it."""
+LOCAL_PROVISIONER = "local.portkit.dev"
+
+
+def local_storage_class() -> dict[str, Any]:
+    """The default StorageClass of a provider-less cluster with real nodes (local volumes, WaitForFirstConsumer)."""
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {"name": "local", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+        "provisioner": LOCAL_PROVISIONER,
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "WaitForFirstConsumer",
+    }
+
+
+def _default_verify_image() -> str:
+    from portkit.volumes.verify import DEFAULT_IMAGE
+
+    return DEFAULT_IMAGE
+
+
+def _node_like(template: Mapping[str, Any], index: int, count: int, *, name: str | None = None) -> dict[str, Any]:
+    """A node with the provider look of ``template``; a new name when ``count`` templates are reused."""
+    node_name = name or str(template["name"])
+    if name is None and count and index >= count:
+        node_name = f"{template['name']}-{index // count}"
+    labels = dict(template.get("labels") or {})
+    if "kubernetes.io/hostname" in labels:
+        labels["kubernetes.io/hostname"] = node_name
+    return {"name": node_name, "labels": labels}
+
+
 def _write_private_yaml(path: Path, data: Any) -> None:
     """A kubeconfig (it holds a client key): mode 0600 also when it replaces an existing 0644 file."""
-    from portkit.testing._files import write_private
+    from portkit._private_files import write_private_text
 
-    write_private(path, yaml.safe_dump(data, sort_keys=False).encode())
+    write_private_text(path, yaml.safe_dump(data, sort_keys=False))
 
 
 def start_all(clusters: Iterable[LocalCluster]) -> list[LocalCluster]:

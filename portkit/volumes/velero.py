@@ -11,6 +11,9 @@ selector, a data path), wait until the target's Velero server has synced the bac
 store, restore with ``--namespace-mappings``, the change-storage-class ConfigMap (written from the storage
 mapping, removed afterwards) and a resource-modifier ConfigMap (per-claim class and size changes of a
 translation, removed afterwards), then report every claim: source class/size → target class/size, phase.
+
+The velero process gets portkit's environment without any ``PORTKIT_*`` variable (so never the bundle key
+``PORTKIT_BUNDLE_KEY``) and without ``VELERO_NAMESPACE`` (see :mod:`portkit._childenv`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 
 import attrs
 
+from portkit._childenv import child_environment
 from portkit._names import why_not_dns_label, why_not_dns_subdomain
 from portkit.cluster import Cluster
 from portkit.errors import ConfigurationError, NotFoundError, PortkitError, VolumeMoveError
@@ -391,8 +395,8 @@ class VeleroCLI:
         """Run ``velero ARGS`` (list, no shell); raise :class:`VolumeMoveError` on timeout or (``check``) failure."""
         argv = [self.binary, *args, *(self.global_args() if global_flags else [])]
         limit = self.timeout if timeout is None else timeout
-        env = dict(os.environ)
-        env.pop("VELERO_NAMESPACE", None)  # the namespace is always passed explicitly
+        # no PORTKIT_* variable (the bundle key) for the child; the namespace is always passed explicitly
+        env = child_environment(drop=("VELERO_NAMESPACE",))
         started = time.monotonic()
         shown = " ".join(args[:3])
         try:

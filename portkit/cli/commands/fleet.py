@@ -70,6 +70,13 @@ def register(sub: Any) -> None:
     p.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="extra label (repeat)")
     p.add_argument("--image-pull-secret", action="append", default=[], metavar="NAME")
     p.add_argument(
+        "--key-secret",
+        metavar="NAME",
+        help="Secret holding a bundle key: every unit runs `portkit migrate --key-file`, so the Secrets in the "
+        "workdirs are encrypted",
+    )
+    p.add_argument("--key-secret-key", default="key", metavar="KEY", help="key of the bundle key in it (default: key)")
+    p.add_argument(
         "--migrate-arg",
         action="append",
         default=[],
@@ -118,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         resources={"requests": {"cpu": args.cpu, "memory": args.memory}, "limits": {"memory": args.memory_limit}},
         backoff_limit=args.backoff_limit, active_deadline_seconds=args.deadline, ttl_seconds_after_finished=args.ttl,
         service_account=args.service_account, queue=args.queue, labels=_labels(args.label),
-        image_pull_secrets=args.image_pull_secret,
+        image_pull_secrets=args.image_pull_secret, key_secret=args.key_secret, key_secret_key=args.key_secret_key,
     )  # fmt: skip
     if not args.out:
         sys.stdout.write(plan.to_yaml())

@@ -6,7 +6,16 @@ import argparse
 import sys
 from typing import Any
 
-from portkit.cli._common import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, add_kube_flags, add_output_flag, emit
+from portkit.cli._common import (
+    EXIT_ATTENTION,
+    EXIT_FAILED,
+    EXIT_OK,
+    add_key_file_flag,
+    add_kube_flags,
+    add_output_flag,
+    emit,
+    read_key_file,
+)
 
 
 def register(sub: Any) -> None:
@@ -31,6 +40,7 @@ def register(sub: Any) -> None:
     p.add_argument("--no-wait", action="store_true", help="do not wait for readiness after the apply")
     p.add_argument("--timeout", type=float, default=600, help="readiness timeout in seconds")
     p.add_argument("--allow-blockers", action="store_true", help="continue past lint and plan blockers")
+    add_key_file_flag(p, "encrypt Secret values and annotations in the workdir's")
     add_output_flag(p)
     p.set_defaults(func=run)
 
@@ -73,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from portkit.migration import Migration
     from portkit.replay import parse_namespace_map
 
+    key = read_key_file(args.key_file)
     source = Cluster.from_kubeconfig(args.from_kubeconfig, args.from_context)
     target = Cluster.from_kubeconfig(args.to_kubeconfig, args.to_context)
     migration = Migration(
@@ -81,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         namespace_map=parse_namespace_map(args.namespace_map),
         mappings=parse_map_flags(args.map) if args.map else None, rules=args.rules, workdir=args.workdir,
         selector=args.selector, wait=not args.no_wait, timeout=args.timeout, allow_blockers=args.allow_blockers,
-        on_event=progress_printer(sys.stderr.isatty()),
+        on_event=progress_printer(sys.stderr.isatty()), encryption_key=key,
     )
     report = migration.run()
     emit(report, args.output_format)

@@ -6,7 +6,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from portkit.cli._common import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, add_kube_flags, add_output_flag, emit
+from portkit.cli._common import (
+    EXIT_ATTENTION,
+    EXIT_FAILED,
+    EXIT_OK,
+    add_key_file_flag,
+    add_kube_flags,
+    add_output_flag,
+    emit,
+    read_key_file,
+)
 from portkit.display import terminal_safe
 from portkit.errors import ConfigurationError
 
@@ -42,9 +51,7 @@ def add_replay_flags(parser: argparse.ArgumentParser) -> None:
         help="skip the server-side dry run of every object (faster, less checked)",
     )
     parser.add_argument("--workers", type=int, default=16, metavar="N", help="concurrent requests (default 16)")
-    parser.add_argument(
-        "--key-file", metavar="PATH", help="Fernet key of a bundle with encrypted Secrets (default $PORTKIT_BUNDLE_KEY)"
-    )
+    add_key_file_flag(parser, "read")
     add_output_flag(parser)
 
 
@@ -55,12 +62,7 @@ def load_bundle(directory: str, key_file: str | None = None) -> Any:
     path = Path(directory)
     if not path.exists():
         raise ConfigurationError(f"{directory} does not exist.", hint="Give a bundle directory or YAML manifests.")
-    key: str | None = None
-    if key_file:
-        try:
-            key = Path(key_file).read_text().strip()
-        except OSError as exc:
-            raise ConfigurationError(f"Cannot read the key file {key_file}: {exc.strerror}.") from None
+    key = read_key_file(key_file)
     if path.is_dir() and (path / MANIFEST).exists():
         return Bundle.load(path, key=key)
     return Bundle.from_manifests(path)

@@ -2,8 +2,10 @@
 // local directory: the shared "bucket" two local Velero servers use for the cluster-migration flow in
 // portkit's tests (portkit.testing.LocalCluster(velero=True)). Not for production use.
 //
-// BackupStorageLocation: provider "portkit.io/file", objectStorage.bucket any name, config.root the
-// directory (absolute path). Objects live at <root>/<bucket>/<key>; writes are atomic (temp file + rename),
+// BackupStorageLocation: provider "portkit.io/file" with config.root, or provider "velero.io/fs" with
+// config.fspath, the directory (absolute path); objectStorage.bucket any name. Under the name "velero.io/fs"
+// the same directory also holds the Kopia repositories of Velero's file-system backups, which Velero's
+// own "fs" repository back end writes there (node agents mount the directory at the same path). Objects live at <root>/<bucket>/<key>; writes are atomic (temp file + rename),
 // so a second Velero server may read while the first writes. Signed URLs are not supported, so
 // `velero backup logs` and `describe --details` cannot download from this store.
 package main
@@ -23,11 +25,15 @@ import (
 	"github.com/vmware-tanzu/velero/pkg/plugin/framework"
 )
 
-const pluginName = "portkit.io/file"
+const (
+	pluginName   = "portkit.io/file"
+	fsPluginName = "velero.io/fs"
+)
 
 func main() {
 	framework.NewServer().
 		RegisterObjectStore(pluginName, newFileStore).
+		RegisterObjectStore(fsPluginName, newFileStore).
 		Serve()
 }
 
@@ -40,9 +46,12 @@ type fileStore struct {
 	root string
 }
 
-// Init reads config["root"], the directory holding the buckets.
+// Init reads config["root"] (or config["fspath"]), the directory holding the buckets.
 func (f *fileStore) Init(config map[string]string) error {
 	root := config["root"]
+	if root == "" {
+		root = config["fspath"]
+	}
 	if root == "" {
 		root = os.Getenv("PORTKIT_VELERO_STORE")
 	}
