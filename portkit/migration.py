@@ -24,11 +24,12 @@ from portkit._private_files import write_private_text
 from portkit.bundle import Bundle
 from portkit.cluster import Cluster
 from portkit.display import html_table, text_table
-from portkit.errors import ConfigurationError, PlanError, PortkitError
+from portkit.errors import ClusterMismatchError, ConfigurationError, PlanError, PortkitError
 from portkit.export import export as export_bundle
 from portkit.replay import ApplyResult, Plan, VerifyResult, WaitResult, verify, wait_ready
 from portkit.replay import apply as apply_plan
 from portkit.replay import plan as make_plan
+from portkit.replay.identity import ClusterIdentity, cluster_identity
 from portkit.translate import Translation, lint_residue, translate
 from portkit.volumes.quiesce import QuiesceState, delete_holders, quiesce, unquiesce
 from portkit.volumes.verify import DEFAULT_IMAGE, DataVerifyResult
@@ -277,6 +278,7 @@ class Migration:
         self._volumes: Any = None
         self._quiesced: QuiesceState | None = None
         self._data_verified: DataVerifyResult | None = None
+        self._clusters_checked = False
 
     def __repr__(self) -> str:
         done = self._state["completed"]
@@ -315,11 +317,48 @@ class Migration:
         """A report file in the workdir: 0600, replaced atomically (it may name Secrets; values are redacted)."""
         write_private_text(self.workdir / name, json.dumps(data, indent=2, default=str) + "\n")
 
+    def _check_clusters(self) -> None:
+        """Refuse a work directory of other clusters; record the clusters' identities in it on first use.
+
+        Each cluster is named by its API server (password redacted) and its ``kube-system`` uid (see
+        :mod:`portkit.replay.identity`). A work directory of an older portkit records none: the clusters of
+        this run are recorded (the apply journal still checks its own).
+        """
+        if self._clusters_checked:
+            return
+        recorded = self._state.get("clusters") or {}
+        if not isinstance(recorded, dict):
+            recorded = {"invalid": recorded}
+        current = {"source": cluster_identity(self.source), "target": cluster_identity(self.target)}
+        for role, given in current.items():
+            if role not in recorded:
+                continue
+            try:
+                was = ClusterIdentity.from_dict(recorded[role])
+            except ValueError as exc:
+                raise ConfigurationError(
+                    f"The migration state {self._state_path()} is corrupt: {exc}.",
+                    hint="Use a new workdir, or remove the file to start the migration again from the export.",
+                ) from exc
+            if not was.same_cluster(given):
+                raise ClusterMismatchError(
+                    f"{self.workdir} holds a migration whose {role} cluster is {was.describe()}, not "
+                    f"{given.describe()}; nothing was done.",
+                    recorded=was.describe(),
+                    given=given.describe(),
+                    hint=f"Use another workdir for other clusters, or pass the {role} cluster this migration "
+                    "was started with.",
+                )
+        self._state["clusters"] = {role: ident.to_dict() for role, ident in current.items()}
+        self._save_state()
+        self._clusters_checked = True
+
     def _emit(self, kind: str, step: str, message: str = "", **data: Any) -> None:
         if self.on_event is not None:
             self.on_event(MigrationEvent(kind, step, message, data))
 
     def _step(self, name: str, fn: Callable[[], Any]) -> Any:
+        self._check_clusters()
         self._emit("step_start", name, f"{name} started")
         started = time.monotonic()
         result = fn()

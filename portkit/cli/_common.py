@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from portkit.display import terminal_safe
+
 __all__ = [
     "EXIT_ATTENTION",
     "EXIT_FAILED",
@@ -17,6 +19,7 @@ __all__ = [
     "add_kube_flags",
     "add_output_flag",
     "emit",
+    "parse_map_flags",
     "read_key_file",
 ]
 
@@ -70,12 +73,24 @@ def add_output_flag(parser: argparse.ArgumentParser, *, dest: str = "output_form
     )
 
 
+def parse_map_flags(flags: list[str]) -> dict[str, Any]:
+    """``--map KIND:OLD=NEW`` flags as translation mappings; a malformed flag is a usage error (exit 2)."""
+    from portkit.errors import ConfigurationError, TranslationError
+    from portkit.translate import parse_map_flags as parse
+
+    try:
+        return parse(flags)
+    except TranslationError as exc:
+        raise ConfigurationError(exc.message, hint=exc.hint or "See `portkit translate --help` for --map.") from exc
+
+
 def emit(result: Any, fmt: str) -> None:
-    """Print a result: its ``to_dict()`` as JSON, or its text rendering (``str``)."""
+    """Print a result: its ``to_dict()`` as JSON, or its text rendering (``str``) with terminal control
+    characters escaped (names and messages in it may come from servers or files)."""
     if fmt == "json":
         data = result.to_dict() if hasattr(result, "to_dict") else result
         json.dump(data, sys.stdout, indent=2, sort_keys=False, default=str)
         sys.stdout.write("\n")
     else:
         text = result.to_text() if hasattr(result, "to_text") else str(result)
-        sys.stdout.write(text.rstrip("\n") + "\n")
+        sys.stdout.write(terminal_safe(text.rstrip("\n")) + "\n")

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from portkit.errors import TranslationError
+from portkit.errors import TranslationError, UnknownProviderError
 from portkit.profiles._load import parse_profile, read_profile_file
 from portkit.profiles._matrix import matrix_markdown
 from portkit.profiles._model import (
@@ -144,7 +144,7 @@ def _single(name: str) -> Profile:
     plugins = _plugin_profiles()
     if name in plugins:
         return plugins[name]
-    raise TranslationError(
+    raise UnknownProviderError(
         f"unknown provider {name!r}.", hint=f"Known providers: {', '.join(names())} (see `portkit providers`)."
     )
 
@@ -154,7 +154,7 @@ def load(name: str | Sequence[str]) -> Profile:
     parts = [name] if isinstance(name, str) else list(name)
     flat = [p.strip().lower() for part in parts for p in str(part).split("+") if p.strip()]
     if not flat:
-        raise TranslationError("no provider given.", hint="Name one, e.g. --to ionos or --to rook-ceph+metallb.")
+        raise UnknownProviderError("no provider given.", hint="Name one, e.g. --to ionos or --to rook-ceph+metallb.")
     if len(flat) == 1:
         return _single(flat[0])
     return combine([_single(n) for n in flat])

@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from portkit._private_files import write_private_bytes
+
 __all__ = ["Pki", "issue_node_certs", "make_pki"]
 
 
@@ -35,7 +37,10 @@ class Pki:
 
 
 def _write(path: Path, data: bytes, private: bool) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    if private:  # keys: 0600 also when an existing 0644 file is replaced
+        write_private_bytes(path, data)
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
 

@@ -275,6 +275,15 @@ class LocalCluster:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def _write_state(self) -> None:
+        from portkit.testing._process import ProcessIdentity
+
+        processes = {}
+        running = dict(self._procs)
+        running.update({f"node-{n.name}": n.process for n in self.real_nodes if n.process is not None})
+        for name, proc in running.items():
+            identity = ProcessIdentity.of(proc.pid)
+            if identity is not None:  # a process that already ended is not recorded (nor ever signalled)
+                processes[name] = identity.to_dict()
         state = {
             "name": self.name,
             "provider": self.provider,
@@ -282,37 +291,93 @@ class LocalCluster:
             "kubeconfig": self.kubeconfig,
             "ports": self.ports,
             "pids": {name: p.pid for name, p in self._procs.items()},
-            "real_nodes": [{"name": n.name, "pid": n.process.pid if n.process else None, "slot": n.slot}
-                           for n in self.real_nodes],
+            "real_nodes": [{"name": n.name, "slot": n.slot} for n in self.real_nodes],
+            # what stop_detached checks before it signals anything: pid, executable and start time
+            "processes": processes,
         }
         if self.velero:
             state["velero_binary"] = self.velero_binary
-        (self.data_dir / "state.json").write_text(json.dumps(state, indent=2) + "\n")
+        path = self.data_dir / "state.json"
+        tmp = path.with_name(f".state.json.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(state, indent=2) + "\n")
+        os.replace(tmp, path)
 
     @staticmethod
     def read_state(data_dir: str | os.PathLike[str]) -> dict[str, Any]:
-        """The state a started cluster wrote to ``data_dir/state.json`` (name, server, kubeconfig, ports, pids)."""
+        """The state a started cluster wrote to ``data_dir/state.json`` (name, server, kubeconfig, ports, pids,
+        and ``processes``: per component its pid, executable and start time), validated.
+
+        Raises:
+            LocalClusterError: there is no such file, or it is not a state portkit wrote.
+        """
+        from portkit.testing._process import ProcessIdentity, valid_pid
+
         path = Path(data_dir) / "state.json"
         try:
-            state: dict[str, Any] = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
+            state: Any = json.loads(path.read_text())
+        except (OSError, ValueError, RecursionError) as exc:
             raise LocalClusterError(f"No local cluster state at {path}.") from exc
-        return state
+
+        def invalid(why: str) -> LocalClusterError:
+            return LocalClusterError(
+                f"The local cluster state {path} is invalid: {why}. Nothing was signalled.",
+                hint="It was edited or not written by portkit: stop the cluster's processes by hand, then remove "
+                f"{Path(data_dir)}.",
+            )
+
+        if not isinstance(state, dict):
+            raise invalid("it is not a JSON object")
+        pids = state.get("pids", {})
+        if not isinstance(pids, dict) or not all(isinstance(k, str) and valid_pid(v) for k, v in pids.items()):
+            raise invalid("'pids' must map component names to process ids greater than 1")
+        processes = state.get("processes", {})
+        if not isinstance(processes, dict):
+            raise invalid("'processes' must map component names to pid, exe and start")
+        for name, entry in processes.items():
+            try:
+                ProcessIdentity.from_dict(entry)
+            except ValueError as exc:
+                raise invalid(f"process {name!r}: {exc}") from exc
+        return dict(state)
 
     @classmethod
     def stop_detached(cls, data_dir: str | os.PathLike[str], *, remove: bool = True) -> dict[str, Any]:
-        """Stop a cluster started with ``detach=True`` (by another process) from its ``data_dir``."""
+        """Stop a cluster started with ``detach=True`` (by another process) from its ``data_dir``.
+
+        Only the processes ``state.json`` records with pid, executable and start time are signalled, and each
+        only while all three still match (a process that ended and whose pid was reused, pids 0, -1 or 1,
+        anything else is never signalled). A state of an older portkit without that record stops nothing and
+        raises while its pids still run.
+
+        Raises:
+            LocalClusterError: the state is missing or invalid, or names running pids without identities.
+        """
+        from portkit.testing._process import ProcessIdentity
+
         state = cls.read_state(data_dir)
-        pids = [int(p) for p in state.get("pids", {}).values()]
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGTERM)
+        recorded = [ProcessIdentity.from_dict(entry) for entry in state.get("processes", {}).values()]
+        unverified = sorted(
+            {int(pid) for pid in state.get("pids", {}).values()} - {p.pid for p in recorded}
+        )
+        running_unverified = [pid for pid in unverified if pid_alive(pid)]
+        if running_unverified and not recorded:
+            raise LocalClusterError(
+                f"The local cluster state in {data_dir} does not record which processes it started (written by an "
+                f"older portkit); pids {', '.join(map(str, running_unverified))} run, but nothing was signalled.",
+                hint="Check with `ps -p PID -o pid,args` that they are the cluster's, stop them with `kill PID`, "
+                f"then remove {data_dir}.",
+            )
+        for proc in recorded:
+            proc.signal(signal.SIGTERM)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(pid_alive(p) for p in pids):
+        while time.monotonic() < deadline and any(p.running() for p in recorded):
             time.sleep(0.1)
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        for proc in recorded:
+            proc.signal(signal.SIGKILL)
+        if state.get("real_nodes"):
+            from portkit.testing.node import sweep_stale_nodes
+
+            sweep_stale_nodes()  # the nodes' cgroups and slots (their processes died with the node process)
         if remove:
             shutil.rmtree(data_dir, ignore_errors=True)
         return state
@@ -835,9 +900,10 @@ def _node_like(template: Mapping[str, Any], index: int, count: int, *, name: str
 
 
 def _write_private_yaml(path: Path, data: Any) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        yaml.safe_dump(data, fh, sort_keys=False)
+    """A kubeconfig (it holds a client key): mode 0600 also when it replaces an existing 0644 file."""
+    from portkit._private_files import write_private_text
+
+    write_private_text(path, yaml.safe_dump(data, sort_keys=False))
 
 
 def start_all(clusters: Iterable[LocalCluster]) -> list[LocalCluster]:

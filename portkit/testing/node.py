@@ -584,9 +584,9 @@ class RealNode:
             "current-context": "node",
         }
         kubeconfig_path = self.root / "kubelet.kubeconfig"
-        fd = os.open(kubeconfig_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            yaml.safe_dump(kubeconfig, fh, sort_keys=False)
+        from portkit._private_files import write_private_text  # 0600 also over an existing 0644 file
+
+        write_private_text(kubeconfig_path, yaml.safe_dump(kubeconfig, sort_keys=False))
         return [
             str(self.kubelet_binary),
             f"--config={config_path}",

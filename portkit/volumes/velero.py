@@ -32,6 +32,7 @@ from typing import Any
 import attrs
 
 from portkit._childenv import child_environment
+from portkit._names import why_not_dns_label, why_not_dns_subdomain
 from portkit.cluster import Cluster
 from portkit.errors import ConfigurationError, NotFoundError, PortkitError, VolumeMoveError
 from portkit.volumes.base import (
@@ -59,6 +60,7 @@ __all__ = [
     "VeleroOperationError",
     "VeleroRun",
     "backup_args",
+    "check_namespaces",
     "parse_objects",
     "parse_version",
     "restore_args",
@@ -150,6 +152,48 @@ def parse_objects(text: str, *, what: str = "velero output") -> list[dict[str, A
     return [data]
 
 
+_DURATION = re.compile(r"([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_RESOURCE_POLICIES = ("none", "update")
+
+
+def _bad_value(why: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"{why}; nothing was passed to velero.",
+        hint="Velero takes Kubernetes names only: no '*', ',', ':', spaces or leading '-'.",
+    )
+
+
+def _check_label(value: object, what: str) -> str:
+    why = why_not_dns_label(value, what)
+    if why:
+        raise _bad_value(why)
+    return str(value)
+
+
+def _check_subdomain(value: object, what: str) -> str:
+    why = why_not_dns_subdomain(value, what)
+    if why:
+        raise _bad_value(why)
+    return str(value)
+
+
+def check_namespaces(namespaces: Sequence[str], namespace_map: Mapping[str, str] | None = None) -> None:
+    """Refuse namespaces and namespace-map entries that are not Kubernetes namespace names (``*``,
+    ``a,b``, ``--flag``, ``a:b``, ...) before any of them reaches a ``velero`` argument list.
+
+    Raises:
+        ConfigurationError: naming the bad value.
+    """
+    if isinstance(namespaces, str):
+        raise _bad_value(f"namespaces must be a list of names, not the string {namespaces!r}")
+    for ns in namespaces:
+        _check_label(ns, "Namespace")
+    for src, dst in (namespace_map or {}).items():
+        _check_label(src, "Namespace-map source")
+        _check_label(dst, "Namespace-map target")
+
+
 def parse_version(text: str) -> tuple[int, int, int] | None:
     """``(major, minor, patch)`` from ``velero version --client-only`` output, or None."""
     match = _VERSION.search(text)
@@ -173,6 +217,16 @@ def backup_args(
         )
     if not namespaces:
         raise ConfigurationError("A Velero backup needs at least one namespace.")
+    _check_subdomain(name, "Backup name")
+    check_namespaces(namespaces)
+    if storage_location:
+        _check_subdomain(storage_location, "Backup storage location")
+    for location in snapshot_locations:
+        _check_subdomain(location, "Volume snapshot location")
+    if ttl and not _DURATION.fullmatch(ttl):
+        raise _bad_value(f"Backup TTL {ttl!r} is not a duration such as 720h")
+    if selector is not None and (not isinstance(selector, str) or _CONTROL.search(selector)):
+        raise _bad_value(f"Label selector {selector!r} holds control characters")
     args = ["backup", "create", name, f"--include-namespaces={','.join(namespaces)}"]
     if selector:
         args.append(f"--selector={selector}")
@@ -204,7 +258,20 @@ def restore_args(
     existing_resource_policy: str | None = None,
     restore_volumes: bool = True,
 ) -> list[str]:
-    """The arguments of ``velero restore create`` (identity namespace mappings left out)."""
+    """The arguments of ``velero restore create`` (identity namespace mappings left out).
+
+    Every name is checked first (:class:`ConfigurationError` naming the bad one): no value can widen
+    the restore (``*``, ``a,b``) or be read as a flag.
+    """
+    _check_subdomain(name, "Restore name")
+    _check_subdomain(backup, "Backup name")
+    check_namespaces(namespaces, namespace_map)
+    if resource_modifier_configmap:
+        _check_subdomain(resource_modifier_configmap, "Resource-modifier ConfigMap name")
+    for resource in include_resources:
+        _check_subdomain(resource, "Resource")
+    if existing_resource_policy and existing_resource_policy not in _RESOURCE_POLICIES:
+        raise _bad_value(f"Existing-resource policy {existing_resource_policy!r} is not one of none, update")
     args = [
         "restore",
         "create",
@@ -286,7 +353,7 @@ class VeleroCLI:
         self.binary = self._resolve(binary, kubeconfig)
         self.kubeconfig = str(kubeconfig) if kubeconfig else None
         self.context = context or None
-        self.namespace = namespace
+        self.namespace = _check_label(namespace, "Velero namespace")
         self.timeout = timeout
         self._check_version = check_version
         self._version: str | None = None
@@ -399,6 +466,7 @@ class VeleroCLI:
     # -- reading -------------------------------------------------------------------------------------
     def get(self, kind: str, name: str) -> dict[str, Any] | None:
         """``velero KIND get NAME -o json`` as a dict, or None when it does not exist."""
+        _check_subdomain(name, f"Velero {kind} name")
         self.version()
         run = self.run([kind, "get", name, "-o", "json"], check=False)
         if run.returncode != 0:
@@ -685,6 +753,7 @@ class VeleroMover:
         name: str | None = None,
     ) -> str:
         """Create a backup in the source and wait until it is Completed; returns its name."""
+        check_namespaces(namespaces)
         for note in self.notes():
             log.warning("%s", note)
         self.source_cli.storage_location(self.storage_location)
@@ -743,6 +812,10 @@ class VeleroMover:
         The change-storage-class and resource-modifier ConfigMaps portkit writes for this restore are
         removed afterwards, whether the restore succeeded or not.
         """
+        check_namespaces(namespaces, namespace_map)  # before anything is read or written
+        _check_subdomain(backup, "Backup name")
+        if name is not None:
+            _check_subdomain(name, "Restore name")
         nsmap = {ns: (namespace_map or {}).get(ns, ns) for ns in namespaces}
         classes = storage_class_mapping(storage)
         claims = claim_changes(storage)

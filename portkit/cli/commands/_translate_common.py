@@ -48,7 +48,7 @@ def read_input(args: argparse.Namespace) -> Any:
 
 def translate_options(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments for :func:`portkit.translate.translate` from the flags."""
-    from portkit.translate import parse_map_flags
+    from portkit.cli._common import parse_map_flags
 
     if args.rules and not Path(args.rules).is_file():
         raise ConfigurationError(f"rule file {args.rules} does not exist.")

@@ -50,6 +50,7 @@ def progress_printer(enabled: bool) -> Any:
 
     Returns None (no output at all) when ``enabled`` is false, i.e. when stderr is not a terminal.
     """
+    from portkit.display import terminal_safe
     from portkit.migration import STEPS, MigrationEvent
 
     if not enabled:
@@ -64,7 +65,7 @@ def progress_printer(enabled: bool) -> Any:
         if event.kind not in ("step_start", "step_end", "step_skipped"):
             return
         if bar is None:
-            print(f"portkit: {event.message}", file=sys.stderr, flush=True)
+            print(f"portkit: {terminal_safe(event.message)}", file=sys.stderr, flush=True)
         elif event.kind == "step_start":
             bar.set_postfix_str(event.step)
         else:
@@ -77,10 +78,10 @@ def progress_printer(enabled: bool) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run the migration and print its report."""
+    from portkit.cli._common import parse_map_flags
     from portkit.cluster import Cluster
     from portkit.migration import Migration
     from portkit.replay import parse_namespace_map
-    from portkit.translate import parse_map_flags
 
     key = read_key_file(args.key_file)
     source = Cluster.from_kubeconfig(args.from_kubeconfig, args.from_context)

@@ -16,6 +16,7 @@ from portkit.cli._common import (
     emit,
     read_key_file,
 )
+from portkit.display import terminal_safe
 from portkit.errors import ConfigurationError
 
 __all__ = ["add_replay_flags", "load_bundle", "make_plan", "register", "run"]
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     emit(result, args.output_format)
     if args.diff and args.output_format == "text":
         print()
-        print(result.diff())
+        print(terminal_safe(result.diff()))
     if not result.ok:
         return EXIT_FAILED
     if result.conflicts or result.warnings:
