@@ -69,6 +69,9 @@ def _mount_tmpfs(path: str) -> None:
 def _bind(source: str, target: str) -> None:
     Path(target).mkdir(parents=True, exist_ok=True)
     _run("mount", "--bind", source, target)
+    # shared (inside this node's private namespace): mounts the kubelet makes below it propagate into
+    # containers that ask for HostToContainer propagation (Velero's node agent)
+    _run("mount", "--make-rshared", target)
 
 
 def _setup_network(spec: dict[str, Any], host_fd: int) -> None:

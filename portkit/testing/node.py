@@ -472,6 +472,7 @@ class RealNode:
                 "type": "bridge",
                 "bridge": "cni0",
                 "isGateway": True,
+                "isDefaultGateway": True,
                 "ipMasq": False,
                 "hairpinMode": True,
                 "ipam": {
