@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 CORPUS = Path(__file__).resolve().parent
+if __name__ == "__main__":  # run as a script: this checkout's portkit, not an installed one
+    sys.path.insert(0, str(CORPUS.parents[1]))
 TARGETS = ("ionos", "scaleway", "hetzner", "ovh", "openstack", "rook-ceph+metallb", "longhorn")
 SOURCES = {"eks": "aws", "gke": "gke", "aks": "aks", "openshift": "openshift"}
 
