@@ -35,6 +35,8 @@ class Translation:
         translators: the chain that ran, in order.
         input_count: objects in the input.
         residue: source-provider residue still in the output (``lint`` fills this in).
+        source_evidence: when the source provider was detected (``lint`` without ``--from``), the weighed
+            provider-bound items it was detected from.
     """
 
     bundle: Any
@@ -47,6 +49,7 @@ class Translation:
     input_count: int = 0
     mappings: dict[str, Any] = attrs.field(factory=dict)
     residue: tuple[str, ...] = ()
+    source_evidence: tuple[str, ...] = ()
 
     @property
     def needs_attention(self) -> bool:
@@ -97,6 +100,9 @@ class Translation:
         if self.residue:
             parts.append(f"\nSTILL {self.source.upper()}-SPECIFIC:")
             parts += [f"  - {r}" for r in self.residue]
+        if self.source_evidence:
+            parts.append(f"\nSOURCE DETECTED AS {self.source.upper()} FROM:")
+            parts += [f"  - {e}" for e in self.source_evidence[:20]]
         if self.changes:
             parts.append("\nCHANGES:")
             rows = [
@@ -166,5 +172,6 @@ class Translation:
             "manual_actions": [a.to_dict() for a in self.manual_actions],
             "warnings": [w.to_dict() for w in self.warnings],
             "residue": list(self.residue),
+            "source_evidence": list(self.source_evidence),
             "changes": [c.to_dict() for c in self.changes],
         }

@@ -32,12 +32,10 @@ def test_the_corpus_is_big_enough_and_cited() -> None:
         assert f"`{f.relative_to(_RUNNER.parent)}`" in sources, f"{f.name} is not cited in SOURCES.md"
 
 
-@pytest.mark.xfail(strict=True, reason="phase 2 of issue 13 in progress: the corpus still fails")
-def test_every_corpus_file_against_every_target() -> None:
-    failures = []
-    for path in FILES:
-        for target in runner.TARGETS:
-            r = runner.run(path, target)
-            if r["crash"] or r["invalid"] or r["unreported"]:
-                failures.append(f"{r['file']} → {target}: {r['crash'] or ''} {r['invalid']} {r['unreported']}")
-    assert failures == [], "\n".join(failures)
+@pytest.mark.parametrize("target", runner.TARGETS)
+@pytest.mark.parametrize("path", FILES, ids=[str(f.relative_to(_RUNNER.parent)) for f in FILES])
+def test_corpus_file(path: Path, target: str) -> None:
+    result = runner.run(path, target)
+    assert result["crash"] is None, result["crash"]
+    assert result["invalid"] == [], result["invalid"]
+    assert result["unreported"] == [], result["unreported"]
