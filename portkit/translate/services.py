@@ -178,8 +178,8 @@ class ServicesTranslator(BaseTranslator):
         item.manual(
             f"SECURITY: internal-only load balancer ({b.annotation}={anns.get(b.annotation)}) becomes {how} on "
             f"{ctx.target.name}: ports {ports or '?'} would be reachable from the internet. Keep it internal "
-            "(spec.type ClusterIP or NodePort behind a private network, or the target's internal load balancer if it has one) "
-            "or restrict it with a firewall before applying"
+            "(spec.type ClusterIP or NodePort behind a private network, or the target's internal load balancer if "
+            "it has one) or restrict it with a firewall before applying"
         )
 
     def _manual(
