@@ -470,9 +470,7 @@ def _provider_resources(c: _Checker, raw: Any) -> tuple[ProviderResource, ...]:
 
 
 def _provider_objects(c: _Checker, raw: Any) -> tuple[tuple[ProviderKind, ...], tuple[str, ...], tuple[str, ...]]:
-    data = c.mapping(
-        raw, "provider_objects", {"kinds", "annotation_prefixes", "label_prefixes", "images", "resources"}
-    )
+    data = c.mapping(raw, "provider_objects", {"kinds", "annotation_prefixes", "label_prefixes", "images", "resources"})
     kinds = []
     keys = {
         "group", "kind", "action", "message", "when_path", "when_values", "source", "confidence",

@@ -108,7 +108,7 @@ class ProviderObjectsTranslator(BaseTranslator):
             res = c.get("resources")
             if not isinstance(res, dict):
                 continue
-            names = set()
+            names: set[str] = set()
             for section in ("limits", "requests"):
                 values = res.get(section)
                 if isinstance(values, dict):

@@ -215,9 +215,9 @@ def _residue(
             ):
                 found.append((1, f"{where}: {key}={value}"))
         for tol in _dicts(pod.get("tolerations")):
-            key = tol.get("key")
-            if isinstance(key, str) and key_matches(key, topo.toleration_keys):
-                found.append((2, f"{where}: toleration {key}"))
+            tkey = tol.get("key")
+            if isinstance(tkey, str) and key_matches(tkey, topo.toleration_keys):
+                found.append((2, f"{where}: toleration {tkey}"))
     return found
 
 

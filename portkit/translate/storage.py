@@ -84,7 +84,8 @@ class StorageTranslator(BaseTranslator):
                 plan.custom[name] = sc
                 plan.tiers[name] = src.tier_of(prov, sc.get("parameters") or {}) or "ssd"
         for pv in ctx.of_kind("PersistentVolume"):
-            meta = pv.get("metadata") if isinstance(pv.get("metadata"), dict) else {}
+            raw_meta = pv.get("metadata")
+            meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
             plan.pv_names[str(meta.get("name"))] = pv
             ref = (pv.get("spec") or {}).get("claimRef") if isinstance(pv.get("spec"), dict) else None
             if isinstance(ref, dict) and ref.get("name"):
@@ -120,7 +121,7 @@ class StorageTranslator(BaseTranslator):
             return None, "", dst.get_class(name)
         if name in plan.custom:
             tier = plan.tiers[name]
-            return None, "", dst.for_tier(tier)
+            return None, "", dst.for_tier(tier) or dst.default()
         spec = src.get_class(name) if src is not None else None
         if spec is not None:
             chosen = dst.for_tier(spec.tier)
@@ -263,7 +264,7 @@ class StorageTranslator(BaseTranslator):
                 continue
             vname = vol.get("name", i)
             if isinstance(vol.get("ephemeral"), dict):
-                path = (*spec_path, "volumes", i, "ephemeral", "volumeClaimTemplate", "spec")
+                path: tuple[str | int, ...] = (*spec_path, "volumes", i, "ephemeral", "volumeClaimTemplate", "spec")
                 self._claim(item, path, ctx, plan, f"ephemeral volume {vname}")
             driver = vol.get("csi", {}).get("driver") if isinstance(vol.get("csi"), dict) else None
             if (
