@@ -429,3 +429,17 @@ def test_wrong_typed_fields_do_not_crash_translate_or_lint(tmp_path: Path) -> No
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump_all(objs))
     assert main(["lint", str(path), "--from", "aws", "--to", "ionos"]) == 3
+
+
+def test_profile_lookups_answer_false_for_wrong_typed_values() -> None:
+    from portkit import profiles
+
+    aws = profiles.load("aws")
+    assert aws.topology is not None and aws.load_balancer is not None and aws.storage is not None
+    assert aws.topology.is_zone(5) is False  # type: ignore[arg-type]
+    assert aws.topology.is_region(["eu-central-1"]) is False  # type: ignore[arg-type]
+    assert aws.topology.is_instance_type(None) is False  # type: ignore[arg-type]
+    assert aws.topology.owns_label(7) is False  # type: ignore[arg-type]
+    assert aws.load_balancer.owns_annotation(3) is False  # type: ignore[arg-type]
+    assert aws.registries[0].matches(5) is False  # type: ignore[arg-type]
+    assert aws.storage.tier_of("ebs.csi.aws.com", ["type", "gp3"]) is None  # type: ignore[arg-type]
