@@ -51,6 +51,9 @@ class Change:
 
     ``op`` is ``set``, ``remove``, ``drop`` (the whole object was left out), ``add`` (a new object) or
     ``replace`` (the object became another kind). Values of Secret data are never recorded.
+    ``confidence``: how sure the target profile is of the value written (``verified``, ``community``,
+    ``unverified``; empty when not a profile value). ``tier``: a storage performance-tier change
+    (``fast-ssd → ssd``; empty when none).
     """
 
     ref: ObjectRef
@@ -60,6 +63,8 @@ class Change:
     translator: str
     reason: str
     op: str = "set"
+    confidence: str = ""
+    tier: str = ""
 
     def __repr__(self) -> str:
         return f"<Change {self.ref} {self.path or '(object)'} {self.op} by {self.translator}>"
@@ -87,6 +92,8 @@ class Change:
             "new": self.new,
             "translator": self.translator,
             "reason": self.reason,
+            "confidence": self.confidence,
+            "tier": self.tier,
         }
 
 
@@ -273,12 +280,24 @@ class Item:
     def _secret_path(self, path: Sequence[str | int]) -> bool:
         return bool(path) and self.obj.get("kind") == "Secret" and path[0] in _SECRET_FIELDS
 
-    def record(self, path: Sequence[str | int], old: Any, new: Any, reason: str, op: str = "set") -> None:
+    def record(
+        self,
+        path: Sequence[str | int],
+        old: Any,
+        new: Any,
+        reason: str,
+        op: str = "set",
+        *,
+        confidence: str = "",
+        tier: str = "",
+    ) -> None:
         """Record a change made by hand (after :meth:`edit`)."""
         if self._secret_path(path):
             old = REDACTED if old is not None else None
             new = REDACTED if new is not None else None
-        self.ctx.changes.append(Change(self.ref, pointer(path), old, new, self.ctx.translator, reason, op))
+        self.ctx.changes.append(
+            Change(self.ref, pointer(path), old, new, self.ctx.translator, reason, op, confidence, tier)
+        )
 
     def get(self, *path: str | int, default: Any = None) -> Any:
         """Read a nested value."""
@@ -297,15 +316,16 @@ class Item:
     def _parent(self, path: Sequence[str | int], create: bool) -> Any:
         return self.own(path[:-1], create=create)
 
-    def set(self, path: Sequence[str | int], value: Any, reason: str) -> bool:
-        """Set a nested value (creating dicts on the way); records a Change. False when already equal."""
+    def set(self, path: Sequence[str | int], value: Any, reason: str, *, confidence: str = "", tier: str = "") -> bool:
+        """Set a nested value (creating dicts on the way); records a Change (with the target profile's
+        ``confidence`` in the value and a performance ``tier`` change, when given). False when already equal."""
         old = self.get(*path, default=_MISSING)
         if old is not _MISSING and old == value:
             return False
         parent = self._parent(path, create=True)
         parent[path[-1]] = value
         recorded = value if type(value) not in (dict, list) else fast_copy(value)
-        self.record(path, None if old is _MISSING else old, recorded, reason, "set")
+        self.record(path, None if old is _MISSING else old, recorded, reason, "set", confidence=confidence, tier=tier)
         return True
 
     def remove(self, path: Sequence[str | int], reason: str, *, prune: bool = True) -> bool:

@@ -105,14 +105,35 @@ class Translation:
             parts += [f"  - {e}" for e in self.source_evidence[:20]]
         if self.changes:
             parts.append("\nCHANGES:")
+            extra = self._extra_columns()
             rows = [
-                (str(c.ref), c.path or "(object)", c.op, _value(c.old), _value(c.new), c.translator, c.reason)
+                (
+                    str(c.ref),
+                    c.path or "(object)",
+                    c.op,
+                    _value(c.old),
+                    _value(c.new),
+                    c.translator,
+                    c.reason,
+                    *(getattr(c, col) or "-" for col in extra),
+                )
                 for c in self.changes
             ]
             parts.append(
-                text_table(["object", "path", "op", "old", "new", "translator", "reason"], rows, max_rows=max_changes)
+                text_table(
+                    ["object", "path", "op", "old", "new", "translator", "reason", *extra], rows, max_rows=max_changes
+                )
             )
         return "\n".join(parts)
+
+    def _extra_columns(self) -> list[str]:
+        """The ``confidence`` and ``tier`` columns, shown when a change has a value not verified or a tier change."""
+        cols = []
+        if any(c.confidence and c.confidence != "verified" for c in self.changes):
+            cols.append("confidence")
+        if any(c.tier for c in self.changes):
+            cols.append("tier")
+        return cols
 
     def __str__(self) -> str:
         return self.to_text()
@@ -138,11 +159,21 @@ class Translation:
         if self.residue:
             parts.append(html_table(["residue"], [(r,) for r in self.residue], title="Still source-specific"))
         if self.changes:
+            extra = self._extra_columns()
             parts.append(
                 html_table(
-                    ["object", "path", "op", "old", "new", "translator", "reason"],
+                    ["object", "path", "op", "old", "new", "translator", "reason", *extra],
                     [
-                        (str(c.ref), c.path or "(object)", c.op, _value(c.old), _value(c.new), c.translator, c.reason)
+                        (
+                            str(c.ref),
+                            c.path or "(object)",
+                            c.op,
+                            _value(c.old),
+                            _value(c.new),
+                            c.translator,
+                            c.reason,
+                            *(getattr(c, col) or "-" for col in extra),
+                        )
                         for c in self.changes
                     ],
                     title="Changes",

@@ -195,7 +195,15 @@ class StorageTranslator(BaseTranslator):
             return  # explicitly no class: static binding (see _static_claim)
         new, reason, target = self._target_for(name if isinstance(name, str) else None, ctx, plan)
         if new is not None and new != name:
-            item.set((*path, "storageClassName"), new, reason)
+            src_spec = ctx.source.storage.get_class(name) if (ctx.source.storage and isinstance(name, str)) else None
+            tier = f"{src_spec.tier} → {target.tier}" if src_spec and target and src_spec.tier != target.tier else ""
+            item.set(
+                (*path, "storageClassName"),
+                new,
+                reason,
+                confidence=target.confidence if target is not None else "",
+                tier=tier,
+            )
         elif new is None and isinstance(name, str) and target is None and name not in plan.in_bundle:
             src = ctx.source.storage
             if src is not None and src.get_class(name) is None:

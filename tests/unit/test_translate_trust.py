@@ -443,3 +443,15 @@ def test_profile_lookups_answer_false_for_wrong_typed_values() -> None:
     assert aws.load_balancer.owns_annotation(3) is False  # type: ignore[arg-type]
     assert aws.registries[0].matches(5) is False  # type: ignore[arg-type]
     assert aws.storage.tier_of("ebs.csi.aws.com", ["type", "gp3"]) is None  # type: ignore[arg-type]
+
+
+def test_confidence_and_tier_changes_are_columns() -> None:
+    t = T.translate(corpus("aks/azuredisk-statefulset-nozone.yaml"), source="aks", target="ionos")
+    change = next(c for c in t.changes if c.path.endswith("storageClassName"))
+    assert change.confidence == "community" and change.to_dict()["confidence"] == "community"
+    text = t.to_text()
+    assert "CONFIDENCE" in text.upper().split("CHANGES:")[1].splitlines()[1]
+    shop = Bundle.from_manifests(Path(__file__).parent / "golden" / "apps" / "aks-shop.yaml")
+    t2 = T.translate(shop, source="aks", target="openstack")
+    assert any(c.tier == "fast-ssd → ssd" for c in t2.changes)
+    assert "tier" in t2._repr_html_()
