@@ -59,7 +59,6 @@ DEPLOYMENT = {
 }
 
 
-
 def pvc_of(lc: LocalCluster, namespace: str, name: str = "data") -> dict[str, Any] | None:
     cluster = lc.cluster()
     try:

@@ -39,3 +39,49 @@ def test_corpus_file(path: Path, target: str) -> None:
     assert result["crash"] is None, result["crash"]
     assert result["invalid"] == [], result["invalid"]
     assert result["unreported"] == [], result["unreported"]
+
+
+GOLDEN = Path(__file__).parent / "golden" / "corpus"
+GOLDEN_PAIRS = [
+    ("eks/ingress-nginx-nlb-tls-termination.yaml", "ionos"),
+    ("eks/workshop-automode-ebs-storageclass.yaml", "openstack"),
+    ("gke/samples-weaviate-internal-lb.yaml", "hetzner"),
+    ("aks/azuredisk-statefulset-nozone.yaml", "ionos"),
+    ("aks/appgw-health-probe-wildcard-path.yaml", "ovh"),
+    ("openshift/origin-oc-get-project-export.yaml", "ionos"),
+]
+
+
+@pytest.mark.parametrize(("rel", "target"), GOLDEN_PAIRS, ids=[f"{r}-{t}" for r, t in GOLDEN_PAIRS])
+def test_corpus_golden(rel: str, target: str) -> None:
+    """Full reviewed output for a handful of corpus files (regenerate with PORTKIT_UPDATE_GOLDEN=1, review the diff)."""
+    import os
+
+    import yaml
+
+    from portkit.bundle import Bundle
+    from portkit.translate import translate
+
+    path = _RUNNER.parent / rel
+    t = translate(Bundle.from_manifests(path, namespace="corpus"), source=runner.source_of(path), target=target)
+    report = {
+        "file": rel,
+        "source": t.source,
+        "target": t.target,
+        "objects": t.bundle.objects,
+        "changes": [c.to_dict() | {"ref": None} for c in t.changes],
+        "warnings": [str(w) for w in t.warnings],
+        "manual_actions": [str(a) for a in t.manual_actions],
+    }
+
+    class NoAliases(yaml.SafeDumper):
+        def ignore_aliases(self, data: object) -> bool:
+            return True
+
+    got = yaml.dump(report, Dumper=NoAliases, sort_keys=True, width=200, allow_unicode=True)
+    expected = GOLDEN / f"{rel.replace('/', '__')}--{target}.yaml"
+    if os.environ.get("PORTKIT_UPDATE_GOLDEN"):
+        expected.parent.mkdir(parents=True, exist_ok=True)
+        expected.write_text(got)
+    assert expected.exists(), f"{expected} missing: run with PORTKIT_UPDATE_GOLDEN=1 and review it"
+    assert got == expected.read_text(), f"{rel} → {target} differs from {expected.name}"

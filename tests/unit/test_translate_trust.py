@@ -455,3 +455,9 @@ def test_confidence_and_tier_changes_are_columns() -> None:
     t2 = T.translate(shop, source="aks", target="openstack")
     assert any(c.tier == "fast-ssd → ssd" for c in t2.changes)
     assert "tier" in t2._repr_html_()
+
+
+def test_replication_controllers_of_a_deployment_config_are_left_out() -> None:
+    t = T.translate(corpus("openshift/origin-oc-get-project-export.yaml"), source="openshift", target="ionos")
+    assert "ReplicationController" not in kinds(t)
+    assert {"database", "frontend"} <= {o["metadata"]["name"] for o in t.bundle.objects if o["kind"] == "Deployment"}
