@@ -19,7 +19,7 @@ from typing import Any
 
 from portkit.model import split_api_version
 from portkit.profiles import Profile
-from portkit.translate._util import POD_KINDS, containers, pod_spec_path, pod_template_meta_path
+from portkit.translate._util import POD_KINDS, containers, pod_spec_path
 
 __all__ = ["PORTABLE_GROUPS", "PROVIDER_DOMAINS", "ProviderItem", "provider_items", "target_owns"]
 
@@ -80,8 +80,14 @@ _OPENSHIFT_LEGACY = frozenset(
     {"Route", "DeploymentConfig", "BuildConfig", "Build", "ImageStream", "ImageStreamTag", "Template",
      "SecurityContextConstraints"}
 )  # fmt: skip
+#: Upstream groups whose kinds hold no images outside pod specs (custom resources are searched for image fields).
+_UPSTREAM_GROUPS = frozenset(
+    {"", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "storage.k8s.io", "rbac.authorization.k8s.io",
+     "scheduling.k8s.io", "snapshot.storage.k8s.io", "discovery.k8s.io", "coordination.k8s.io", "node.k8s.io"}
+)  # fmt: skip
 _REGISTRY_HOST = re.compile(r"^([a-z0-9.-]+\.[a-z]{2,}|[0-9.]+)(:\d+)?/")
 
+_POD_SPEC = {k: pod_spec_path({"kind": k}) or ("spec",) for k in POD_KINDS}
 ProviderItem = tuple[str, str]  # (what, text): ("api group", "karpenter.sh"), ("annotation", "x.azure.com/y")
 
 _domain_cache: dict[str, bool] = {}
@@ -95,12 +101,20 @@ def _domain_is_provider(domain: str) -> bool:
     return hit
 
 
+_key_cache: dict[str, bool] = {}
+
+
 def provider_key(key: str) -> bool:
     """True when an annotation, label, node-label or toleration key belongs to one provider."""
-    if key.startswith(PROVIDER_KEY_PREFIXES):
-        return True
-    slash = key.find("/")
-    return slash > 0 and _domain_is_provider(key[:slash])
+    hit = _key_cache.get(key)
+    if hit is None:
+        if len(_key_cache) > 100_000:
+            _key_cache.clear()
+        slash = key.find("/")
+        hit = _key_cache[key] = key.startswith(PROVIDER_KEY_PREFIXES) or (
+            slash > 0 and _domain_is_provider(key[:slash])
+        )
+    return hit
 
 
 def provider_group(group: str) -> bool:
@@ -116,7 +130,7 @@ def provider_driver(name: str) -> bool:
 def _get(obj: Any, *path: str | int) -> Any:
     cur = obj
     for step in path:
-        if isinstance(cur, Mapping):
+        if isinstance(cur, dict):
             cur = cur.get(step)
         elif isinstance(cur, list) and isinstance(step, int) and -len(cur) <= step < len(cur):
             cur = cur[step]
@@ -128,24 +142,26 @@ def _get(obj: Any, *path: str | int) -> Any:
 def _dicts(value: Any) -> Iterator[Mapping[str, Any]]:
     if isinstance(value, list):
         for v in value:
-            if isinstance(v, Mapping):
+            if isinstance(v, dict):
                 yield v
 
 
-def _meta(meta: Any) -> Iterator[ProviderItem]:
-    if not isinstance(meta, Mapping):
-        return
-    for field in ("annotations", "labels"):
+def _meta(meta: Any) -> list[ProviderItem]:
+    out: list[ProviderItem] = []
+    if not isinstance(meta, dict):
+        return out
+    for field, what in (("annotations", "annotation"), ("labels", "label")):
         values = meta.get(field)
-        if not isinstance(values, Mapping):
+        if not values or not isinstance(values, dict):
             continue
         for key, value in values.items():
             if not isinstance(key, str):
                 continue
             if provider_key(key):
-                yield (field[:-1], key)
+                out.append((what, key))
             elif key in _DRIVER_VALUE_KEYS and isinstance(value, str) and provider_driver(value):
-                yield ("CSI driver", value)
+                out.append(("CSI driver", value))
+    return out
 
 
 def _constraint(key: Any, values: Sequence[Any]) -> Iterator[ProviderItem]:
@@ -169,28 +185,30 @@ def _terms(terms: Any) -> Iterator[ProviderItem]:
 def _images(value: Any, depth: int = 0) -> Iterator[str]:
     if depth > 12:
         return
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         for k, v in value.items():
             if isinstance(v, str):
                 if k in ("image", "baseImage", "containerImage") and v:
                     yield v
-            elif isinstance(v, Mapping | list):
+            elif isinstance(v, dict | list):
                 yield from _images(v, depth + 1)
     elif isinstance(value, list):
         for v in value:
-            if isinstance(v, Mapping | list):
+            if isinstance(v, dict | list):
                 yield from _images(v, depth + 1)
 
 
-def _pod(pod: Mapping[str, Any]) -> Iterator[ProviderItem]:
+def _pod(pod: dict[str, Any]) -> Iterator[ProviderItem]:
     selector = pod.get("nodeSelector")
-    if isinstance(selector, Mapping):
+    if selector and isinstance(selector, dict):
         for k, v in selector.items():
             yield from _constraint(k, [v])
-    affinity = _get(pod, "affinity", "nodeAffinity")
-    yield from _terms(_get(affinity, "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"))
-    for pref in _dicts(_get(affinity, "preferredDuringSchedulingIgnoredDuringExecution")):
-        yield from _terms([pref.get("preference")])
+    affinity = pod.get("affinity")
+    if affinity:
+        affinity = _get(affinity, "nodeAffinity")
+        yield from _terms(_get(affinity, "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"))
+        for pref in _dicts(_get(affinity, "preferredDuringSchedulingIgnoredDuringExecution")):
+            yield from _terms([pref.get("preference")])
     for tol in _dicts(pod.get("tolerations")):
         key = tol.get("key")
         if isinstance(key, str) and provider_key(key):
@@ -199,10 +217,10 @@ def _pod(pod: Mapping[str, Any]) -> Iterator[ProviderItem]:
         key = tsc.get("topologyKey")
         if isinstance(key, str) and provider_key(key):
             yield ("node label", key)
-    for _, _, c in containers(dict(pod)):
+    for _, _, c in containers(pod):
         for section in ("limits", "requests"):
             res = _get(c, "resources", section)
-            if isinstance(res, Mapping):
+            if isinstance(res, dict):
                 for name in res:
                     if (
                         isinstance(name, str)
@@ -238,16 +256,16 @@ def provider_items(obj: Mapping[str, Any]) -> list[ProviderItem]:
             for expr in _dicts(term.get("matchLabelExpressions")):
                 values = expr.get("values")
                 found += _constraint(expr.get("key"), values if isinstance(values, list) else [])
-    elif kind == "PersistentVolume" and isinstance(spec, Mapping):
+    elif kind == "PersistentVolume" and isinstance(spec, dict):
         drv = _get(spec, "csi", "driver")
         if isinstance(drv, str) and provider_driver(drv):
             found.append(("CSI driver", drv))
         found += _terms(_get(spec, "nodeAffinity", "required", "nodeSelectorTerms"))
-    elif kind == "Service" and isinstance(spec, Mapping):
+    elif kind == "Service" and isinstance(spec, dict):
         cls = spec.get("loadBalancerClass")
         if isinstance(cls, str) and provider_key(cls):
             found.append(("loadBalancerClass", cls))
-    elif kind == "IngressClass" and isinstance(spec, Mapping):
+    elif kind == "IngressClass" and isinstance(spec, dict):
         ctrl = spec.get("controller")
         if isinstance(ctrl, str) and provider_key(ctrl):
             found.append(("ingress controller", ctrl))
@@ -255,14 +273,13 @@ def provider_items(obj: Mapping[str, Any]) -> list[ProviderItem]:
         if isinstance(pgroup, str) and provider_group(pgroup):
             found.append(("API group", pgroup))
     if kind in POD_KINDS:
-        meta_path = pod_template_meta_path(dict(obj))
-        if meta_path is not None and meta_path != ("metadata",):
-            found += _meta(_get(obj, *meta_path))
-        spec_path = pod_spec_path(dict(obj))
-        pod = _get(obj, *spec_path) if spec_path is not None else None
-        if isinstance(pod, Mapping):
+        spec_path = _POD_SPEC[kind]
+        if len(spec_path) > 1:
+            found += _meta(_get(obj, *spec_path[:-1], "metadata"))
+        pod = _get(obj, *spec_path)
+        if isinstance(pod, dict):
             found += _pod(pod)
-    elif group not in PORTABLE_GROUPS or kind not in ("ConfigMap", "Secret"):
+    elif group not in _UPSTREAM_GROUPS:
         found += (("image", i) for i in _images(spec))
     return list(dict.fromkeys(found))
 
