@@ -113,8 +113,7 @@ class Cluster:
             )
         except Exception as exc:  # the loader raises ConfigException, ValueError, KeyError, YAML errors
             raise ConfigurationError(
-                f"Cannot use kubeconfig {config_file}"
-                + (f" context {context!r}" if context else "")
+                f"Cannot use kubeconfig {config_file}" + (f" context {context!r}" if context else "")
                 + f": {str(exc)[:300]}",
                 hint="Check the file with `kubectl config view` and the context name with "
                 "`kubectl config get-contexts`.",
@@ -172,12 +171,7 @@ class Cluster:
         if data is not None and content_type is None:
             content_type = "application/json"
         response = self._send(
-            method,
-            path,
-            query=dict(query or {}),
-            body=data,
-            content_type=content_type,
-            accept=accept,
+            method, path, query=dict(query or {}), body=data, content_type=content_type, accept=accept,
             action=action,
         )
         return response.json()
@@ -263,12 +257,8 @@ class Cluster:
         token = ""
         restarts = 0
         while True:
-            query = {
-                "limit": limit,
-                "continue": token,
-                "labelSelector": label_selector,
-                "fieldSelector": field_selector,
-            }
+            query = {"limit": limit, "continue": token, "labelSelector": label_selector,
+                     "fieldSelector": field_selector}
             if not_older_than and not token:
                 query["resourceVersion"] = not_older_than
                 query["resourceVersionMatch"] = "NotOlderThan"
@@ -312,9 +302,7 @@ class Cluster:
         ``not_older_than``: as for :meth:`list` (the object as of that resourceVersion or later).
         """
         obj: dict[str, Any] = self.request(
-            "GET",
-            resource.path(namespace, name),
-            query={"resourceVersion": not_older_than or None},
+            "GET", resource.path(namespace, name), query={"resourceVersion": not_older_than or None},
             action=f"get {resource.kind} {_where(namespace, name)}",
         )
         return obj
@@ -377,12 +365,8 @@ class Cluster:
             self._count("requests")
             self._count("writes")
             return self._transport.request(
-                "POST",
-                resource.path(ref.namespace or None),
-                body=body,
-                content_type="application/json",
-                query=query or None,
-                action=f"create {ref}",
+                "POST", resource.path(ref.namespace or None), body=body, content_type="application/json",
+                query=query or None, action=f"create {ref}",
             )
 
         try:

@@ -93,10 +93,8 @@ class MigrationReport:
     def __repr__(self) -> str:
         total = sum(self.objects_by_kind.values())
         state = "ok" if self.ok else f"stopped after {self.completed[-1] if self.completed else 'nothing'}"
-        return (
-            f"<MigrationReport {','.join(self.namespaces)} {self.source_provider}→{self.target_provider}: "
-            f"{total} objects, {state}>"
-        )
+        return (f"<MigrationReport {','.join(self.namespaces)} {self.source_provider}→{self.target_provider}: "
+                f"{total} objects, {state}>")
 
     def to_text(self) -> str:
         """A terminal report."""
@@ -110,11 +108,8 @@ class MigrationReport:
         ]
         t = self.translation
         if t is not None:
-            lines += [
-                "",
-                f"Translation: {len(t.changes)} changes, {len(t.warnings)} warnings, "
-                f"{len(t.manual_actions)} manual actions",
-            ]
+            lines += ["", f"Translation: {len(t.changes)} changes, {len(t.warnings)} warnings, "
+                          f"{len(t.manual_actions)} manual actions"]
             if t.manual_actions:
                 lines += ["Manual actions:"] + [f"  - {a}" for a in t.manual_actions]
             if t.warnings:
@@ -136,11 +131,9 @@ class MigrationReport:
         return self.to_text()
 
     def _repr_html_(self) -> str:
-        parts = [
-            f"<h4>{html.escape(repr(self))}</h4>",
-            html_table(["kind", "count"], sorted(self.objects_by_kind.items()), title="Objects per kind"),
-            html_table(["step", "seconds"], [(k, f"{v:.1f}") for k, v in self.timings.items()], title="Timings"),
-        ]
+        parts = [f"<h4>{html.escape(repr(self))}</h4>",
+                 html_table(["kind", "count"], sorted(self.objects_by_kind.items()), title="Objects per kind"),
+                 html_table(["step", "seconds"], [(k, f"{v:.1f}") for k, v in self.timings.items()], title="Timings")]
         for part in (self.translation, self.volumes, self.applied, self.waited, self.verified):
             if part is not None and hasattr(part, "_repr_html_"):
                 parts.append(part._repr_html_())
@@ -218,9 +211,8 @@ class Migration:
         velero_options: Mapping[str, Any] | None = None,
     ) -> None:
         if target_provider is None:
-            raise ConfigurationError(
-                'Migration needs target_provider= (e.g. "ionos").', hint="See `portkit providers` for the names."
-            )
+            raise ConfigurationError("Migration needs target_provider= (e.g. \"ionos\").",
+                                     hint="See `portkit providers` for the names.")
         if volumes not in (None, "velero"):
             raise ConfigurationError(f"volumes={volumes!r} is not supported.", hint='Use None or "velero".')
         self.source = source
@@ -253,10 +245,8 @@ class Migration:
 
     def __repr__(self) -> str:
         done = self._state["completed"]
-        return (
-            f"<Migration {','.join(self.namespaces)} → {_target_name(self.target_provider or '?')} "
-            f"workdir={self.workdir} done={done[-1] if done else 'nothing'}>"
-        )
+        return (f"<Migration {','.join(self.namespaces)} → {_target_name(self.target_provider or '?')} "
+                f"workdir={self.workdir} done={done[-1] if done else 'nothing'}>")
 
     # -- state ---------------------------------------------------------------------------------------
     @property
@@ -273,10 +263,8 @@ class Migration:
         except FileNotFoundError:
             return {"completed": [], "timings": {}, "source_provider": None}
         except ValueError as exc:
-            raise ConfigurationError(
-                f"The migration state {self._state_path()} is corrupt.",
-                hint="Remove it to start the migration again from the export.",
-            ) from exc
+            raise ConfigurationError(f"The migration state {self._state_path()} is corrupt.",
+                                     hint="Remove it to start the migration again from the export.") from exc
         if state.get("namespaces") not in (None, self.namespaces):
             raise ConfigurationError(
                 f"{self.workdir} holds a migration of {state['namespaces']}, not {self.namespaces}.",
@@ -335,7 +323,7 @@ class Migration:
         if not provider:
             raise ConfigurationError(
                 "The source provider could not be detected from the cluster.",
-                hint='Pass source_provider= (CLI: --from), e.g. "aws".',
+                hint="Pass source_provider= (CLI: --from), e.g. \"aws\".",
             )
         return str(provider)
 
@@ -346,13 +334,8 @@ class Migration:
         bundle = self.export()
 
         def compute() -> Translation:
-            return translate(
-                bundle,
-                source=self.resolved_source_provider,
-                target=self.target_provider,
-                rules=self.rules,
-                mappings=self.mappings,
-            )
+            return translate(bundle, source=self.resolved_source_provider, target=self.target_provider,
+                             rules=self.rules, mappings=self.mappings)
 
         if "translate" in self._state["completed"]:  # pure and deterministic: recompute, nothing to redo
             self._translation = compute()
@@ -379,9 +362,7 @@ class Migration:
             if residue and not self.allow_blockers:
                 raise MigrationBlocked(
                     f"{len(residue)} source-provider leftovers would not work on the target: "
-                    + "; ".join(residue[:10])
-                    + ("; ..." if len(residue) > 10 else "")
-                    + ".",
+                    + "; ".join(residue[:10]) + ("; ..." if len(residue) > 10 else "") + ".",
                     hint="Add mappings or rules for them, or pass allow_blockers=True (CLI: --allow-blockers).",
                 )
             return residue
@@ -399,15 +380,10 @@ class Migration:
             from portkit.volumes import migrate_volumes
 
             return migrate_volumes(
-                source=self.source,
-                target=self.target,
-                namespaces=self.namespaces,
-                namespace_map=self.namespace_map,
-                translation=t,
-                source_provider=self.resolved_source_provider,
-                target_provider=_target_name(self.target_provider or ""),
-                workdir=self.workdir / "volumes",
-                **self.velero_options,
+                source=self.source, target=self.target, namespaces=self.namespaces,
+                namespace_map=self.namespace_map, translation=t,
+                source_provider=self.resolved_source_provider, target_provider=_target_name(self.target_provider or ""),
+                workdir=self.workdir / "volumes", **self.velero_options,
             )
 
         self._volumes = self._step("volumes", run)
@@ -421,11 +397,8 @@ class Migration:
         ``volumes="velero"`` claims and volumes come from the Velero restore.
         """
         skip = {_PV, _PVC} if self.volume_mode == "velero" else {_PV}
-        return [
-            o
-            for o in self.translate().bundle
-            if (str(o.get("apiVersion", "v1")).rpartition("/")[0], o.get("kind")) not in skip
-        ]
+        return [o for o in self.translate().bundle
+                if (str(o.get("apiVersion", "v1")).rpartition("/")[0], o.get("kind")) not in skip]
 
     def plan(self) -> Plan:
         """Plan the apply against the live target (always fresh; nothing is written)."""

@@ -84,3 +84,4 @@ def fetch_live(
             for key, obj in pairs:
                 result[key] = obj
     return result
+

@@ -467,21 +467,13 @@ def apply(
                 todo.append(a)
             if not dry_run and todo:
                 now = time.time()
-                opening = (
-                    []
-                    if run_recorded
-                    else [JournalEntry("run", now, run=run_id, server=server, message=f"plan {plan.id}")]
-                )
+                opening = [] if run_recorded else [
+                    JournalEntry("run", now, run=run_id, server=server, message=f"plan {plan.id}")
+                ]
                 run_recorded = True
                 journal.record_many(
-                    [
-                        *opening,
-                        *(
-                            JournalEntry("intent", now, a.ref, a.sha256, a.op, a.wave, run=run_id)
-                            for a in todo
-                            if a.op == "create"
-                        ),
-                    ]
+                    [*opening, *(JournalEntry("intent", now, a.ref, a.sha256, a.op, a.wave, run=run_id)
+                                 for a in todo if a.op == "create")]
                 )
             if todo:
                 with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool:

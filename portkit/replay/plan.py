@@ -452,7 +452,6 @@ def _check_class_refs(
 
     return namespaces
 
-
 def plan(
     bundle: Iterable[Mapping[str, Any]],
     cluster: Cluster,
@@ -495,15 +494,8 @@ def plan(
     with gc_paused(), ThreadPoolExecutor(max_workers=1) as background:
         snapshot_read = background.submit(_snapshot_version, cluster)
         return _plan_with_snapshot(
-            bundle,
-            cluster,
-            namespace_map,
-            existing,
-            snapshot_read,
-            started,
-            dry_run_check=dry_run_check,
-            workers=workers,
-            rewrite_dns=rewrite_dns,
+            bundle, cluster, namespace_map, existing, snapshot_read, started,
+            dry_run_check=dry_run_check, workers=workers, rewrite_dns=rewrite_dns,
         )
 
 

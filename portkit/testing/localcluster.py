@@ -331,7 +331,9 @@ class LocalCluster:
             *self.apiserver_args,
         ]
         self._procs["apiserver"] = self._spawn("apiserver", argv)
-        self._wait("apiserver", lambda: self._https_ok(port, "/readyz", client_cert=True), timeout=90.0)
+        self._wait(
+            "apiserver", lambda: self._https_ok(port, "/readyz", client_cert=True), timeout=90.0
+        )
         if (self.data_dir / "state.json").exists():
             self._write_state()
 
@@ -349,10 +351,7 @@ class LocalCluster:
 
         proc = subprocess.run(
             [str(self.binaries.kubectl), f"--kubeconfig={self.kubeconfig}", *args],
-            input=input,
-            capture_output=True,
-            text=True,
-            check=False,
+            input=input, capture_output=True, text=True, check=False,
         )
         if check and proc.returncode != 0:
             raise LocalClusterError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()[-800:]}")
@@ -407,14 +406,8 @@ class LocalCluster:
         if rules is not None:
             kind = "ClusterRole" if cluster_wide else "Role"
             meta = {"name": role_name} if cluster_wide else {"name": role_name, "namespace": namespace}
-            objs.append(
-                {
-                    "apiVersion": "rbac.authorization.k8s.io/v1",
-                    "kind": kind,
-                    "metadata": meta,
-                    "rules": [dict(r) for r in rules],
-                }
-            )
+            objs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": meta,
+                         "rules": [dict(r) for r in rules]})
             role_ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": role_name}
         elif cluster_role:
             role_ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role}
@@ -424,42 +417,24 @@ class LocalCluster:
         binding_meta = {"name": f"{name}-binding"}
         if not cluster_wide:
             binding_meta["namespace"] = namespace
-        objs.append(
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": binding_kind,
-                "metadata": binding_meta,
-                "roleRef": role_ref,
-                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}],
-            }
-        )
+        objs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": binding_kind, "metadata": binding_meta,
+                     "roleRef": role_ref,
+                     "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]})
         self.apply(objs)
         token = self.cluster().request(
-            "POST",
-            f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token",
-            body={
-                "apiVersion": "authentication.k8s.io/v1",
-                "kind": "TokenRequest",
-                "spec": {"expirationSeconds": 86400},
-            },
+            "POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token",
+            body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                  "spec": {"expirationSeconds": 86400}},
         )["status"]["token"]
         pki = self._require_pki()
         config = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {
-                    "name": self.name,
-                    "cluster": {
-                        "server": self.server,
-                        "certificate-authority-data": base64.b64encode(pki.ca_crt.read_bytes()).decode(),
-                    },
-                }
-            ],
+            "apiVersion": "v1", "kind": "Config",
+            "clusters": [{"name": self.name, "cluster": {
+                "server": self.server,
+                "certificate-authority-data": base64.b64encode(pki.ca_crt.read_bytes()).decode()}}],
             "users": [{"name": name, "user": {"token": token}}],
-            "contexts": [
-                {"name": f"{name}@{self.name}", "context": {"cluster": self.name, "user": name, "namespace": namespace}}
-            ],
+            "contexts": [{"name": f"{name}@{self.name}", "context": {
+                "cluster": self.name, "user": name, "namespace": namespace}}],
             "current-context": f"{name}@{self.name}",
         }
         path = self.data_dir / f"kubeconfig-{namespace}-{name}"
@@ -550,58 +525,39 @@ class LocalCluster:
             "--leader-elect=false",
             "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
         ]
-        self._procs["controller-manager"] = self._spawn(
-            "controller-manager",
-            [
-                str(binaries.kube_controller_manager),
-                *common,
-                f"--secure-port={kcm_port}",
-                f"--service-account-private-key-file={pki.sa_key}",
-                f"--root-ca-file={pki.ca_crt}",
-                f"--cluster-signing-cert-file={pki.ca_crt}",
-                f"--cluster-signing-key-file={pki.ca_key}",
-                "--use-service-account-credentials=true",
-                f"--service-cluster-ip-range={SERVICE_CIDR}",
-                "--pvclaimbinder-sync-period=2s",  # bind pre-created volumes quickly (default 15 s)
-            ],
-        )
-        self._procs["scheduler"] = self._spawn(
-            "scheduler",
-            [
-                str(binaries.kube_scheduler),
-                *common,
-                f"--secure-port={sched_port}",
-            ],
-        )
+        self._procs["controller-manager"] = self._spawn("controller-manager", [
+            str(binaries.kube_controller_manager), *common,
+            f"--secure-port={kcm_port}",
+            f"--service-account-private-key-file={pki.sa_key}",
+            f"--root-ca-file={pki.ca_crt}",
+            f"--cluster-signing-cert-file={pki.ca_crt}",
+            f"--cluster-signing-key-file={pki.ca_key}",
+            "--use-service-account-credentials=true",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            "--pvclaimbinder-sync-period=2s",  # bind pre-created volumes quickly (default 15 s)
+        ])
+        self._procs["scheduler"] = self._spawn("scheduler", [
+            str(binaries.kube_scheduler), *common, f"--secure-port={sched_port}",
+        ])
         kwok_config = self.data_dir / "kwok.yaml"
         kwok_config.write_text("")
-        self._procs["kwok"] = self._spawn(
-            "kwok",
-            [
-                str(binaries.kwok),
-                f"--kubeconfig={kubeconfig}",
-                f"--config={kwok_config}",
-                "--manage-all-nodes=false",
-                f"--manage-nodes-with-annotation-selector={_KWOK_ANNOTATION}=fake",
-                "--node-lease-duration-seconds=40",
-                "--cidr=10.244.0.1/16",
-            ],
-        )
+        self._procs["kwok"] = self._spawn("kwok", [
+            str(binaries.kwok),
+            f"--kubeconfig={kubeconfig}",
+            f"--config={kwok_config}",
+            "--manage-all-nodes=false",
+            f"--manage-nodes-with-annotation-selector={_KWOK_ANNOTATION}=fake",
+            "--node-lease-duration-seconds=40",
+            "--cidr=10.244.0.1/16",
+        ])
         provisioners = list(spec.get("provisioners") or [])
         if provisioners:
             volumes = self.data_dir / "volumes"
             volumes.mkdir(exist_ok=True)
-            self._procs["provisioner"] = self._spawn(
-                "provisioner",
-                [
-                    sys.executable,
-                    "-m",
-                    "portkit.testing.provisioner",
-                    f"--kubeconfig={kubeconfig}",
-                    f"--root={volumes}",
-                    *[f"--provisioner={p}" for p in provisioners],
-                ],
-            )
+            self._procs["provisioner"] = self._spawn("provisioner", [
+                sys.executable, "-m", "portkit.testing.provisioner", f"--kubeconfig={kubeconfig}",
+                f"--root={volumes}", *[f"--provisioner={p}" for p in provisioners],
+            ])
         self._wait("controller-manager", lambda: self._https_ok(kcm_port, "/healthz"), timeout=60.0)
         self._wait("scheduler", lambda: self._https_ok(sched_port, "/healthz"), timeout=60.0)
 
@@ -613,9 +569,8 @@ class LocalCluster:
         for component in ("velero-metrics", "velero-profiler"):
             self.ports.setdefault(component, _free_port())
         velero.install(self, binaries, store)
-        velero.start_server(
-            self, binaries, metrics_port=self.ports["velero-metrics"], profiler_port=self.ports["velero-profiler"]
-        )
+        velero.start_server(self, binaries, metrics_port=self.ports["velero-metrics"],
+                            profiler_port=self.ports["velero-profiler"])
 
     def _provider_spec(self) -> dict[str, Any]:
         if self.provider is None:
@@ -653,12 +608,8 @@ class LocalCluster:
                 "status": {
                     "allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110"},
                     "capacity": {"cpu": "32", "memory": "256Gi", "pods": "110"},
-                    "nodeInfo": {
-                        "architecture": "amd64",
-                        "operatingSystem": "linux",
-                        "kubeletVersion": "fake",
-                        "kubeProxyVersion": "fake",
-                    },
+                    "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux",
+                                 "kubeletVersion": "fake", "kubeProxyVersion": "fake"},
                 },
             }
             with contextlib.suppress(PortkitError):  # already there after a restart on the same data
@@ -681,10 +632,8 @@ class LocalCluster:
         def ready() -> bool:
             items = list(cluster.list(nodes))
             return bool(items) and all(
-                any(
-                    c.get("type") == "Ready" and c.get("status") == "True"
-                    for c in (n.get("status") or {}).get("conditions") or []
-                )
+                any(c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in (n.get("status") or {}).get("conditions") or [])
                 for n in items
             )
 
@@ -703,10 +652,8 @@ class LocalCluster:
 
             def established(name: str = name) -> bool:
                 live = cluster.get(resource, name)
-                return any(
-                    c.get("type") == "Established" and c.get("status") == "True"
-                    for c in (live.get("status") or {}).get("conditions") or []
-                )
+                return any(c.get("type") == "Established" and c.get("status") == "True"
+                           for c in (live.get("status") or {}).get("conditions") or [])
 
             self._wait("apiserver", established, timeout)
 
@@ -719,21 +666,12 @@ class LocalCluster:
         config = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [
-                {
-                    "name": self.name,
-                    "cluster": {
-                        "server": f"https://127.0.0.1:{self.ports['apiserver']}",
-                        "certificate-authority-data": b64(pki.ca_crt),
-                    },
-                }
-            ],
-            "users": [
-                {
-                    "name": f"{self.name}-admin",
-                    "user": {"client-certificate-data": b64(pki.admin_crt), "client-key-data": b64(pki.admin_key)},
-                }
-            ],
+            "clusters": [{"name": self.name, "cluster": {
+                "server": f"https://127.0.0.1:{self.ports['apiserver']}",
+                "certificate-authority-data": b64(pki.ca_crt)}}],
+            "users": [{"name": f"{self.name}-admin", "user": {
+                "client-certificate-data": b64(pki.admin_crt),
+                "client-key-data": b64(pki.admin_key)}}],
             "contexts": [{"name": self.name, "context": {"cluster": self.name, "user": f"{self.name}-admin"}}],
             "current-context": self.name,
         }

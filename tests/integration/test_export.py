@@ -36,6 +36,8 @@ stringData:
 """
 
 
+
+
 def live(cluster: Cluster, api_version: str, kind: str, namespace: str | None = NS) -> list[dict[str, Any]]:
     return list(cluster.list(cluster.resource_for(api_version, kind), namespace))
 

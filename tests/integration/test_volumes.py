@@ -59,6 +59,7 @@ DEPLOYMENT = {
 }
 
 
+
 def pvc_of(lc: LocalCluster, namespace: str, name: str = "data") -> dict[str, Any] | None:
     cluster = lc.cluster()
     try:

@@ -135,11 +135,8 @@ def test_errors_statuses_are_returned_with_their_body(serve: Serve) -> None:
         return True
 
     _server, pool = serve(handler)
-    assert pool.request("GET", "/nope", {}) == (
-        404,
-        {"Content-Type": "application/json", "Content-Length": "28"},
-        b'{"kind":"Status","code":404}',
-    )
+    assert pool.request("GET", "/nope", {}) == (404, {"Content-Type": "application/json", "Content-Length": "28"},
+                                               b'{"kind":"Status","code":404}')
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced(serve: Serve) -> None:
@@ -166,7 +163,7 @@ def test_connection_close_header_is_honoured(serve: Serve) -> None:
 
 def test_a_response_cut_short_raises_connection_lost(serve: Serve) -> None:
     def handler(request: bytes, client: socket.socket) -> bool:
-        client.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"partial":')
+        client.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"partial\":")
         return False
 
     _server, pool = serve(handler)

@@ -8,51 +8,13 @@ import portkit
 from portkit.testing import LocalCluster
 
 EXPECTED = {
-    "ApiError",
-    "ApiResource",
-    "ApplyError",
-    "ApplyResult",
-    "Bundle",
-    "BundleError",
-    "Change",
-    "Cluster",
-    "ClusterUnreachableError",
-    "ConfigurationError",
-    "ConflictError",
-    "ExportReport",
-    "ForbiddenError",
-    "GoneError",
-    "InvalidError",
-    "LocalClusterError",
-    "ManualAction",
-    "Migration",
-    "MigrationEvent",
-    "MigrationReport",
-    "NotFoundError",
-    "ObjectRef",
-    "Plan",
-    "PlanError",
-    "PortkitError",
-    "Profile",
-    "ServerError",
-    "ThrottledError",
-    "Translation",
-    "TranslationError",
-    "TranslationWarning",
-    "Translator",
-    "VerifyResult",
-    "VolumeMoveError",
-    "WaitResult",
-    "__version__",
-    "apply",
-    "export",
-    "fleet",
-    "plan",
-    "providers",
-    "register_translator",
-    "rollback",
-    "translate",
-    "verify",
+    "ApiError", "ApiResource", "ApplyError", "ApplyResult", "Bundle", "BundleError", "Change", "Cluster",
+    "ClusterUnreachableError", "ConfigurationError", "ConflictError", "ExportReport", "ForbiddenError",
+    "GoneError", "InvalidError", "LocalClusterError", "ManualAction", "Migration", "MigrationEvent",
+    "MigrationReport", "NotFoundError", "ObjectRef", "Plan", "PlanError", "PortkitError", "Profile",
+    "ServerError", "ThrottledError", "Translation", "TranslationError", "TranslationWarning", "Translator",
+    "VerifyResult", "VolumeMoveError", "WaitResult", "__version__", "apply", "export", "fleet", "plan",
+    "providers", "register_translator", "rollback", "translate", "verify",
 }
 
 
@@ -88,18 +50,8 @@ def test_design_signatures() -> None:
     assert (ap["wait"], ap["timeout"], ap["dry_run"]) == (False, 600, False)
     assert list(params(portkit.verify))[:2] == ["bundle", "cluster"]
     mig = params(portkit.Migration)
-    for name in (
-        "source",
-        "target",
-        "namespaces",
-        "source_provider",
-        "target_provider",
-        "volumes",
-        "namespace_map",
-        "mappings",
-        "rules",
-        "workdir",
-    ):
+    for name in ("source", "target", "namespaces", "source_provider", "target_provider", "volumes",
+                 "namespace_map", "mappings", "rules", "workdir"):
         assert name in mig, name
     assert mig["source_provider"] is None and mig["volumes"] is None and mig["source"] is empty
     assert callable(portkit.Bundle.load) and callable(portkit.Bundle.from_manifests)
@@ -108,15 +60,7 @@ def test_design_signatures() -> None:
 
 
 def test_results_have_the_views_notebooks_and_automation_use() -> None:
-    for cls in (
-        portkit.Bundle,
-        portkit.Translation,
-        portkit.Plan,
-        portkit.ApplyResult,
-        portkit.VerifyResult,
-        portkit.WaitResult,
-        portkit.MigrationReport,
-        portkit.ExportReport,
-    ):
+    for cls in (portkit.Bundle, portkit.Translation, portkit.Plan, portkit.ApplyResult, portkit.VerifyResult,
+                portkit.WaitResult, portkit.MigrationReport, portkit.ExportReport):
         for method in ("_repr_html_", "to_dict"):
             assert callable(getattr(cls, method, None)), f"{cls.__name__}.{method}"

@@ -13,12 +13,8 @@ from portkit.cli._common import EXIT_FAILED, EXIT_OK, add_output_flag, emit
 from portkit.errors import ConfigurationError
 
 #: Registry rewrite the demo uses (the ECR images of the sample move to a European registry).
-DEMO_MAPPINGS = {
-    "images": {
-        "123456789012.dkr.ecr.eu-central-1.amazonaws.com/": "registry.example.eu/",
-        "public.ecr.aws/docker/library/": "docker.io/library/",
-    }
-}
+DEMO_MAPPINGS = {"images": {"123456789012.dkr.ecr.eu-central-1.amazonaws.com/": "registry.example.eu/",
+                            "public.ecr.aws/docker/library/": "docker.io/library/"}}
 
 
 def examples_dir() -> Path:
@@ -37,18 +33,14 @@ def examples_dir() -> Path:
 def register(sub: Any) -> None:
     """Add ``demo``."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "demo",
-        help="migrate a sample shop between two real local clusters",
+        "demo", help="migrate a sample shop between two real local clusters",
         description="Start two local clusters (an AWS-looking source and an IONOS-looking target), install the "
         "sample shop (examples/shop-eks) in the source, migrate namespace 'shop', print the report.",
     )
     p.add_argument("--workdir", type=Path, default=None, help="where the migration keeps its files")
     p.add_argument("--keep", action="store_true", help="leave both clusters running afterwards")
-    p.add_argument(
-        "--no-volumes",
-        action="store_true",
-        help="skip the Velero volume move (faster: Velero checks the shared store once a minute)",
-    )
+    p.add_argument("--no-volumes", action="store_true",
+                   help="skip the Velero volume move (faster: Velero checks the shared store once a minute)")
     add_output_flag(p)
     p.set_defaults(func=run)
 
@@ -68,12 +60,9 @@ def _wait_rolled_out(lc: Any, namespace: str, timeout: float = 120.0) -> None:
     from portkit.replay import wait_ready
 
     cluster = lc.cluster()
-    objs = [
-        o
-        for r in cluster.resources(namespaced=True, verb="list")
-        if r.kind in ("Deployment", "StatefulSet", "PersistentVolumeClaim")
-        for o in cluster.list(r, namespace)
-    ]
+    objs = [o for r in cluster.resources(namespaced=True, verb="list")
+            if r.kind in ("Deployment", "StatefulSet", "PersistentVolumeClaim")
+            for o in cluster.list(r, namespace)]
     result = wait_ready(cluster, objs, timeout=timeout)
     if not result.ready_all:
         raise ConfigurationError(f"The sample shop did not become ready in the source cluster: {result.to_text()}")
@@ -89,31 +78,15 @@ def run(args: argparse.Namespace) -> int:
     store = workdir / "velero-store"  # the object store both Velero servers share
     velero = not args.no_volumes
     clusters = {
-        "source": LocalCluster(
-            name="demo-source",
-            provider="aws",
-            data_dir=workdir / "clusters" / "source",
-            detach=args.keep,
-            progress=_say,
-            velero=velero,
-            velero_store=store,
-        ),
-        "target": LocalCluster(
-            name="demo-target",
-            provider="ionos",
-            data_dir=workdir / "clusters" / "target",
-            detach=args.keep,
-            progress=_say,
-            velero=velero,
-            velero_store=store,
-        ),
+        "source": LocalCluster(name="demo-source", provider="aws", data_dir=workdir / "clusters" / "source",
+                               detach=args.keep, progress=_say, velero=velero, velero_store=store),
+        "target": LocalCluster(name="demo-target", provider="ionos", data_dir=workdir / "clusters" / "target",
+                               detach=args.keep, progress=_say, velero=velero, velero_store=store),
     }
     started = time.monotonic()
     try:
-        _say(
-            "starting two local clusters (source looks like AWS EKS, target like IONOS)"
-            + (", each with a Velero server sharing one object store" if velero else "")
-        )
+        _say("starting two local clusters (source looks like AWS EKS, target like IONOS)"
+             + (", each with a Velero server sharing one object store" if velero else ""))
         start_all(clusters.values())
         src, dst = clusters["source"], clusters["target"]
         _say(f"installing the sample shop from {sample} into the source")
@@ -126,22 +99,13 @@ def run(args: argparse.Namespace) -> int:
             if event.kind in ("step_start", "step_end"):
                 _say(event.message)
             if event.kind == "step_start" and event.step == "volumes" and velero:
-                _say(
-                    "Velero backup in the source, then restore in the target once the target's Velero sees "
-                    "the backup in the shared store (it looks once a minute)"
-                )
+                _say("Velero backup in the source, then restore in the target once the target's Velero sees "
+                     "the backup in the shared store (it looks once a minute)")
 
         migration = Migration(
-            source=src.cluster(),
-            target=dst.cluster(),
-            namespaces=["shop"],
-            source_provider=None,
-            target_provider="ionos",
-            mappings=DEMO_MAPPINGS,
-            workdir=workdir / "migration",
-            on_event=on_event,
-            timeout=180,
-            volumes="velero" if velero else None,
+            source=src.cluster(), target=dst.cluster(), namespaces=["shop"], source_provider=None,
+            target_provider="ionos", mappings=DEMO_MAPPINGS, workdir=workdir / "migration", on_event=on_event,
+            timeout=180, volumes="velero" if velero else None,
             # no kubelet locally, so no volume bytes can move: Velero carries the claims and volumes only
             velero_options={"binary": str(velero_binary()), "data_path": "none"} if velero else None,
         )

@@ -34,11 +34,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-l", "--selector", metavar="SELECTOR", help="label selector, e.g. app=web")
     parser.add_argument("-o", "--output", dest="directory", required=True, metavar="DIR", help="bundle directory")
     parser.add_argument(
-        "--output-format",
-        "--format",
-        dest="output_format",
-        choices=["text", "json"],
-        default="text",
+        "--output-format", "--format", dest="output_format", choices=["text", "json"], default="text",
         help="report format (json for machines; -o names the bundle directory here)",
     )
     parser.add_argument("--progress", action="store_true", help="show a progress bar on stderr")

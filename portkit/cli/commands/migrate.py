@@ -12,8 +12,7 @@ from portkit.cli._common import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, add_kube_f
 def register(sub: Any) -> None:
     """Add ``migrate``."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "migrate",
-        help="migrate namespaces from one cluster to another (resumable)",
+        "migrate", help="migrate namespaces from one cluster to another (resumable)",
         description="Export namespaces from the source, translate them for the target provider, plan, apply, wait "
         "and verify. Run it again after a failure: it continues from the last completed step (state in --workdir).",
     )
@@ -25,13 +24,8 @@ def register(sub: Any) -> None:
     p.add_argument("--to", dest="target", required=True, help="target provider(s), e.g. ionos or rook-ceph+metallb")
     p.add_argument("--volumes", choices=["velero"], help="move PersistentVolume data with Velero")
     p.add_argument("--namespace-map", action="append", default=[], metavar="OLD=NEW")
-    p.add_argument(
-        "--map",
-        action="append",
-        default=[],
-        metavar="KIND:OLD=NEW",
-        help="mapping override: storageclass:gp3=fast, images:OLD=NEW, zone:OLD=NEW, ingressclass:NEW",
-    )
+    p.add_argument("--map", action="append", default=[], metavar="KIND:OLD=NEW",
+                   help="mapping override: storageclass:gp3=fast, images:OLD=NEW, zone:OLD=NEW, ingressclass:NEW")
     p.add_argument("--rules", help="user rules file (portkit rules or a Velero resource-modifier file)")
     p.add_argument("--workdir", default="portkit-migration", help="state directory (default: ./portkit-migration)")
     p.add_argument("--no-wait", action="store_true", help="do not wait for readiness after the apply")
@@ -81,20 +75,11 @@ def run(args: argparse.Namespace) -> int:
     source = Cluster.from_kubeconfig(args.from_kubeconfig, args.from_context)
     target = Cluster.from_kubeconfig(args.to_kubeconfig, args.to_context)
     migration = Migration(
-        source=source,
-        target=target,
-        namespaces=args.namespaces,
-        source_provider=args.source,
-        target_provider=args.target,
-        volumes=args.volumes,
+        source=source, target=target, namespaces=args.namespaces, source_provider=args.source,
+        target_provider=args.target, volumes=args.volumes,
         namespace_map=parse_namespace_map(args.namespace_map),
-        mappings=parse_map_flags(args.map) if args.map else None,
-        rules=args.rules,
-        workdir=args.workdir,
-        selector=args.selector,
-        wait=not args.no_wait,
-        timeout=args.timeout,
-        allow_blockers=args.allow_blockers,
+        mappings=parse_map_flags(args.map) if args.map else None, rules=args.rules, workdir=args.workdir,
+        selector=args.selector, wait=not args.no_wait, timeout=args.timeout, allow_blockers=args.allow_blockers,
         on_event=progress_printer(sys.stderr.isatty()),
     )
     report = migration.run()

@@ -27,11 +27,7 @@ def register(subparsers: Any) -> None:
         "-o", "--out", dest="out", metavar="DIR", required=True, help="directory for the translated bundle"
     )
     parser.add_argument(
-        "--format",
-        "--output-format",
-        dest="output_format",
-        choices=["text", "json"],
-        default="text",
+        "--format", "--output-format", dest="output_format", choices=["text", "json"], default="text",
         help="report format (json for machines; -o names the output directory here)",
     )
     parser.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
