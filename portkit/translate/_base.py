@@ -51,6 +51,9 @@ class Change:
     ``replace`` (the object became another kind). The values of a Secret (``data``, ``stringData``,
     annotations) are never recorded: a Change made for a Secret holds ``<redacted>`` in their place,
     however it was built (:func:`portkit.redact.redact_at`).
+    ``confidence``: how sure the target profile is of the value written (``verified``, ``community``,
+    ``unverified``; empty when not a profile value). ``tier``: a storage performance-tier change
+    (``fast-ssd → ssd``; empty when none).
     """
 
     ref: ObjectRef
@@ -60,6 +63,8 @@ class Change:
     translator: str
     reason: str
     op: str = "set"
+    confidence: str = ""
+    tier: str = ""
 
     def __attrs_post_init__(self) -> None:
         if self.ref.kind == "Secret" and is_secret_ref(self.ref) and self.op in ("set", "remove"):
@@ -93,6 +98,8 @@ class Change:
             "new": self.new,
             "translator": self.translator,
             "reason": self.reason,
+            "confidence": self.confidence,
+            "tier": self.tier,
         }
 
 
@@ -293,10 +300,20 @@ class Item:
                 message = redact_message(message, obj)
         return message
 
-    def record(self, path: Sequence[str | int], old: Any, new: Any, reason: str, op: str = "set") -> None:
+    def record(
+        self,
+        path: Sequence[str | int],
+        old: Any,
+        new: Any,
+        reason: str,
+        op: str = "set",
+        *,
+        confidence: str = "",
+        tier: str = "",
+    ) -> None:
         """Record a change made by hand (after :meth:`edit`); Secret values are redacted in the record."""
         self.ctx.changes.append(
-            Change(self.ref, pointer(path), old, new, self.ctx.translator, self._safe(reason), op)
+            Change(self.ref, pointer(path), old, new, self.ctx.translator, self._safe(reason), op, confidence, tier)
         )
 
     def get(self, *path: str | int, default: Any = None) -> Any:
@@ -316,15 +333,16 @@ class Item:
     def _parent(self, path: Sequence[str | int], create: bool) -> Any:
         return self.own(path[:-1], create=create)
 
-    def set(self, path: Sequence[str | int], value: Any, reason: str) -> bool:
-        """Set a nested value (creating dicts on the way); records a Change. False when already equal."""
+    def set(self, path: Sequence[str | int], value: Any, reason: str, *, confidence: str = "", tier: str = "") -> bool:
+        """Set a nested value (creating dicts on the way); records a Change (with the target profile's
+        ``confidence`` in the value and a performance ``tier`` change, when given). False when already equal."""
         old = self.get(*path, default=_MISSING)
         if old is not _MISSING and old == value:
             return False
         parent = self._parent(path, create=True)
         parent[path[-1]] = value
         recorded = value if type(value) not in (dict, list) else fast_copy(value)
-        self.record(path, None if old is _MISSING else old, recorded, reason, "set")
+        self.record(path, None if old is _MISSING else old, recorded, reason, "set", confidence=confidence, tier=tier)
         return True
 
     def remove(self, path: Sequence[str | int], reason: str, *, prune: bool = True) -> bool:

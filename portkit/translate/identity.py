@@ -12,6 +12,10 @@ from portkit.translate._util import POD_KINDS, pod_spec_path, pod_template_meta_
 __all__ = ["IdentityTranslator"]
 
 
+def _as_dict(value: object) -> dict[str, object]:
+    return dict(value) if isinstance(value, dict) else {}
+
+
 class IdentityTranslator(BaseTranslator):
     """Removes provider workload-identity annotations and labels and reports what replaces them."""
 
@@ -27,11 +31,11 @@ class IdentityTranslator(BaseTranslator):
             return
         target = ctx.target.name
         if item.kind == "ServiceAccount":
-            anns = dict(item.get("metadata", "annotations") or {})
+            anns = _as_dict(item.get("metadata", "annotations"))
             found = {k: anns[k] for k in ident.service_account_annotations if k in anns}
             for key in found:
                 item.remove(("metadata", "annotations", key), f"{ident.mechanism} is {ctx.source.name}-only")
-            labels = dict(item.get("metadata", "labels") or {})
+            labels = _as_dict(item.get("metadata", "labels"))
             for key in ident.service_account_labels:
                 if key in labels:
                     item.remove(("metadata", "labels", key), f"{ident.mechanism} is {ctx.source.name}-only")
@@ -54,7 +58,7 @@ class IdentityTranslator(BaseTranslator):
         if meta_path is None or spec_path is None:
             return
         for field, keys in (("labels", ident.pod_labels), ("annotations", ident.pod_annotations)):
-            values = dict(item.get(*meta_path, field) or {})
+            values = _as_dict(item.get(*meta_path, field))
             for key in keys:
                 if key in values:
                     item.remove((*meta_path, field, key), f"{ident.mechanism} is {ctx.source.name}-only")
@@ -62,7 +66,7 @@ class IdentityTranslator(BaseTranslator):
                         f"pod {field[:-1]} {key} removed ({ident.mechanism}); see the manual action for its "
                         "ServiceAccount"
                     )
-        selector = dict(item.get(*spec_path, "nodeSelector") or {})
+        selector = _as_dict(item.get(*spec_path, "nodeSelector"))
         for key in ident.node_selector_keys:
             if key in selector:
                 item.remove((*spec_path, "nodeSelector", key), f"{ident.mechanism} node selector")

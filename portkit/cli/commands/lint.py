@@ -30,18 +30,21 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Lint the input against the target."""
-    from portkit.translate import detect_source, lint_residue, source_of, translate
+    from portkit.translate import detect_source_evidence, lint_residue, source_of, translate
 
     bundle = read_input(args)
-    source = args.source or source_of(bundle) or detect_source(bundle.objects)
+    source = args.source or source_of(bundle)
+    evidence: list[str] = []
+    if source is None:
+        source, evidence = detect_source_evidence(bundle.objects)
     if source is None:
         raise ConfigurationError(
-            "cannot tell which provider these manifests come from.",
+            "cannot tell which provider these manifests come from: nothing in them is specific to one provider.",
             hint="Name it with --from (see `portkit providers`).",
         )
     options = translate_options(args)
     t = translate(bundle, source=source, target=args.target, **options)
     residue = lint_residue(t, source, args.target, options["mappings"])
-    t = attrs.evolve(t, residue=tuple(residue))
+    t = attrs.evolve(t, residue=tuple(residue), source_evidence=tuple(evidence))
     emit(t, args.output_format)
     return EXIT_ATTENTION if t.needs_attention else EXIT_OK
