@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from portkit import observe
 from portkit._private_files import write_private_text
 from portkit.bundle import Bundle
 from portkit.cluster import Cluster
@@ -361,7 +362,8 @@ class Migration:
         self._check_clusters()
         self._emit("step_start", name, f"{name} started")
         started = time.monotonic()
-        result = fn()
+        with observe.current().step(name):  # the span of the step's function, if it has one, is this one
+            result = fn()
         seconds = time.monotonic() - started
         self._state["timings"][name] = round(seconds, 3)
         if name not in self._state["completed"]:
@@ -611,15 +613,34 @@ class Migration:
     # -- whole run -----------------------------------------------------------------------------------
     def run(self) -> MigrationReport:
         """Run every step not completed yet, in order, and return the report."""
-        done = set(self._state["completed"])
-        for name in STEPS:
-            if name in done and name in ("export", "translate", "lint", "quiesce", "volumes"):
-                self._emit("step_skipped", name, f"{name} already done")
-                if name in ("export", "translate"):
-                    getattr(self, name)()  # load/recompute its output for the later steps
-                continue
-            getattr(self, name)()
-        return self.report()
+        obs = observe.current()
+        obs.track_cluster(self.source, "source")
+        obs.track_cluster(self.target, "target")
+        with obs.span("portkit.migration", namespaces=self.namespaces, target_provider=_target_name(
+                self.target_provider or ""), workdir=str(self.workdir)) as span:
+            done = set(self._state["completed"])
+            span.set(resumed_after=sorted(done) or None)
+            obs.info("migration_info", {"namespaces": ",".join(self.namespaces), "target_provider": _target_name(
+                self.target_provider or ""), "source_provider": self.source_provider or self._state.get(
+                "source_provider") or "?"})
+            for name in STEPS:
+                if name in done and name in ("export", "translate", "lint", "quiesce", "volumes"):
+                    self._emit("step_skipped", name, f"{name} already done")
+                    if name in ("export", "translate"):
+                        getattr(self, name)()  # load/recompute its output for the later steps
+                    continue
+                getattr(self, name)()
+            report = self.report()
+            self._observe_report(obs, span, report)
+        return report
+
+    def _observe_report(self, obs: observe.Observer, span: observe.SpanHandle, report: MigrationReport) -> None:
+        obs.info("migration_info", {"namespaces": ",".join(self.namespaces), "source_provider": report.source_provider,
+                                    "target_provider": report.target_provider})
+        if report.downtime_seconds is not None:
+            obs.set("downtime", report.downtime_seconds)
+        span.set(source_provider=report.source_provider, ok=report.ok, needs_attention=report.needs_attention,
+                 objects=sum(report.objects_by_kind.values()), downtime_seconds=report.downtime_seconds)
 
     def report(self) -> MigrationReport:
         """The report of what has been done so far."""

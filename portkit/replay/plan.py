@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from portkit import observe
 from portkit.cluster import ApiResource, Cluster, snapshot_version
 from portkit.display import html_table, text_table, truncate
 from portkit.errors import (
@@ -453,6 +454,7 @@ def _check_class_refs(
 
     return namespaces
 
+@observe.step("plan")
 def plan(
     bundle: Iterable[Mapping[str, Any]],
     cluster: Cluster,

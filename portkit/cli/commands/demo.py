@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from portkit.cli._common import EXIT_FAILED, EXIT_OK, add_output_flag, emit
+from portkit.cli._common import EXIT_FAILED, EXIT_OK, add_observe_flags, add_output_flag, emit
 from portkit.errors import ConfigurationError
 
 #: Registry rewrite the demo uses (the ECR images of the sample move to a European registry).
@@ -42,6 +42,7 @@ def register(sub: Any) -> None:
     p.add_argument("--no-volumes", action="store_true",
                    help="skip the Velero volume move (faster: Velero checks the shared store once a minute)")
     add_output_flag(p)
+    add_observe_flags(p, serve=True)
     p.set_defaults(func=run)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from portkit.cli._common import EXIT_ATTENTION, EXIT_OK, add_output_flag, emit
+from portkit.cli._common import EXIT_ATTENTION, EXIT_OK, add_observe_flags, add_output_flag, emit
 from portkit.cli.commands._translate_common import add_translate_flags, read_input, translate_options
 from portkit.errors import ConfigurationError
 
@@ -25,6 +25,7 @@ def register(subparsers: Any) -> None:
     )
     add_translate_flags(parser)
     add_output_flag(parser)
+    add_observe_flags(parser)
     parser.set_defaults(func=run)
 
 

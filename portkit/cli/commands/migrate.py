@@ -12,6 +12,7 @@ from portkit.cli._common import (
     EXIT_OK,
     add_key_file_flag,
     add_kube_flags,
+    add_observe_flags,
     add_output_flag,
     emit,
     read_key_file,
@@ -42,6 +43,7 @@ def register(sub: Any) -> None:
     p.add_argument("--allow-blockers", action="store_true", help="continue past lint and plan blockers")
     add_key_file_flag(p, "encrypt Secret values and annotations in the workdir's")
     add_output_flag(p)
+    add_observe_flags(p, serve=True)
     p.set_defaults(func=run)
 
 

@@ -12,6 +12,7 @@ from portkit.cli._common import (
     EXIT_OK,
     add_key_file_flag,
     add_kube_flags,
+    add_observe_flags,
     add_output_flag,
     emit,
     read_key_file,
@@ -100,6 +101,7 @@ def register(subparsers: Any) -> None:
     )
     add_replay_flags(parser)
     parser.add_argument("--diff", action="store_true", help="also print the field-level diff (text output)")
+    add_observe_flags(parser)
     parser.set_defaults(func=run)
 
 
