@@ -64,7 +64,9 @@ def test_jobs_engine_one_job_per_namespace() -> None:
     assert container["image"] == BASE["image"] and container["command"] == ["/bin/sh", "-c"]
     args = container["args"][2:]
     assert args == ["--to", "ionos", "--from", "aws", "--timeout", "300",
-                    "--map", "images:123.dkr.ecr.eu-central-1.amazonaws.com/=registry.example.eu/"]  # fmt: skip
+                    "--map", "images:123.dkr.ecr.eu-central-1.amazonaws.com/=registry.example.eu/",
+                    "--metrics-port", "9464", "--metrics-address", "0.0.0.0",
+                    "--metrics-label", "fleet=portkit-fleet"]  # fmt: skip
     env = env_of(container)
     assert env["UNIT"] == "shop" and env["NAMESPACES"] == "shop=shop-eu"
     assert env_of(pod_of(plan.jobs[1])["containers"][0])["NAMESPACES"] == "billing"
@@ -257,6 +259,8 @@ def test_job_script_runs_portkit_and_maps_exit_codes(
     assert args == ["migrate", "--from-kubeconfig", f"{tmp_path}/etc/portkit/source/kubeconfig",
                     "--to-kubeconfig", f"{tmp_path}/etc/portkit/target/kubeconfig", "--workdir", workdir,
                     "-o", "json", "--to", "ionos", "--map", "zone:a=b",
+                    "--metrics-port", "9464", "--metrics-address", "0.0.0.0", "--metrics-label", "fleet=portkit-fleet",
+                    "--metrics-file", f"{workdir}/metrics.prom", "--metrics-label", "unit=batch-000",
                     "-n", "shop", "-n", "billing", "--namespace-map", "billing=billing-eu"]  # fmt: skip
     assert json.loads(Path(workdir, "report.json").read_text()) == {"ok": True}
     assert Path(workdir, "exit-code").read_text().strip() == str(portkit_rc)
