@@ -354,7 +354,13 @@ def _operation(operation: str, **attributes: Any) -> Iterator[observe.SpanHandle
     ok = False
     try:
         with obs.span(f"portkit.velero.{operation}", operation=operation, **attributes) as span:
-            yield span
+            try:
+                yield span
+            except VeleroOperationError as exc:  # Velero's own verdict on the span: phase, counts, reason
+                span.set(phase=exc.phase, errors=exc.errors, warnings=exc.warnings, timed_out=exc.timed_out,
+                         failure_reason=exc.failure_reason or None,
+                         error_messages=list(exc.validation_errors) or None)
+                raise
             ok = True
     finally:
         obs.add("volume_operations", operation=operation, result="ok" if ok else "failed")
