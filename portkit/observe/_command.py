@@ -60,6 +60,7 @@ def run_command(
     observer = Observer(tracer_provider=provider, metrics=metrics, metrics_file=path)
     observer.info("run_info", {"command": command, "version": __version__})
     observer.set("run_start", time.time())
+    observer.set("run_exit_code", -1)  # until the run ends: a scrape during the run never reads "0, ok"
     server: MetricsServer | None = None
     started = time.monotonic()
     code = 1

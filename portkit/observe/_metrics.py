@@ -52,7 +52,7 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("run_start", "portkit_run_start_time_seconds", "gauge", "When this run started (Unix time)."),
     MetricSpec("run_duration", "portkit_run_duration_seconds", "gauge", "How long the run took (set at its end)."),
     MetricSpec("run_exit_code", "portkit_run_exit_code", "gauge",
-               "The run's exit code: 0 ok, 1 failed, 2 usage or bad input, 3 needs attention (set at its end)."),
+               "The run's exit code: 0 ok, 1 failed, 2 usage or bad input, 3 needs attention; -1 while it runs."),
     MetricSpec("migration_info", "portkit_migration_info", "info", "The migration this run carries out.",
                ("namespaces", "source_provider", "target_provider")),
     MetricSpec("downtime", "portkit_migration_downtime_seconds", "gauge",

@@ -390,6 +390,7 @@ def test_metrics_port_serves_while_the_command_runs_then_closes() -> None:
     assert run_command("apply", work, metrics_port=0, labels={"unit": "u1"}, announce=said.append) == 0
     assert seen["url"].startswith("http://127.0.0.1:")  # loopback only by default
     assert value(seen["text"], "portkit_run_info", command="apply", unit="u1", version=_version()) == 1
+    assert value(seen["text"], "portkit_run_exit_code", unit="u1") == -1  # not "0, ok" while running
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(seen["url"], timeout=5)  # closed after the run
 
@@ -436,3 +437,30 @@ def test_without_prometheus_client_the_metrics_flags_say_what_to_install(tmp_pat
                               str(tmp_path / "m.prom")], env=env, capture_output=True, text=True, timeout=120)
     assert flagged.returncode == 2
     assert "pip install 'portkit[prometheus]'" in flagged.stderr and "Traceback" not in flagged.stderr
+
+
+# -- the Grafana dashboard of examples/ -----------------------------------------------------------------------
+def test_fleet_dashboard_queries_only_metrics_portkit_exposes() -> None:
+    import re
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "grafana" / "portkit-fleet.json"
+    dashboard = json.loads(path.read_text())
+    panels = [p for p in dashboard["panels"] if p["type"] != "row"]
+    assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+    exprs = [t["expr"] for p in panels for t in p["targets"]]
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert set(variables) == {"datasource", "fleet", "unit"}
+    used = set(re.findall(r"\bportkit_[a-z_]+\b", " ".join(exprs + [v.get("definition", "") for v in
+                                                                      variables.values()])))  # fmt: skip
+    assert used and used <= set(metric_names()), used - set(metric_names())
+    assert all('fleet=~"$fleet", unit=~"$unit"' in e for e in exprs)  # every query follows the selectors
+    assert all(p["datasource"] == {"type": "prometheus", "uid": "${datasource}"} for p in panels)
+    for name in ("portkit_objects_exported_total", "portkit_objects_applied_total", "portkit_objects_failed_total",
+                 "portkit_api_retries_total", "portkit_volume_bytes_total", "portkit_step_duration_seconds"):
+        assert name in used  # what the issue asks the dashboard to show
+
+
+def test_the_documentation_lists_every_metric() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "observability.md").read_text()
+    missing = [name for name in metric_names() if f"| `{name}` |" not in doc]
+    assert not missing
