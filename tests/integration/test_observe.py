@@ -109,3 +109,58 @@ def test_migration_produces_the_expected_spans_and_metrics(
     assert get("portkit_api_requests_total", cluster="target") > get("portkit_api_writes_total", cluster="target") > 0
     waves_timed = {dict(labels)["wave"] for (n, labels) in samples if n == "portkit_apply_wave_duration_seconds"}
     assert waves_timed == set(wave_names)
+
+
+def test_cli_migrate_serves_metrics_while_it_runs_and_leaves_the_file(
+    shop: LocalCluster, target_cluster: LocalCluster, tmp_path: Path
+) -> None:
+    """The flags the fleet's Jobs pass: live scrapes during the run, the final values in the file."""
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    prom = tmp_path / "unit.prom"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "portkit.cli", "migrate", "--from-kubeconfig", str(shop.kubeconfig),
+         "--to-kubeconfig", str(target_cluster.kubeconfig), "-n", "shop", "--to", "ionos",
+         "--namespace-map", "shop=shop-cli-observed", "--workdir", str(tmp_path / "mig"), "-o", "json",
+         "--map", "images:123456789012.dkr.ecr.eu-central-1.amazonaws.com/=registry.example.eu/",
+         "--map", "images:public.ecr.aws/docker/library/=docker.io/library/",
+         "--metrics-port", "0", "--metrics-file", str(prom), "--metrics-label", "fleet=eu",
+         "--metrics-label", "unit=shop"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    first = proc.stderr.readline()
+    assert first.startswith("portkit: serving metrics on http://127.0.0.1:"), first
+    url = first.split(" on ", 1)[1].strip()
+    scrapes: list[str] = []
+    while proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                scrapes.append(response.read().decode())
+        except (urllib.error.URLError, ConnectionError):
+            pass  # the run ended between poll() and the request
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, err  # migrated, with manual actions
+    assert "Traceback" not in err
+    live = [
+        {(s.name, tuple(sorted(s.labels.items()))): s.value
+         for f in text_string_to_metric_families(text) for s in f.samples}
+        for text in scrapes
+    ]  # fmt: skip
+    assert live, "no scrape succeeded while the migration ran"
+    running = (("fleet", "eu"), ("unit", "shop"))
+    codes = [sample[("portkit_run_exit_code", running)] for sample in live]
+    assert codes[0] == -1 and set(codes) <= {-1, 3} and codes == sorted(codes)  # -1 until the run's very end
+    assert any(v == 1 for sample in live for (n, _), v in sample.items() if n == "portkit_step_running")
+    final = {(s.name, tuple(sorted(s.labels.items()))): s.value
+             for f in text_string_to_metric_families(prom.read_text()) for s in f.samples}  # fmt: skip
+    assert final[("portkit_run_exit_code", running)] == 3
+    assert final[("portkit_run_info", (("command", "migrate"), *running, ("version", portkit.__version__)))] == 1
+    assert final[("portkit_objects_exported_total", running)] > 0
+    created = final[("portkit_objects_applied_total", (("fleet", "eu"), ("outcome", "created"), ("unit", "shop")))]
+    assert created == __import__("json").loads(out)["apply"]["counts"]["created"] > 0
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(url, timeout=5)  # the endpoint is gone with the run
