@@ -251,7 +251,7 @@ class LocalCluster:
     def stop(self) -> None:
         """Stop every process (SIGTERM, then SIGKILL) and real node (kubelet, containerd, containers,
         mounts, interfaces, cgroups); remove ``data_dir`` unless kept."""
-        for name in ("velero", "provisioner", "kwok", "scheduler", "controller-manager"):
+        for name in ("velero", "velero-store", "provisioner", "kwok", "scheduler", "controller-manager"):
             proc = self._procs.pop(name, None)
             if proc is not None:
                 proc.stop(timeout=5.0)
@@ -655,11 +655,11 @@ class LocalCluster:
 
         binaries = velero.ensure_velero(self._progress)
         store = self.velero_store or (self.data_dir / "velero-store")
-        for component in ("velero-metrics", "velero-profiler"):
+        for component in ("velero-metrics", "velero-profiler", "velero-store"):
             self.ports.setdefault(component, _free_port())
         velero.install(self, binaries, store)
         velero.start_server(self, binaries, metrics_port=self.ports["velero-metrics"],
-                            profiler_port=self.ports["velero-profiler"])
+                            profiler_port=self.ports["velero-profiler"], store_port=self.ports["velero-store"])
 
     def _provider_spec(self) -> dict[str, Any]:
         if self.provider is None:
