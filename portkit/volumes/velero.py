@@ -61,6 +61,7 @@ __all__ = [
     "VeleroRun",
     "backup_args",
     "check_namespaces",
+    "log_errors",
     "parse_objects",
     "parse_version",
     "restore_args",
@@ -90,6 +91,24 @@ def _unquote(value: str) -> str:
         except ValueError:
             return value[1:-1]
     return value
+
+
+def log_errors(text: str, *, limit: int = 12) -> tuple[str, ...]:
+    """The distinct error lines of a Velero log (logfmt): message, error and the item's fields."""
+    found: list[str] = []
+    for line in text.splitlines():
+        if "level=error" not in line:
+            continue
+        fields = dict(_LOG_FIELD.findall(line))
+        message = _unquote(fields.get("msg", ""))
+        if fields.get("error"):
+            message += f": {_unquote(fields['error'])}"
+        for key in ("resource", "namespace", "name", "pod", "volume", "persistentVolumeClaim"):
+            if fields.get(key):
+                message += f" [{key} {_unquote(fields[key])}]"
+        if message and message not in found:
+            found.append(message)
+    return tuple(found[:limit])
 
 
 _VOLUME_ITEMS = {
@@ -668,20 +687,7 @@ class VeleroCLI:
         run = self.run([kind, "logs", name], check=False, timeout=min(self.timeout, 60.0))
         if run.returncode != 0:
             return (f"(Velero's {kind} logs could not be read: {self._error_text(run)})",)
-        found: list[str] = []
-        for line in run.stdout.splitlines():
-            if "level=error" not in line:
-                continue
-            fields = dict(_LOG_FIELD.findall(line))
-            text = _unquote(fields.get("msg", ""))
-            if fields.get("error"):
-                text += f": {_unquote(fields['error'])}"
-            for key in ("resource", "namespace", "name", "pod", "volume", "persistentVolumeClaim"):
-                if fields.get(key):
-                    text += f" [{key} {_unquote(fields[key])}]"
-            if text and text not in found:
-                found.append(text)
-        return tuple(found[:limit])
+        return log_errors(run.stdout, limit=limit)
 
     def _failed(self, kind: str, name: str, phase: str, status: Mapping[str, Any]) -> VeleroOperationError:
         reason = str(status.get("failureReason") or "")
