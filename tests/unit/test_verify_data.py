@@ -158,7 +158,10 @@ def test_the_checker_pod_is_read_only_unprivileged_and_labelled() -> None:
     assert pod["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "portkit"
     sc = container["securityContext"]
     assert sc["privileged"] is False and sc["allowPrivilegeEscalation"] is False and sc["readOnlyRootFilesystem"]
-    assert sc["capabilities"] == {"drop": ["ALL"], "add": ["DAC_READ_SEARCH"]}
+    assert sc["capabilities"] == {"drop": ["ALL"], "add": ["DAC_OVERRIDE"]}  # allowed by PSA "baseline"
+    restricted = checker_pod("data", "shop", restricted=True)["spec"]
+    assert restricted["securityContext"]["runAsNonRoot"] is True
+    assert restricted["containers"][0]["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     assert container["resources"]["limits"] == {"cpu": "1", "memory": "128Mi"}
     data_mount = next(m for m in container["volumeMounts"] if m["name"] == "data")
     assert data_mount["readOnly"] is True
