@@ -368,3 +368,17 @@ def test_images_on_ibm_and_oci_registries_are_reported_from_any_source() -> None
     _, warnings, _ = _one("aws", "ionos", pod)
     assert any("de.icr.io/acme/app:1 is on IBM Cloud Container Registry" in w for w in warnings)
     assert any("fra.ocir.io/frabc1defg2h/shop/orders:2.7.0 is on OCI Container Registry" in w for w in warnings)
+
+
+def test_a_list_annotation_the_target_already_has_gets_the_item_added() -> None:
+    """An AWS Service that already asks IBM for a network load balancer keeps it when PROXY protocol is added."""
+    svc = _service(
+        {
+            "service.beta.kubernetes.io/aws-load-balancer-proxy-protocol": "*",
+            f"{IBM}enable-features": "nlb",
+        }
+    )
+    out, _, _ = _one("aws", "ibm", svc)
+    assert out["metadata"]["annotations"] == {f"{IBM}enable-features": "nlb,proxy-protocol"}
+    again = T.translate([out], source="aws", target="ibm")
+    assert again.changes == ()
