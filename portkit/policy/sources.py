@@ -21,7 +21,7 @@ import attrs
 from portkit.errors import BundleError
 from portkit.policy.errors import PolicyInputError
 
-__all__ = ["Constraint", "PolicySet", "RegoFile", "Template", "load_policies"]
+__all__ = ["Constraint", "PolicySet", "RegoFile", "Template", "load_policies", "policy_digest"]
 
 PolicyPaths = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 
@@ -245,3 +245,22 @@ def load_policies(paths: PolicyPaths) -> PolicySet:
         not_evaluated=tuple(not_evaluated),
         ignored=tuple(ignored),
     )
+
+
+def policy_digest(paths: PolicyPaths | None, namespaces: Sequence[str] | None = None) -> str | None:
+    """A digest of every file under ``paths`` (names and bytes) and the package selection: tells whether a
+    resumed migration is checked against the same policies as before. None without policies."""
+    import hashlib
+
+    if paths is None:
+        return None
+    h = hashlib.sha256()
+    for path in _files(paths):
+        h.update(str(path).encode() + b"\0")
+        try:
+            h.update(path.read_bytes())
+        except OSError as exc:
+            raise PolicyInputError(f"Cannot read the policy file {path}: {exc.strerror}.") from None
+        h.update(b"\0")
+    h.update(repr(sorted(namespaces) if namespaces is not None else None).encode())
+    return h.hexdigest()[:16]
