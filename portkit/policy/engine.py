@@ -172,30 +172,39 @@ def _describe(errors: Sequence[Mapping[str, Any]], stage: _Stage, limit: int = 8
 
 
 def _detect_versions(opa: Path, stage: _Stage) -> None:
-    """Write the manifest: Rego v1 for every file that compiles as v1, v0 for the others that do as v0."""
-    stage.write_manifest(())
-    code, out, err = _run(opa, ["check", "--format", "json", "--bundle", "."], stage.root)
-    if code == 0:
-        return
-    first = _errors(out, err)
-    failing = {stage.staged(str((e.get("location") or {}).get("file") or "")) for e in first}
-    if "" in failing or not failing <= set(stage.origins):
-        raise PolicyInputError(f"OPA rejects the policies: {_describe(first, stage)}.",
-                               hint="Fix the policies (`opa check` shows the same).")
-    candidates = failing - set(stage.versions)  # files that declare v1 stay v1
-    if not candidates:
-        raise PolicyInputError(f"The policies do not compile: {_describe(first, stage)}.",
+    """Write the manifest: Rego v1 for every file that compiles as v1, v0 for the others that do as v0.
+
+    The first ``opa check`` reads the files one by one (so every file that does not parse as v1 is named;
+    a bundle stops at the first); later ones read the bundle with the versions found so far, where compile
+    errors (e.g. built-ins OPA 1.0 removed) show. Files named are moved to v0 until the check passes or
+    moves no file.
+    """
+    v0: set[str] = set()
+    v1_errors: dict[str, list[dict[str, Any]]] = {}
+    while True:
+        stage.write_manifest(v0)
+        mode = ["--bundle"] if v0 else []
+        code, out, err = _run(opa, ["check", "--format", "json", "--max-errors", "-1", *mode, "."], stage.root)
+        if code == 0:
+            return
+        errors = _errors(out, err)
+        failing = {stage.staged(str((e.get("location") or {}).get("file") or "")) for e in errors}
+        if "" in failing or not failing <= set(stage.origins):
+            raise PolicyInputError(f"OPA rejects the policies: {_describe(errors, stage)}.",
+                                   hint="Fix the policies (`opa check` shows the same).")
+        new = failing - v0 - set(stage.versions)  # files that declare v1 stay v1
+        if not new:
+            break
+        for e in errors:
+            v1_errors.setdefault(stage.staged(str((e.get("location") or {}).get("file") or "")), []).append(e)
+        v0 |= new
+    if not failing & v0:
+        raise PolicyInputError(f"The policies do not compile: {_describe(errors, stage)}.",
                                hint="Fix them (`opa check` shows the same errors).")
-    stage.write_manifest(candidates)
-    code, out, err = _run(opa, ["check", "--format", "json", "--bundle", "."], stage.root)
-    if code == 0:
-        return
-    second = _errors(out, err)
-    still = {stage.staged(str((e.get("location") or {}).get("file") or "")) for e in second}
-    v1_errors = [e for e in first if stage.staged(str((e.get("location") or {}).get("file") or "")) in still]
+    as_v1 = [e for f in sorted(failing & v0) for e in v1_errors.get(f, [])]
     raise PolicyInputError(
-        f"The policies do not compile, neither as Rego v1 ({_describe(v1_errors or first, stage, 4)}) nor as "
-        f"Rego v0 ({_describe(second, stage, 4)}).",
+        f"The policies do not compile, neither as Rego v1 ({_describe(as_v1, stage, 4)}) nor as "
+        f"Rego v0 ({_describe(errors, stage, 4)}).",
         hint="Fix them: `opa check FILE` (v1) and `opa check --v0-compatible FILE` (v0) show the same errors.",
     )
 

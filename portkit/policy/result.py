@@ -146,7 +146,8 @@ class PolicyResult:
             grouped: dict[ObjectRef, list[Violation]] = {}
             for v in found:
                 grouped.setdefault(v.ref, []).append(v)
-            lines.append(f"{title} ({len(found)}, on {len(grouped)} objects):")
+            on = f"{len(grouped)} object" + ("s" if len(grouped) != 1 else "")
+            lines.append(f"{title} ({len(found)}, on {on}):")
             for ref, items in grouped.items():
                 lines.append(f"  {ref}")
                 lines.extend(f"    - [{v.policy}] {v.message}" for v in items)
