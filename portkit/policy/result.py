@@ -155,7 +155,7 @@ class PolicyResult:
             lines.append(f"Not evaluated ({len(self.not_evaluated)}):")
             lines.extend(f"  - {n}" for n in self.not_evaluated)
         if self.ignored:
-            lines.append(f"Ignored files ({len(self.ignored)}): " + ", ".join(self.ignored[:10])
+            lines.append(f"Not policies, ignored ({len(self.ignored)}): " + ", ".join(self.ignored[:10])
                          + (" ..." if len(self.ignored) > 10 else ""))
         return "\n".join(lines)
 

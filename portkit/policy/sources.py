@@ -6,7 +6,7 @@
 * YAML/JSON documents of kind ``ConstraintTemplate`` (``templates.gatekeeper.sh``) and constraints
   (``constraints.gatekeeper.sh``) are Gatekeeper policies;
 * Kyverno policies (``kyverno.io``) are listed as not evaluated (portkit does not run Kyverno);
-* any other YAML/JSON document and any other file is listed as ignored.
+* any other YAML/JSON document is listed as ignored; files of other types (READMEs, ...) are passed over.
 """
 
 from __future__ import annotations
@@ -200,8 +200,7 @@ def load_policies(paths: PolicyPaths) -> PolicySet:
                 raise PolicyInputError(f"Cannot read the policy file {path}: {exc}.") from None
             continue
         if path.suffix not in _YAML_SUFFIXES:
-            ignored.append(origin)
-            continue
+            continue  # READMEs, scripts, data: not policies
         for doc in _yaml_documents(path):
             api_group = str(doc.get("apiVersion") or "").partition("/")[0] if isinstance(doc, dict) else ""
             kind = str(doc.get("kind") or "") if isinstance(doc, dict) else ""

@@ -258,6 +258,7 @@ def test_whole_bundle_is_one_opa_eval(opa: Path, tmp_path: Path, monkeypatch: py
 
 def test_no_policies_and_unknown_kinds(opa: Path, tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("nothing here")
+    write(tmp_path, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: data}\n")
     with pytest.raises(PolicyInputError, match="No policies in"):
         check_policies([service("a")], tmp_path, opa=opa)
     with pytest.raises(PolicyInputError, match="does not exist"):
@@ -272,7 +273,7 @@ def test_no_policies_and_unknown_kinds(opa: Path, tmp_path: Path) -> None:
     result = check_policies([service("a")], tmp_path, opa=opa)
     assert result.ok and result.needs_attention  # nothing checked is never silent
     assert "Kyverno ClusterPolicy require-labels" in result.not_evaluated[0]
-    assert any("README.md" in i for i in result.ignored)
+    assert result.ignored == (f"{tmp_path / 'cm.yaml'}: ConfigMap data",)  # the README is no policy: not listed
 
 
 # -- Gatekeeper -----------------------------------------------------------------------------------------
@@ -524,3 +525,15 @@ def test_cli_lint_bad_policy_is_a_usage_error(
     err = capsys.readouterr().err
     assert code == 2 and "bad.rego" in err and "Traceback" not in err
 
+
+
+def test_public_entry_points_take_policies() -> None:
+    import inspect
+
+    import portkit
+
+    for fn, names in ((portkit.plan, ("policies", "policy_namespaces", "allow_policy_violations")),
+                      (portkit.Migration, ("policies", "policy_namespaces", "allow_policy_violations"))):
+        params = inspect.signature(fn).parameters
+        for name in names:
+            assert params[name].default in (None, False), (fn, name)
