@@ -519,6 +519,9 @@ def plan(
         )
 
 
+_POLICY_BLOCKERS = 50  # policy violations listed as blockers one by one; the rest in one
+
+
 def _check_policies(
     objects: Sequence[Mapping[str, Any]],
     policies: PolicyPaths | PolicySet | None,
@@ -532,11 +535,21 @@ def _check_policies(
     if policies is None:
         return None
     result = check_policies([strip_for_apply(o) for o in objects], policies, namespaces=namespaces, overridden=allow)
-    for v in result.denied:
+    denied = result.denied
+    for v in denied[:_POLICY_BLOCKERS]:
         if allow:
             warnings.append(f"policy violation (overridden): {v}")
         else:
             blockers.append(Blocker("policy", v.policy, f"Policy violation: {v}", (v.ref,)))
+    rest = denied[_POLICY_BLOCKERS:]
+    if rest:  # every one is in plan.policy; the listing stays readable
+        more = f"{len(rest)} more policy violations (all in the plan's policy result)"
+        if allow:
+            warnings.append(f"... and {more}, overridden.")
+        else:
+            refs = tuple(dict.fromkeys(v.ref for v in rest))
+            blockers.append(Blocker("policy", f"{len(rest)} more", f"Policy violation: ... and {more}, e.g. {rest[0]}",
+                                    refs[:20]))
     warnings.extend(f"policy warning: {v}" for v in result.warned)
     warnings.extend(f"policy not evaluated: {n}" for n in result.not_evaluated)
     return result

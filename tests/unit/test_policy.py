@@ -537,3 +537,23 @@ def test_public_entry_points_take_policies() -> None:
         params = inspect.signature(fn).parameters
         for name in names:
             assert params[name].default in (None, False), (fn, name)
+
+
+def test_plan_gate_lists_violations_as_blockers_and_summarises_past_fifty(opa: Path, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from portkit.replay.plan import _check_policies
+
+    monkeypatch.setenv("PORTKIT_OPA", str(opa))
+    write(tmp_path, "lb.rego", LB_V1)
+    objs = [service(f"s{i:02d}", type="LoadBalancer") for i in range(60)]
+    blockers: list[Any] = []
+    warnings: list[str] = []
+    result = _check_policies(objs, tmp_path, ["main"], False, blockers=blockers, warnings=warnings)
+    assert result is not None and len(result.denied) == 120  # deny and violation for each
+    assert len(blockers) == 51 and all(b.what == "policy" for b in blockers)
+    assert blockers[0].message == "Policy violation: Service shop/s00: [data.main.deny] s00 is an open LoadBalancer"
+    assert blockers[-1].name == "70 more" and len(blockers[-1].refs) == 20
+    blockers.clear()
+    result = _check_policies(objs, tmp_path, None, True, blockers=blockers, warnings=warnings)
+    assert not blockers and result is not None and result.overridden and not result.blocked
+    assert len(warnings) == 51 and warnings[-1].endswith("overridden.")
