@@ -61,6 +61,7 @@ __all__ = [
     "StorageClassSpec",
     "StorageProfile",
     "TopologyProfile",
+    "aliases",
     "combine",
     "detect_provider",
     "format_gi",
@@ -79,6 +80,10 @@ __all__ = [
 _DIR = Path(__file__).parent
 _LOCK = threading.Lock()
 _EXTRA: dict[str, Profile] = {}
+#: Other names of built-in profiles. plusserver's PSKE is Gardener on OpenStack with exactly the
+#: ``openstack`` profile's StorageClasses (csi-cinder-sc-delete/-retain), OpenStack CCM load-balancer
+#: annotations and Gardener worker-pool labels (docs.plusserver.com PSKE storage and load-balancer pages).
+_ALIASES: dict[str, str] = {"plusserver": "openstack", "pske": "openstack"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -135,6 +140,11 @@ def names() -> list[str]:
     return sorted(found)
 
 
+def aliases() -> dict[str, str]:
+    """Other names accepted for built-in profiles (``plusserver`` → ``openstack``)."""
+    return dict(_ALIASES)
+
+
 def _single(name: str) -> Profile:
     with _LOCK:
         if name in _EXTRA:
@@ -146,8 +156,12 @@ def _single(name: str) -> Profile:
     plugins = _plugin_profiles()
     if name in plugins:
         return plugins[name]
+    if name in _ALIASES:
+        return _single(_ALIASES[name])
     raise UnknownProviderError(
-        f"unknown provider {name!r}.", hint=f"Known providers: {', '.join(names())} (see `portkit providers`)."
+        f"unknown provider {name!r}.",
+        hint=f"Known providers: {', '.join(names())}; other names: "
+        f"{', '.join(f'{a} ({t})' for a, t in sorted(_ALIASES.items()))} (see `portkit providers`).",
     )
 
 

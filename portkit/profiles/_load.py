@@ -44,6 +44,10 @@ _BINDING = {"Immediate", "WaitForFirstConsumer"}
 _RECLAIM = {"Delete", "Retain"}
 _CATEGORIES = {"platform", "storage", "load-balancer"}
 _ROLES = {"source", "target"}
+#: How a load-balancer annotation's value is written: ``seconds`` (``"10"``), ``duration`` (``"10s"``),
+#: ``milliseconds`` (``"10000"``, OCI), ``lower``/``upper``/``title`` case, ``raw``; ``list``: the value is a
+#: comma-separated list and a yes/no concept's ``on`` value is one item of it (IBM ``enable-features``).
+_LB_FORMATS = ("seconds", "duration", "milliseconds", "lower", "upper", "title", "raw", "list")
 
 
 class _Checker:
@@ -283,14 +287,14 @@ def _load_balancer(c: _Checker, raw: Any) -> LoadBalancerProfile:
             d = c.mapping(b, p, {"annotation", "on", "off", "format", "confidence"}, {"annotation"})
             if LB_CONCEPTS[name] == "bool" and d.get("on") is None:
                 raise c.fail(p, "a yes/no concept needs an 'on' value")
+            if d.get("format") == "list" and LB_CONCEPTS[name] != "bool":
+                raise c.fail(f"{p}.format", "'list' is only for yes/no concepts (the 'on' value is one list item)")
             out.append(
                 ConceptBinding(
                     annotation=c.str_(d["annotation"], f"{p}.annotation"),
                     on_value=c.opt_str(d.get("on"), f"{p}.on"),
                     off_value=c.opt_str(d.get("off"), f"{p}.off"),
-                    format=c.enum(
-                        d.get("format"), f"{p}.format", ("seconds", "duration", "lower", "upper", "title", "raw"), "raw"
-                    ),
+                    format=c.enum(d.get("format"), f"{p}.format", _LB_FORMATS, "raw"),
                     confidence=c.enum(d.get("confidence"), f"{p}.confidence", CONFIDENCE, "verified"),
                 )
             )
@@ -366,6 +370,7 @@ def _identity(c: _Checker, raw: Any) -> IdentityProfile:
             "pod_labels",
             "pod_annotations",
             "node_selector_keys",
+            "token_audiences",
         },
     )
     return IdentityProfile(
@@ -377,6 +382,7 @@ def _identity(c: _Checker, raw: Any) -> IdentityProfile:
         pod_labels=c.strs(data.get("pod_labels"), "identity.pod_labels"),
         pod_annotations=c.strs(data.get("pod_annotations"), "identity.pod_annotations"),
         node_selector_keys=c.strs(data.get("node_selector_keys"), "identity.node_selector_keys"),
+        token_audiences=c.strs(data.get("token_audiences"), "identity.token_audiences"),
     )
 
 

@@ -289,6 +289,9 @@ class IdentityProfile:
     pod_labels: tuple[str, ...] = ()
     pod_annotations: tuple[str, ...] = ()
     node_selector_keys: tuple[str, ...] = ()
+    #: Audiences of projected ServiceAccount tokens that only this provider's identity service accepts
+    #: (IBM IAM trusted profiles exchange a token for audience ``iam``).
+    token_audiences: tuple[str, ...] = ()
 
 
 @attrs.frozen

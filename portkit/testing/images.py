@@ -46,6 +46,7 @@ __all__ = [
     "ImageFile",
     "archive_reference",
     "builtin_images",
+    "busybox_app_image",
     "ensure_image",
     "oci_archive",
 ]
@@ -263,6 +264,13 @@ def _velero_files() -> list[ImageFile]:
         ImageFile("tmp", directory=True, mode=0o1777),
         ImageFile("root", directory=True, mode=0o700),
     ]
+
+
+def busybox_app_image(ref: str, script: str, dest: Path, *, files: Sequence[ImageFile] = ()) -> Path:
+    """An image of the real busybox that runs ``script`` (``/app.sh``, as ``sh``) — a stand-in for an
+    application image no registry can serve here (the demo's shop images, a test's workload)."""
+    app = ImageFile("app.sh", data=script.encode(), mode=0o755)
+    return oci_archive(ref, [*_busybox_files(), app, *files], dest, entrypoint=("/bin/sh", "/app.sh"))
 
 
 @attrs.frozen

@@ -325,14 +325,38 @@ def wait_node_agents(lc: LocalCluster, timeout: float = 120.0) -> None:
     lc._wait("velero", running, timeout)
 
 
+def _start_store_server(lc: LocalCluster, port: int) -> str:
+    """Serve the object store read-only on 127.0.0.1:port for Velero's signed URLs; returns the base URL."""
+    import secrets
+    import sys
+
+    from portkit._private_files import write_private_bytes
+
+    token = secrets.token_urlsafe(24)
+    token_file = lc.data_dir / "velero" / "store-token"
+    write_private_bytes(token_file, token.encode())
+    store = lc.velero_store or (lc.data_dir / "velero-store")
+    argv = [sys.executable, "-m", "portkit.testing._storeserver", f"--root={store.resolve()}", f"--port={port}",
+            f"--token-file={token_file}"]
+    lc._procs["velero-store"] = lc._spawn("velero-store", argv)
+    return f"http://127.0.0.1:{port}/{token}"
+
+
 def start_server(
-    lc: LocalCluster, velero: VeleroBinaries, *, metrics_port: int, profiler_port: int, timeout: float = 90.0
+    lc: LocalCluster,
+    velero: VeleroBinaries,
+    *,
+    metrics_port: int,
+    profiler_port: int,
+    store_port: int | None = None,
+    timeout: float = 90.0,
 ) -> ManagedProcess:
     """Run ``velero server`` out of cluster against ``lc`` and wait until its storage location is Available.
 
     Listeners: metrics and profiler on the given 127.0.0.1 ports; controller-runtime's own metrics server is
     disabled at build time; plugins talk over unix sockets under a per-cluster ``TMPDIR`` (which also keeps
-    Velero's credential files apart).
+    Velero's credential files apart); with ``store_port`` a read-only server of the object store on that
+    127.0.0.1 port answers Velero's signed URLs (``velero backup logs``, ``describe --details``).
     """
     import os
 
@@ -340,6 +364,8 @@ def start_server(
     tmp.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.update({"TMPDIR": str(tmp), "HOME": str(lc.data_dir / "velero")})
+    if store_port:
+        env["PORTKIT_VELERO_STORE_URL"] = _start_store_server(lc, store_port)
     env.pop("VELERO_NAMESPACE", None)
     argv = [
         str(velero.velero.resolve()),

@@ -1,5 +1,8 @@
 """Workload identity: IRSA, GKE and Azure workload-identity keys removed, one manual action per account.
 
+Projected ServiceAccount tokens for an audience only the source's identity service accepts (IBM IAM trusted
+profiles: ``iam``) are kept and reported: the token exchange fails anywhere else.
+
 The European targets have no workload identity; the credential must come from somewhere else (a static
 Secret, External Secrets, Vault). Nothing identity-related is translated silently.
 """
@@ -70,3 +73,26 @@ class IdentityTranslator(BaseTranslator):
         for key in ident.node_selector_keys:
             if key in selector:
                 item.remove((*spec_path, "nodeSelector", key), f"{ident.mechanism} node selector")
+        if ident.token_audiences:
+            self._token_audiences(item, spec_path, ident.token_audiences, ident.mechanism, ctx)
+
+    def _token_audiences(
+        self, item: Item, spec_path: tuple[str, ...], audiences: tuple[str, ...], mechanism: str, ctx: Context
+    ) -> None:
+        """A projected token for the source's identity service is kept (it is harmless) but cannot be exchanged."""
+        volumes = item.get(*spec_path, "volumes")
+        for vol in volumes if isinstance(volumes, list) else []:
+            projected = vol.get("projected") if isinstance(vol, dict) else None
+            sources = projected.get("sources") if isinstance(projected, dict) else None
+            for src in sources if isinstance(sources, list) else []:
+                token = src.get("serviceAccountToken") if isinstance(src, dict) else None
+                audience = token.get("audience") if isinstance(token, dict) else None
+                if isinstance(audience, str) and audience in audiences:
+                    account = item.get(*spec_path, "serviceAccountName") or "default"
+                    item.manual(
+                        f"volume {vol.get('name')} projects a ServiceAccount token for audience {audience!r}, which "
+                        f"{ctx.source.name} exchanges for a cloud credential ({mechanism}, linked to the source "
+                        f"cluster and ServiceAccount {item.namespace}/{account}); on {ctx.target.name} that exchange "
+                        "fails: give the workload the target's credentials (e.g. a Secret via External Secrets or "
+                        "Vault) and change the code that exchanges the token"
+                    )

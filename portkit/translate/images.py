@@ -12,7 +12,7 @@ from portkit.translate._util import POD_KINDS, containers, pod_spec_path
 
 __all__ = ["ImagesTranslator"]
 
-_HYPERSCALERS = ("aws", "gke", "aks", "openshift")
+_HYPERSCALERS = ("aws", "gke", "aks", "openshift", "ibm", "oci")
 #: Fields that hold an image reference in custom resources (operators' CRs: Prometheus, Elasticsearch,
 #: KAITO, Intel device plugins, Couchbase ...).
 _CR_IMAGE_FIELDS = frozenset({"image", "baseImage", "containerImage"})

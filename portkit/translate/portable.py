@@ -46,12 +46,14 @@ PROVIDER_DOMAINS = (
     "amazonaws.com", "amazon.com", "aws", "k8s.aws", "google.com", "googleapis.com", "gke.io", "gcp",
     "azure.com", "azure", "microsoft.com", "openshift.io", "redhat.com", "gardener.cloud", "ionos.com",
     "scaleway.com", "hetzner.cloud", "ovhcloud.com", "ovh.net", "openstack.org", "digitalocean.com",
-    "linode.com", "oraclecloud.com", "karpenter.sh", "kaito.sh", "azmonitoring.coreos.com",
+    "linode.com", "oraclecloud.com", "oracle.com", "oci.com", "ibm.com", "ibm.io", "bluemix.net", "karpenter.sh",
+    "kaito.sh", "azmonitoring.coreos.com",
 )  # fmt: skip
 
 #: Registry hosts that belong to one provider (private registries, or ones needing a provider's credentials).
 _PROVIDER_REGISTRY_DOMAINS = ("amazonaws.com", "gcr.io", "pkg.dev", "azurecr.io", "azurecr.cn", "azurecr.us",
-                              "redhat.io", "redhat.com", "ionos.com", "scw.cloud", "ovh.net")  # fmt: skip
+                              "redhat.io", "redhat.com", "ionos.com", "scw.cloud", "ovh.net", "icr.io", "bluemix.net",
+                              "ocir.io", "oraclecloud.com")  # fmt: skip
 #: Public registries that serve anyone (not bound to the provider that runs them).
 _PUBLIC_REGISTRIES = frozenset({"public.ecr.aws", "mcr.microsoft.com", "registry.k8s.io", "quay.io", "ghcr.io",
                                 "docker.io", "registry-1.docker.io", "nvcr.io"})  # fmt: skip
@@ -59,7 +61,8 @@ _PUBLIC_REGISTRIES = frozenset({"public.ecr.aws", "mcr.microsoft.com", "registry
 #: Provider families registered under portable domains.
 PROVIDER_KEY_PREFIXES = (
     "service.beta.kubernetes.io/aws-", "service.beta.kubernetes.io/azure-", "service.beta.kubernetes.io/openstack-",
-    "service.beta.kubernetes.io/scw-", "alb.ingress.kubernetes.io/", "appgw.ingress.kubernetes.io/",
+    "service.beta.kubernetes.io/scw-", "service.beta.kubernetes.io/oci-", "service.kubernetes.io/ibm-",
+    "ibm-cloud.kubernetes.io/", "alb.ingress.kubernetes.io/", "appgw.ingress.kubernetes.io/",
     "ingress.gcp.kubernetes.io/", "kubernetes.io/ingress.global-static-ip-name",
     "kubernetes.io/ingress.regional-static-ip-name", "kubernetes.io/ingress.allow-http", "gke-gcsfuse/",
     "aadpodidbinding",
@@ -123,8 +126,13 @@ def provider_group(group: str) -> bool:
 
 
 def provider_driver(name: str) -> bool:
-    """True for a CSI driver or provisioner of one provider."""
-    return name in _INTREE_DRIVERS or _domain_is_provider(name) or name.startswith("openshift-storage.")
+    """True for a CSI driver or provisioner of one provider (``domain/name`` provisioners by their domain:
+    ``ibm.io/ibmc-file``, ``oracle.com/oci``)."""
+    return (
+        name in _INTREE_DRIVERS
+        or _domain_is_provider(name.partition("/")[0])
+        or name.startswith("openshift-storage.")
+    )
 
 
 def _get(obj: Any, *path: str | int) -> Any:

@@ -31,9 +31,19 @@ def _seconds(raw: str) -> float | None:
 def _normalize(raw: str, fmt: str | None) -> Any:
     if fmt in ("seconds", "duration"):
         return _seconds(raw)
+    if fmt == "milliseconds":
+        m = _DURATION.match(raw)
+        if not m:
+            return None
+        return _seconds(raw) if m.group(2) else float(m.group(1)) / 1000
     if fmt in ("lower", "upper", "title"):
         return raw.lower()
     return raw
+
+
+def _list_items(raw: str) -> list[str]:
+    """The items of a comma-separated annotation value (IBM ``enable-features: "nlb,proxy-protocol"``)."""
+    return [i.strip().lower() for i in raw.split(",") if i.strip()]
 
 
 def _render(value: Any, fmt: str | None) -> str | None:
@@ -43,6 +53,8 @@ def _render(value: Any, fmt: str | None) -> str | None:
         number = float(value)
         text = str(int(number)) if number == int(number) else str(number)
         return text + ("s" if fmt == "duration" else "")
+    if fmt == "milliseconds":
+        return str(round(float(value) * 1000))
     text = str(value)
     if fmt == "lower":
         return text.lower()
@@ -71,6 +83,18 @@ class ServicesTranslator(BaseTranslator):
                     continue
                 raw = str(anns[b.annotation])
                 kind = LB_CONCEPTS[concept]
+                if kind == "bool" and b.format == "list":
+                    items = _list_items(raw)
+                    if b.on_value is not None and b.on_value.lower() in items:
+                        found[concept] = (True, b)
+                        others = [i for i in items if i != b.on_value.lower()]
+                        if others:
+                            item.warn(
+                                f"{b.annotation}={raw!r}: {', '.join(others)} dropped (only {b.on_value} has an "
+                                "equivalent)"
+                            )
+                        break
+                    continue  # the list names other features only: the annotation is reported as a whole
                 if kind == "bool":
                     if b.on_value is not None and raw.lower() == b.on_value.lower():
                         found[concept] = (True, b)
@@ -150,7 +174,12 @@ class ServicesTranslator(BaseTranslator):
                 rendered = _render(value, tb.format)
                 if rendered is None:
                     continue
-            if desired.get(tb.annotation) != rendered:
+            current = desired.get(tb.annotation)
+            if tb.format == "list" and isinstance(current, str) and current.strip():
+                items = _list_items(current)
+                if rendered.lower() not in items:
+                    desired[tb.annotation] = f"{current},{rendered}"
+            elif current != rendered:
                 desired[tb.annotation] = rendered
             if tb.confidence != "verified":
                 item.warn(

@@ -63,10 +63,12 @@ __all__ = [
     "VeleroRun",
     "backup_args",
     "check_namespaces",
+    "log_errors",
     "parse_objects",
     "parse_version",
     "restore_args",
     "volume_bytes",
+    "volume_item_failures",
 ]
 
 log = logging.getLogger("portkit.volumes")
@@ -82,6 +84,64 @@ _TERMINAL = BACKUP_DONE | BACKUP_FAILED | {"Deleting"}
 _VERSION = re.compile(r"Version:\s*v?(\d+)\.(\d+)\.(\d+)(\S*)")
 _NAME_OK = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _CLI_HINT = "Check that the velero binary is the Velero CLI and matches the server version."
+_LOG_FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        try:
+            return str(json.loads(value))
+        except ValueError:
+            return value[1:-1]
+    return value
+
+
+def log_errors(text: str, *, limit: int = 12) -> tuple[str, ...]:
+    """The distinct error lines of a Velero log (logfmt): message, error and the item's fields."""
+    found: list[str] = []
+    for line in text.splitlines():
+        if "level=error" not in line:
+            continue
+        fields = dict(_LOG_FIELD.findall(line))
+        message = _unquote(fields.get("msg", ""))
+        if fields.get("error"):
+            message += f": {_unquote(fields['error'])}"
+        for key in ("resource", "namespace", "name", "pod", "volume", "persistentVolumeClaim"):
+            if fields.get(key):
+                message += f" [{key} {_unquote(fields[key])}]"
+        if message and message not in found:
+            found.append(message)
+    return tuple(found[:limit])
+
+
+_VOLUME_ITEMS = {
+    "backup": (("velero.io/v1", "PodVolumeBackup"), ("velero.io/v2alpha1", "DataUpload")),
+    "restore": (("velero.io/v1", "PodVolumeRestore"), ("velero.io/v2alpha1", "DataDownload")),
+}
+
+
+def volume_item_failures(cluster: Cluster, namespace: str, kind: str, name: str) -> list[str]:
+    """The per-volume items of a backup or restore that did not complete, with Velero's message for each:
+    PodVolumeBackups/Restores (file-system backup) and DataUploads/Downloads (data mover)."""
+    found: list[str] = []
+    for api_version, item_kind in _VOLUME_ITEMS[kind]:
+        try:
+            resource = cluster.resource_for(api_version, item_kind)
+            items = list(cluster.list(resource, namespace, label_selector=f"velero.io/{kind}-name={name}"))
+        except PortkitError:
+            continue  # Velero without that kind, or not readable: the error lines still tell
+        for item in items:
+            status = item.get("status") or {}
+            phase = str(status.get("phase") or "New")
+            if phase == "Completed":
+                continue
+            spec = item.get("spec") or {}
+            pod = spec.get("pod") or {}
+            what = (f"pod {pod.get('namespace')}/{pod.get('name')}, volume {spec.get('volume')}" if pod
+                    else f"claim {spec.get('sourceNamespace')}/{spec.get('sourcePVC') or spec.get('targetVolume')}")
+            found.append(f"{item_kind} {item['metadata']['name']} ({what}): {phase}"
+                         + (f": {status['message']}" if status.get("message") else ""))
+    return found
 
 
 class VeleroOperationError(VolumeMoveError):
@@ -89,7 +149,9 @@ class VeleroOperationError(VolumeMoveError):
 
     Attributes: ``operation`` (backup/restore), ``name``, ``phase`` (the last one seen; ``None`` when the
     object never appeared), ``failure_reason``, ``validation_errors``, ``errors`` and ``warnings`` (Velero's
-    counts), ``timed_out``.
+    counts), ``timed_out``, ``failures`` (the failing items and Velero's messages about them: per-volume
+    PodVolumeBackup/Restore and DataUpload/Download objects that did not complete, and the error lines of
+    ``velero backup|restore logs``).
     """
 
     def __init__(
@@ -105,7 +167,9 @@ class VeleroOperationError(VolumeMoveError):
         errors: int = 0,
         warnings: int = 0,
         timed_out: bool = False,
+        failures: Sequence[str] = (),
     ) -> None:
+        self.failures = tuple(failures)
         self.operation = operation
         self.name = name
         self.phase = phase
@@ -685,6 +749,14 @@ class VeleroCLI:
                 )
             sleep(poll)
 
+    def error_lines(self, kind: str, name: str, *, limit: int = 12) -> tuple[str, ...]:
+        """The error lines of ``velero backup|restore logs NAME`` (message and error), or one line saying why the
+        logs could not be read."""
+        run = self.run([kind, "logs", name], check=False, timeout=min(self.timeout, 60.0))
+        if run.returncode != 0:
+            return (f"(Velero's {kind} logs could not be read: {self._error_text(run)})",)
+        return log_errors(run.stdout, limit=limit)
+
     def _failed(self, kind: str, name: str, phase: str, status: Mapping[str, Any]) -> VeleroOperationError:
         reason = str(status.get("failureReason") or "")
         validation = [str(v) for v in status.get("validationErrors") or []]
@@ -839,7 +911,10 @@ class VeleroMover:
                     data_path=self.data_path,
                     storage_location=self.storage_location,
                 )
-            obj = self.source_cli.wait("backup", backup, timeout=self.timeout, poll=self.poll, progress=progress)
+            try:
+                obj = self.source_cli.wait("backup", backup, timeout=self.timeout, poll=self.poll, progress=progress)
+            except VeleroOperationError as exc:
+                raise self._explained(exc, self.source, self.source_cli) from exc
             _record_done(span, "backup", obj, volume_bytes(self.source, self.source_cli.namespace, "backup", backup))
         return backup
 
@@ -921,9 +996,12 @@ class VeleroMover:
                         existing_resource_policy=self.existing_resource_policy,
                         restore_volumes=self.data_path != "none",
                     )
-                restore_obj = self.target_cli.wait(
-                    "restore", restore, timeout=self.timeout, poll=self.poll, progress=progress
-                )
+                try:
+                    restore_obj = self.target_cli.wait(
+                        "restore", restore, timeout=self.timeout, poll=self.poll, progress=progress
+                    )
+                except VeleroOperationError as exc:
+                    raise self._explained(exc, self.target, self.target_cli) from exc
             finally:
                 self._remove_configmaps(created)
             restored_bytes = volume_bytes(self.target, self.target_cli.namespace, "restore", restore)
@@ -954,6 +1032,31 @@ class VeleroMover:
         return refresh_volumes(result, self.target)
 
     # -- helpers -------------------------------------------------------------------------------------
+    def _explained(self, exc: VeleroOperationError, cluster: Cluster, cli: VeleroCLI) -> VeleroOperationError:
+        """``exc`` with the failing items and Velero's messages about them (read from the cluster and from
+        ``velero ... logs``), so the user does not have to run ``describe``/``logs`` to learn what failed."""
+        kind = exc.operation or "backup"
+        failures = volume_item_failures(cluster, cli.namespace, kind, exc.name)
+        if not exc.timed_out or not failures:
+            failures += [f"velero {kind} logs: {line}" for line in cli.error_lines(kind, exc.name)]
+        if not failures:
+            return exc
+        shown = "\n".join(f"  - {f}" for f in failures[:15])
+        more = f"\n  ... and {len(failures) - 15} more" if len(failures) > 15 else ""
+        return VeleroOperationError(
+            f"{exc.message}\nWhat failed:\n{shown}{more}",
+            hint=exc.hint,
+            operation=exc.operation,
+            name=exc.name,
+            phase=exc.phase,
+            failure_reason=exc.failure_reason,
+            validation_errors=exc.validation_errors,
+            errors=exc.errors,
+            warnings=exc.warnings,
+            timed_out=exc.timed_out,
+            failures=failures,
+        )
+
     def _check_storage_class_configmap(self, restore: str) -> str:
         """The name of portkit's change-storage-class ConfigMap; raises when another one exists."""
         namespace = self.target_cli.namespace

@@ -2,11 +2,11 @@
 
 For every claim of the source namespaces (and the claim of the same name in the mapped target namespace) a
 short-lived checker pod is started on each side. It mounts the claim read-only, has no service-account token,
-no privileges (root with every capability dropped but ``DAC_READ_SEARCH``, so it can read every file and
-nothing else), a read-only root file system and resource limits, is labelled
-``app.kubernetes.io/managed-by: portkit``, and prints a manifest of the tree: every entry's path (hex-encoded,
-so any byte in a name survives), type, permission bits, owner, size, the SHA-256 of every regular file and the
-target of every symbolic link (links are compared, never followed). portkit parses both manifests and
+no privileges (root with every capability dropped but ``DAC_OVERRIDE`` — allowed by Pod Security "baseline" —
+so it can read every file; the claim is mounted read-only and so is its own root file system), resource limits,
+is labelled ``app.kubernetes.io/managed-by: portkit``, and prints a manifest of the tree: every entry's path
+(hex-encoded, so any byte in a name survives), type, permission bits, owner, size, the SHA-256 of every regular
+file and the target of every symbolic link (links are compared, never followed). portkit parses both manifests and
 compares them; the pods are deleted afterwards, also on failure.
 
 Compared: presence, type, size and content (SHA-256) of files, symbolic link targets, permission bits and
@@ -355,8 +355,12 @@ class DataVerifyResult:
 
 # -- checker pods ---------------------------------------------------------------------------------------------
 def checker_pod(claim: str, namespace: str, *, image: str = DEFAULT_IMAGE, node: str | None = None,
-                name: str | None = None) -> dict[str, Any]:
-    """The read-only, unprivileged pod that prints the manifest of ``claim``'s tree."""
+                name: str | None = None, restricted: bool = False) -> dict[str, Any]:
+    """The read-only, unprivileged pod that prints the manifest of ``claim``'s tree.
+
+    ``restricted``: fit Pod Security "restricted" (non-root, no capability): files only root may read are then
+    reported as unreadable instead of compared.
+    """
     pod_name = name or f"portkit-verify-{secrets.token_hex(4)}"
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
@@ -364,7 +368,11 @@ def checker_pod(claim: str, namespace: str, *, image: str = DEFAULT_IMAGE, node:
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": 0,
         "tolerations": [{"operator": "Exists"}],
-        "securityContext": {"runAsUser": 0, "runAsGroup": 0, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {
+            **({"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534} if restricted
+               else {"runAsUser": 0, "runAsGroup": 0}),
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
         "containers": [{
             "name": "checker",
             "image": image,
@@ -374,7 +382,7 @@ def checker_pod(claim: str, namespace: str, *, image: str = DEFAULT_IMAGE, node:
                 "privileged": False,
                 "allowPrivilegeEscalation": False,
                 "readOnlyRootFilesystem": True,
-                "capabilities": {"drop": ["ALL"], "add": ["DAC_READ_SEARCH"]},
+                "capabilities": {"drop": ["ALL"]} if restricted else {"drop": ["ALL"], "add": ["DAC_OVERRIDE"]},
             },
             "resources": {"requests": {"cpu": "50m", "memory": "32Mi"},
                           "limits": {"cpu": "1", "memory": "128Mi"}},
@@ -432,9 +440,16 @@ def _run_checker(cluster: Cluster, namespace: str, claim: str, *, image: str, no
         try:
             cluster.create(manifest)
         except ApiError as exc:
-            raise DataVerifyError(f"Cannot start the checker pod for {where}: {exc.message}",
-                                  hint="The namespace may forbid root pods (Pod Security 'restricted'); "
-                                       "run verify_data with a privileged-enough namespace policy.") from exc
+            if exc.status != 403 or "PodSecurity" not in exc.message:
+                raise DataVerifyError(f"Cannot start the checker pod for {where}: {exc.message}") from exc
+            # Pod Security "restricted": no root; files only root may read are reported unreadable
+            manifest = checker_pod(claim, namespace, image=image, node=node, name=name, restricted=True)
+            try:
+                cluster.create(manifest)
+            except ApiError as again:
+                raise DataVerifyError(f"Cannot start the checker pod for {where}: {again.message}",
+                                      hint="Allow a read-only pod in that namespace, or verify from a namespace "
+                                           "whose policy permits it.") from again
         deadline = time.monotonic() + timeout
         pod: dict[str, Any] = {}
         while True:
@@ -567,8 +582,8 @@ def verify_data(
         if src_why:
             return ClaimCheck(label_src, label_dst, "not-checkable", src_why)
         if dst_why:
-            status: Status = "missing" if tclaim is None or "not bound" in dst_why else "not-checkable"
-            return ClaimCheck(label_src, label_dst, status, dst_why)
+            absent: Status = "missing" if tclaim is None or "not bound" in dst_why else "not-checkable"
+            return ClaimCheck(label_src, label_dst, absent, dst_why)
         with ThreadPoolExecutor(max_workers=2) as pool:
             a = pool.submit(_run_checker, src.cluster, src.namespace, src.claim, image=image, node=src_node,
                             timeout=timeout, side="source")
@@ -577,7 +592,16 @@ def verify_data(
             stree, ttree = a.result(), b.result()
         missing, extra, different = compare_trees(stree, ttree)
         equal = not (missing or extra or different)
-        return ClaimCheck(label_src, label_dst, "equal" if equal else "different", "", stree, ttree,
+        status: Status = "equal" if equal else "different"
+        reason = ""
+        unread = [f"{len(tree.errors)} on the {side}" for side, tree in (("source", stree), ("target", ttree))
+                  if tree.errors]
+        if unread and equal:  # what could be read is equal, but not everything could be read
+            status = "not-checkable"
+            example = (stree.errors or ttree.errors)[0]
+            reason = (f"entries that could not be read: {', '.join(unread)} (e.g. {example}); "
+                      "a namespace with Pod Security 'restricted' runs the checker without root")
+        return ClaimCheck(label_src, label_dst, status, reason, stree, ttree,
                           tuple(missing), tuple(extra), tuple(different))
 
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:

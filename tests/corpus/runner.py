@@ -22,8 +22,8 @@ from typing import Any
 CORPUS = Path(__file__).resolve().parent
 if __name__ == "__main__":  # run as a script: this checkout's portkit, not an installed one
     sys.path.insert(0, str(CORPUS.parents[1]))
-TARGETS = ("ionos", "scaleway", "hetzner", "ovh", "openstack", "rook-ceph+metallb", "longhorn")
-SOURCES = {"eks": "aws", "gke": "gke", "aks": "aks", "openshift": "openshift"}
+TARGETS = ("ionos", "scaleway", "hetzner", "ovh", "openstack", "rook-ceph+metallb", "longhorn", "ibm", "oci")
+SOURCES = {"eks": "aws", "gke": "gke", "aks": "aks", "openshift": "openshift", "iks": "ibm", "oke": "oci"}
 
 _spec = importlib.util.spec_from_file_location("corpus_scanner", CORPUS / "scanner.py")
 assert _spec is not None and _spec.loader is not None
@@ -43,6 +43,11 @@ def corpus_files() -> list[Path]:
 def source_of(path: Path) -> str:
     """The source provider of a corpus file (its folder)."""
     return SOURCES[path.relative_to(CORPUS).parts[0]]
+
+
+def pairs() -> list[tuple[Path, str]]:
+    """Every (file, target) run: each file against every target but its own provider."""
+    return [(p, t) for p in corpus_files() for t in TARGETS if t != source_of(p)]
 
 
 def _records(t: Any, residue: list[str]) -> tuple[dict[str, str], str]:
@@ -173,7 +178,7 @@ def table(results: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     """Print the table (and, with -v, every unreported item)."""
-    results = [run(p, t) for p in corpus_files() for t in TARGETS]
+    results = [run(p, t) for p, t in pairs()]
     print(f"files: {len(corpus_files())}, targets: {len(TARGETS)}, runs: {len(results)}")
     print(table(results))
     if "-v" in sys.argv:

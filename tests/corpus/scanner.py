@@ -45,20 +45,22 @@ PROVIDER_DOMAINS = (
     "google.com", "googleapis.com", "gke.io", "gcp", "azure.com", "azure", "microsoft.com", "azure.net",
     "openshift.io", "redhat.com", "gardener.cloud", "ionos.com", "scaleway.com", "hetzner.cloud",
     "ovhcloud.com", "ovh.net", "openstack.org", "digitalocean.com", "linode.com", "oraclecloud.com",
+    "oracle.com", "oci.com", "ibm.com", "ibm.io", "bluemix.net",
     "karpenter.sh", "kaito.sh", "azmonitoring.coreos.com", "approuting.kubernetes.azure.com",
 )  # fmt: skip
 
 #: Keys under kubernetes.io that nevertheless belong to one provider.
 PROVIDER_KEY_PREFIXES = (
     "service.beta.kubernetes.io/aws-", "service.beta.kubernetes.io/azure-", "service.beta.kubernetes.io/openstack-",
-    "service.beta.kubernetes.io/scw-", "alb.ingress.kubernetes.io/", "appgw.ingress.kubernetes.io/",
+    "service.beta.kubernetes.io/scw-", "service.beta.kubernetes.io/oci-", "service.kubernetes.io/ibm-",
+    "ibm-cloud.kubernetes.io/", "alb.ingress.kubernetes.io/", "appgw.ingress.kubernetes.io/",
     "ingress.gcp.kubernetes.io/", "kubernetes.io/ingress.global-static-ip-name",
     "kubernetes.io/ingress.regional-static-ip-name", "kubernetes.io/ingress.allow-http",
     "beta.cloud.google.com/", "networking.gke.io/", "gke-gcsfuse/", "aadpodidbinding",
 )  # fmt: skip
 
 #: Plain node-label keys that belong to one provider.
-PROVIDER_PLAIN_KEYS = frozenset({"agentpool", "kubernetes.azure.com/agentpool"})
+PROVIDER_PLAIN_KEYS = frozenset({"agentpool", "kubernetes.azure.com/agentpool", "privateVLAN", "publicVLAN"})
 
 #: Class names providers ship built in (a claim naming one is bound to that provider).
 PROVIDER_CLASSES = frozenset(
@@ -66,7 +68,11 @@ PROVIDER_CLASSES = frozenset(
         "gp2", "gp3", "io1", "io2", "st1", "sc1", "standard-rwo", "premium-rwo", "standard-rwx", "premium-rwx",
         "managed", "managed-csi", "managed-csi-premium", "managed-premium", "azurefile", "azurefile-csi",
         "azurefile-csi-premium", "azurefile-premium", "gp3-csi", "gp2-csi", "thin-csi", "hyperdisk-balanced",
-        "ocs-storagecluster-ceph-rbd", "ocs-storagecluster-cephfs",
+        "ocs-storagecluster-ceph-rbd", "ocs-storagecluster-cephfs", "ibmc-vpc-block-10iops-tier",
+        "ibmc-vpc-block-5iops-tier", "ibmc-vpc-block-general-purpose", "ibmc-vpc-block-custom",
+        "ibmc-vpc-block-metro-10iops-tier", "ibmc-vpc-file-min-iops", "ibmc-file-bronze", "ibmc-file-silver",
+        "ibmc-file-gold", "ibmc-block-bronze", "ibmc-block-silver", "ibmc-block-gold", "oci-bv", "oci-bv-encrypted",
+        "oci",
     }
 )  # fmt: skip
 
@@ -76,6 +82,7 @@ PROVIDER_INGRESS = frozenset(
         "alb", "gce", "gce-internal", "azure/application-gateway", "azure-application-gateway",
         "webapprouting.kubernetes.azure.com", "openshift-default", "ingress.k8s.aws/alb", "eks.amazonaws.com/alb",
         "k8s.io/ingress-gce", "approuting.kubernetes.azure.com/nginx", "openshift.io/ingress-to-route",
+        "public-iks-k8s-nginx", "private-iks-k8s-nginx", "oci.oraclecloud.com/native-ingress-controller",
     }
 )  # fmt: skip
 
@@ -83,7 +90,9 @@ PROVIDER_INGRESS = frozenset(
 PROVIDER_REGISTRIES = re.compile(
     r"^(\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/|([a-z]+\.)?gcr\.io/|[a-z0-9-]+-docker\.pkg\.dev/"
     r"|[a-z0-9]+\.azurecr\.(io|cn|us)/|image-registry\.openshift-image-registry\.svc|docker-registry\.default\.svc"
-    r"|172\.30\.\d+\.\d+:5000/|registry\.redhat\.io/|registry\.connect\.redhat\.com/)"
+    r"|172\.30\.\d+\.\d+:5000/|registry\.redhat\.io/|registry\.connect\.redhat\.com/"
+    r"|(private\.)?([a-z0-9-]+\.)?icr\.io/|registry\.([a-z0-9-]+\.)?bluemix\.net/|([a-z0-9-]+\.)?ocir\.io/"
+    r"|ocir\.[a-z0-9-]+\.oci\.oraclecloud\.com/)"
 )
 
 #: OpenShift kinds served under the legacy core ``v1`` group.
@@ -138,7 +147,8 @@ def provider_driver(name: str) -> bool:
     if name in ("kubernetes.io/aws-ebs", "kubernetes.io/gce-pd", "kubernetes.io/azure-disk", "kubernetes.io/azure-file",
                 "kubernetes.io/cinder"):  # fmt: skip
         return True
-    return _provider_domain(name) or name.startswith("openshift-storage.")
+    # "domain/name" provisioners (ibm.io/ibmc-file, oracle.com/oci) by their domain
+    return _provider_domain(name.partition("/")[0]) or name.startswith("openshift-storage.")
 
 
 def _get(obj: Any, *path: str | int) -> Any:

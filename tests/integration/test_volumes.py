@@ -225,6 +225,11 @@ def test_fs_backup_without_node_agent_is_partially_failed(
     assert (err.operation, err.name, err.phase) == ("backup", "fs-shop", "PartiallyFailed")
     assert err.errors >= 1 and f"{err.errors} errors" in str(err)
     assert isinstance(err, VolumeMoveError)
+    # portkit read Velero's own account of what failed (its backup logs, through the store's signed URLs)
+    # and names the failing pod and Velero's reason: no node agent runs on the (kwok) node
+    text = "\n".join(err.failures)
+    assert "daemonset pod not found in running state in node" in text, err.failures
+    assert "What failed:" in str(err) and "[name db-" in text  # the failing pod of the shop Deployment
 
 
 def test_backup_to_unknown_location_fails_validation(vsrc: LocalCluster, velero_bin: Path) -> None:

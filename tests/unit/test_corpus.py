@@ -26,14 +26,16 @@ FILES = runner.corpus_files()
 def test_the_corpus_is_big_enough_and_cited() -> None:
     sources = (_RUNNER.parent / "SOURCES.md").read_text()
     assert len(FILES) >= 30
-    for provider in ("eks", "gke", "aks", "openshift"):
+    for provider in ("eks", "gke", "aks", "openshift", "iks", "oke"):
         assert any(f.parent.name == provider for f in FILES), provider
     for f in FILES:
         assert f"`{f.relative_to(_RUNNER.parent)}`" in sources, f"{f.name} is not cited in SOURCES.md"
 
 
-@pytest.mark.parametrize("target", runner.TARGETS)
-@pytest.mark.parametrize("path", FILES, ids=[str(f.relative_to(_RUNNER.parent)) for f in FILES])
+PAIRS = runner.pairs()
+
+
+@pytest.mark.parametrize(("path", "target"), PAIRS, ids=[f"{p.relative_to(_RUNNER.parent)}-{t}" for p, t in PAIRS])
 def test_corpus_file(path: Path, target: str) -> None:
     result = runner.run(path, target)
     assert result["crash"] is None, result["crash"]
@@ -49,6 +51,11 @@ GOLDEN_PAIRS = [
     ("aks/azuredisk-statefulset-nozone.yaml", "ionos"),
     ("aks/appgw-health-probe-wildcard-path.yaml", "ovh"),
     ("openshift/origin-oc-get-project-export.yaml", "ionos"),
+    ("iks/kube-samples-nlb2-ipvs-local-endpoints.yaml", "openstack"),
+    ("iks/vpc-block-csi-static-pv.yaml", "oci"),
+    ("oke/native-ingress-ssl-termination.yaml", "scaleway"),
+    ("oke/ccm-csi-storage-classes.yaml", "ibm"),
+    ("eks/ingress-nginx-nlb-tls-termination.yaml", "oci"),
 ]
 
 

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -191,6 +192,20 @@ func (f *fileStore) DeleteObject(bucket, key string) error {
 	return nil
 }
 
+// CreateSignedURL returns a URL of the read-only store server LocalCluster runs next to the store
+// ($PORTKIT_VELERO_STORE_URL: http://127.0.0.1:PORT/TOKEN), so `velero backup logs` and `describe --details`
+// work; without that server signed URLs are not supported.
 func (f *fileStore) CreateSignedURL(bucket, key string, ttl time.Duration) (string, error) {
-	return "", fmt.Errorf("%s: signed URLs are not supported by the local file store", pluginName)
+	base := os.Getenv("PORTKIT_VELERO_STORE_URL")
+	if base == "" {
+		return "", fmt.Errorf("%s: signed URLs need the local store server ($PORTKIT_VELERO_STORE_URL)", pluginName)
+	}
+	if _, err := f.path(bucket, key); err != nil {
+		return "", err
+	}
+	parts := strings.Split(key, "/")
+	for i, part := range parts {
+		parts[i] = url.PathEscape(part)
+	}
+	return strings.TrimRight(base, "/") + "/" + url.PathEscape(bucket) + "/" + strings.Join(parts, "/"), nil
 }
