@@ -57,7 +57,9 @@ def run_command(
     path = Path(metrics_file) if metrics_file is not None else None
     if path is not None:
         _check_writable(path)
-    observer = Observer(tracer_provider=provider, metrics=metrics, metrics_file=path)
+    # no OTEL_* export of its own: spans go where the observer active around the call sends them (a script
+    # calling portkit.cli.main inside an Observer), else to the global tracer provider
+    observer = Observer(tracer_provider=provider or current().tracer_provider, metrics=metrics, metrics_file=path)
     observer.info("run_info", {"command": command, "version": __version__})
     observer.set("run_start", time.time())
     observer.set("run_exit_code", -1)  # until the run ends: a scrape during the run never reads "0, ok"

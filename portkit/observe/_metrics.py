@@ -74,6 +74,8 @@ METRICS: tuple[MetricSpec, ...] = (
                "Manual actions the translation left for a person."),
     MetricSpec("lint_findings", "portkit_lint_findings", "gauge",
                "Source-provider leftovers the lint found in the translated objects."),
+    MetricSpec("policy_violations", "portkit_policy_violations", "gauge",
+               "Policy violations of the translated objects, by action (deny, warn).", ("action",)),
     MetricSpec("plan_actions", "portkit_plan_actions", "gauge", "Objects of the plan by operation.", ("op",)),
     MetricSpec("plan_blockers", "portkit_plan_blockers", "gauge", "Blockers of the plan."),
     MetricSpec("objects_applied", "portkit_objects_applied_total", "counter",

@@ -42,6 +42,15 @@ def _lint(obs: Observer, span: SpanHandle, residue: Any) -> None:
     span.set(findings=len(findings), error_messages=findings[:_MAX_ERRORS] or None)
 
 
+def _policy(obs: Observer, span: SpanHandle, result: Any) -> None:
+    denied, warned = list(result.denied), list(result.warned)
+    obs.set("policy_violations", len(denied), action="deny")
+    obs.set("policy_violations", len(warned), action="warn")
+    span.set(objects=result.objects, policies=len(result.policies), denied=len(denied), warned=len(warned),
+             overridden=result.overridden, errors=len(denied),
+             error_messages=[str(v) for v in denied[:_MAX_ERRORS]] or None)
+
+
 def _plan(obs: Observer, span: SpanHandle, plan: Any) -> None:
     counts = plan.counts()
     for op, n in counts.items():
@@ -120,6 +129,7 @@ _RECORDERS: dict[str, Callable[[Observer, SpanHandle, Any], None]] = {
     "export": _export,
     "translate": _translate,
     "lint": _lint,
+    "policy": _policy,
     "plan": _plan,
     "apply": _apply,
     "wait": _wait,

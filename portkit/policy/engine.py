@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from portkit import observe
 from portkit._private_files import write_private_text
 from portkit.model import ObjectRef
 from portkit.policy import gatekeeper
@@ -248,6 +249,7 @@ def _wanted_namespaces(selected: Sequence[str] | None, available: Iterable[str])
     return out
 
 
+@observe.step("policy")
 def check_policies(
     objects: Iterable[Mapping[str, Any]],
     policies: PolicyPaths | PolicySet,

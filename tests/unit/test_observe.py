@@ -318,7 +318,7 @@ def test_cli_exports_spans_over_otlp_configured_by_otel_variables_only(
 # -- the CLI: flags, metrics file, endpoint --------------------------------------------------------------------
 WORK_COMMANDS = {
     ("export",): True, ("translate",): False, ("lint",): False, ("plan",): False, ("apply",): True,
-    ("migrate",): True, ("demo",): True, ("bundle", "upgrade"): False,
+    ("migrate",): True, ("demo",): True, ("bundle", "upgrade"): False, ("verify-data",): True,
 }  # fmt: skip
 
 
@@ -464,3 +464,34 @@ def test_the_documentation_lists_every_metric() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "observability.md").read_text()
     missing = [name for name in metric_names() if f"| `{name}` |" not in doc]
     assert not missing
+
+
+# -- the policy gate (the real opa binary, as tests/unit/test_policy.py uses it) ------------------------------
+def test_cli_lint_with_policies_is_a_policy_span_and_violation_metrics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], spans: Any
+) -> None:
+    from portkit.policy import OpaUnavailableError, ensure_opa
+
+    try:
+        monkeypatch.setenv("PORTKIT_OPA", str(ensure_opa(progress=lambda message: None)))
+    except OpaUnavailableError as exc:
+        pytest.fail(f"the opa binary could not be built: {exc}")
+    provider, exporter = spans
+    policies = APP.parents[1] / "policies"
+    path = tmp_path / "lint.prom"
+    with Observer(tracer_provider=provider):  # the CLI uses the active observer's tracer when no OTEL_* is set
+        code = main(["lint", str(APP), "--from", "aws", "--to", "ionos", "--policy", str(policies), "-o", "json",
+                     *IMAGES, "--metrics-file", str(path)])  # fmt: skip
+    data = json.loads(capsys.readouterr().out)
+    assert code == 1 and data["policy"]["blocked"] is True
+    denied = [v for v in data["policy"]["violations"] if v["action"] == "deny"]
+    warned = data["policy"]["warnings"]
+    text = path.read_text()
+    assert value(text, "portkit_policy_violations", action="deny") == len(denied) > 0
+    assert value(text, "portkit_policy_violations", action="warn") == len(warned) > 0
+    assert value(text, "portkit_run_exit_code") == 1
+    got = by_name(exporter.get_finished_spans())
+    span = dict(got["portkit.policy"].attributes or {})
+    assert span["portkit.denied"] == len(denied) and span["portkit.policies"] == 3
+    assert len(span["portkit.error_messages"]) == len(denied)
+    assert got["portkit lint"].status.status_code is StatusCode.ERROR  # exit 1
