@@ -3,8 +3,9 @@
 etcd, kube-apiserver, kube-controller-manager and kube-scheduler built from Go modules (see
 :mod:`portkit.testing.binaries`), kwok simulating the kubelets of fake nodes (so Deployments, StatefulSets
 and Jobs really roll out), optionally real nodes that really run pods (:mod:`portkit.testing.node`), and a
-volume provisioner that binds the claims of the provider's StorageClasses (``local`` volumes on real nodes). ``provider=`` makes the cluster look like that provider: nodes labelled as the provider
-labels them and its default StorageClasses installed (data from :mod:`portkit.profiles`).
+volume provisioner that binds the claims of the provider's StorageClasses (``local`` volumes on real nodes).
+``provider=`` makes the cluster look like that provider: nodes labelled as the provider labels them and its
+default StorageClasses installed (data from :mod:`portkit.profiles`).
 
 Everything listens on 127.0.0.1 on ports picked per cluster; everything lives under ``data_dir``
 (component logs in ``data_dir/logs``). Processes die with the Python process even when it is killed.
