@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from portkit.observe._tracing import TRACER_NAME, global_tracer, otel_trace
 
 __all__ = ["Observer", "SpanHandle", "current", "step"]
 
+log = logging.getLogger("portkit.observe")
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -121,12 +123,18 @@ class Observer:
 
     def __exit__(self, *exc: object) -> None:
         _CURRENT.reset(self._tokens.pop())
-        self.flush()
+        self._flush_quietly()
 
     def flush(self) -> None:
-        """Write the metrics file (when there is one)."""
+        """Write the metrics file (when there is one); raises OSError when it cannot be written."""
         if self.metrics is not None and self.metrics_file is not None:
             self.metrics.write(self.metrics_file)
+
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush()
+        except OSError as exc:  # the work goes on (and its own error, if any, is not hidden)
+            log.warning("Could not write the metrics file %s: %s", self.metrics_file, exc)
 
     # -- metrics ------------------------------------------------------------------------------------
     def add(self, key: str, value: float = 1, **labels: str) -> None:
@@ -217,7 +225,7 @@ class Observer:
             self.set("step_duration", time.monotonic() - started, step=name)
             if failed:
                 self.add("step_failures", step=name)
-            self.flush()
+            self._flush_quietly()
 
     def waves(self, waves: Iterable[Sequence[Any]], result_of: Callable[[Any], Any]) -> Iterator[Sequence[Any]]:
         """Yield the apply's waves, each inside a ``portkit.apply.wave`` span with its outcome counts and errors.

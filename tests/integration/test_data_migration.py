@@ -97,9 +97,21 @@ def test_real_data_moves_and_is_proven_equal(pair: tuple[LocalCluster, LocalClus
         quiesce=True, verify_data=True, workdir=tmp_path / "work", timeout=300,
         on_event=lambda e: events.append(f"{e.kind}:{e.step}"),
     )
-    report = migration.run()
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from portkit.observe import Metrics, Observer
+
+    metrics = Metrics()
+    with Observer(metrics=metrics):  # the bytes Velero moved, from its per-volume objects, in the metrics
+        report = migration.run()
     assert report.ok, report.to_text()
     assert "step_end:quiesce" in events and "step_end:verify_data" in events
+    counted = {(s.name, tuple(s.labels.values())): s.value
+               for f in text_string_to_metric_families(metrics.text()) for s in f.samples}  # fmt: skip
+    assert report.volumes.bytes_backed_up > 24 * 2**20 and report.volumes.bytes_restored > 24 * 2**20
+    assert counted[("portkit_volume_bytes_total", ("backup",))] == report.volumes.bytes_backed_up
+    assert counted[("portkit_volume_bytes_total", ("restore",))] == report.volumes.bytes_restored
+    assert counted[("portkit_verify_data_bytes_total", ())] == report.data_verified.bytes
 
     # the source was quiesced (scaled to 0, replicas recorded) and its holder pods are gone
     quiesced = json.loads((tmp_path / "work" / "quiesce.json").read_text())

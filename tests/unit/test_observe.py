@@ -495,3 +495,16 @@ def test_cli_lint_with_policies_is_a_policy_span_and_violation_metrics(
     assert span["portkit.denied"] == len(denied) and span["portkit.policies"] == 3
     assert len(span["portkit.error_messages"]) == len(denied)
     assert got["portkit lint"].status.status_code is StatusCode.ERROR  # exit 1
+
+
+def test_a_metrics_file_that_cannot_be_written_mid_run_does_not_stop_the_work(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    obs = Observer(metrics=Metrics(), metrics_file=gone / "m.prom")
+    gone.rmdir()  # e.g. the textfile directory was removed while the migration runs
+    with obs:
+        t = translate(Bundle.from_manifests(APP), source="aws", target="ionos")
+    assert t.changes is not None
+    assert "Could not write the metrics file" in caplog.text
