@@ -363,7 +363,8 @@ def test_cli_metrics_of_a_failed_run(tmp_path: Path) -> None:
     ("flags", "message"),
     [(["--metrics-file", "/nonexistent-dir/x.prom"], "does not exist"),
      (["--metrics-file", "{tmp}/m.prom", "--metrics-label", "oops"], "KEY=VALUE"),
-     (["--metrics-file", "{tmp}/m.prom", "--metrics-label", "step=x"], "metrics label name")],
+     (["--metrics-file", "{tmp}/m.prom", "--metrics-label", "step=x"], "metrics label name"),
+     (["--metrics-label", "unit=shop"], "none are written or served")],
 )  # fmt: skip
 def test_cli_bad_metrics_flags_exit_2_before_any_work(
     flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
