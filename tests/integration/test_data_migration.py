@@ -8,6 +8,8 @@ names exactly the one file changed in the target; rollback gives the source its 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -155,6 +157,14 @@ def test_real_data_moves_and_is_proven_equal(pair: tuple[LocalCluster, LocalClus
     assert "size" in claim.different[0][1] and "content" in claim.different[0][1]
     assert claim.missing == () and claim.extra == ()
     assert "a/b/c/f7" in again.to_text()
+    cli = subprocess.run(
+        [sys.executable, "-m", "portkit.cli", "verify-data", "--from-kubeconfig", src.kubeconfig, "--to-kubeconfig",
+         dst.kubeconfig, "-n", "shop", "--namespace-map", "shop=shop-eu", "-o", "json"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert cli.returncode == 1, cli.stderr  # a difference is a failure for automation
+    data = json.loads(cli.stdout)
+    assert data["ok"] is False and [d["path"] for d in data["claims"][0]["different"]] == ["a/b/c/f7"]
 
     # rollback: the target's objects go, the source gets its replicas back
     done = migration.rollback()
