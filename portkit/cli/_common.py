@@ -102,7 +102,7 @@ def add_observe_flags(parser: argparse.ArgumentParser, *, serve: bool = False) -
     """The metrics flags of a command that does work: ``--metrics-file``, ``--metrics-label`` and, for long
     runs (``serve=True``), ``--metrics-port`` / ``--metrics-address``. Traces need no flag: they follow the
     ``OTEL_*`` environment variables (see :mod:`portkit.observe`)."""
-    group = parser.add_argument_group("metrics (Prometheus; needs pip install 'portkit[prometheus]')")
+    group = parser.add_argument_group("metrics (Prometheus text format)")
     group.add_argument(
         "--metrics-file", metavar="PATH",
         help="write metrics in the Prometheus text format to PATH (atomically; at the start, after every step "

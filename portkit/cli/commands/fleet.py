@@ -87,7 +87,7 @@ def register(sub: Any) -> None:
     metrics.add_argument(
         "--metrics-port", dest="unit_metrics_port", type=int, default=9464, metavar="PORT",
         help="port on which every unit serves its Prometheus metrics (default 9464; the pods are annotated for "
-        "scraping and each unit also writes metrics.prom to its workdir; the image needs portkit[prometheus])",
+        "scraping and each unit also writes metrics.prom to its workdir)",
     )  # fmt: skip
     metrics.add_argument("--no-metrics", action="store_true", help="units without metrics")
     p.add_argument("-o", "--out", metavar="DIR", help="write one YAML file per manifest into DIR (default: stdout)")
