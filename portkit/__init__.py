@@ -4,9 +4,10 @@ The public API is what ``__all__`` lists; everything else is internal and may ch
 """
 
 from portkit import fleet
+from portkit._retry import RetryPolicy
 from portkit._version import __version__
 from portkit.bundle import Bundle
-from portkit.cluster import ApiResource, Cluster
+from portkit.cluster import ApiResource, Cluster, ClusterStats
 from portkit.errors import (
     ApiError,
     ApplyError,
@@ -27,10 +28,30 @@ from portkit.errors import (
     VolumeMoveError,
 )
 from portkit.export import ExportReport, export
-from portkit.migration import Migration, MigrationEvent, MigrationReport
+from portkit.migration import Migration, MigrationBlocked, MigrationEvent, MigrationReport
 from portkit.model import ObjectRef
-from portkit.profiles import Profile, providers
-from portkit.replay import ApplyResult, Plan, VerifyResult, WaitResult, apply, plan, rollback, verify
+from portkit.policy import PolicyError, PolicyResult, Violation, check_policies
+from portkit.profiles import Profile, ProviderTable, providers
+from portkit.replay import (
+    Action,
+    ApplyInterrupted,
+    ApplyResult,
+    Blocker,
+    FieldDiff,
+    MappingResult,
+    Mismatch,
+    NamespaceChange,
+    NotReady,
+    ObjectResult,
+    Plan,
+    RollbackResult,
+    VerifyResult,
+    WaitResult,
+    apply,
+    plan,
+    rollback,
+    verify,
+)
 from portkit.translate import (
     Change,
     ManualAction,
@@ -40,37 +61,58 @@ from portkit.translate import (
     register_translator,
     translate,
 )
-from portkit.volumes.verify import DataVerifyError, DataVerifyResult, verify_data
+from portkit.volumes.quiesce import QuiesceState, ScaledWorkload
+from portkit.volumes.result import VolumeMoveResult, VolumeRow
+from portkit.volumes.verify import ClaimCheck, DataVerifyError, DataVerifyResult, verify_data
 
 __all__ = [
+    "Action",
     "ApiError",
     "ApiResource",
     "ApplyError",
+    "ApplyInterrupted",
     "ApplyResult",
+    "Blocker",
     "Bundle",
     "BundleError",
     "Change",
+    "ClaimCheck",
     "Cluster",
+    "ClusterStats",
     "ClusterUnreachableError",
     "ConfigurationError",
     "ConflictError",
     "DataVerifyError",
     "DataVerifyResult",
     "ExportReport",
+    "FieldDiff",
     "ForbiddenError",
     "GoneError",
     "InvalidError",
     "LocalClusterError",
     "ManualAction",
+    "MappingResult",
     "Migration",
+    "MigrationBlocked",
     "MigrationEvent",
     "MigrationReport",
+    "Mismatch",
+    "NamespaceChange",
     "NotFoundError",
+    "NotReady",
     "ObjectRef",
+    "ObjectResult",
     "Plan",
     "PlanError",
+    "PolicyError",
+    "PolicyResult",
     "PortkitError",
     "Profile",
+    "ProviderTable",
+    "QuiesceState",
+    "RetryPolicy",
+    "RollbackResult",
+    "ScaledWorkload",
     "ServerError",
     "ThrottledError",
     "Translation",
@@ -78,10 +120,14 @@ __all__ = [
     "TranslationWarning",
     "Translator",
     "VerifyResult",
+    "Violation",
     "VolumeMoveError",
+    "VolumeMoveResult",
+    "VolumeRow",
     "WaitResult",
     "__version__",
     "apply",
+    "check_policies",
     "export",
     "fleet",
     "plan",

@@ -8,6 +8,7 @@ policy for 429/5xx/connection errors that honours Retry-After.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import warnings
@@ -32,6 +33,8 @@ from portkit.model import ObjectRef, get_path, split_api_version
 
 __all__ = ["ApiResource", "Cluster", "ClusterStats", "snapshot_version"]
 
+log = logging.getLogger(__name__)
+
 
 @attrs.define
 class ClusterStats:
@@ -47,6 +50,36 @@ class ClusterStats:
         return attrs.asdict(self)
 
 
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_POOL_SIZE = 32
+
+
+def _load_kubeconfig_dict(config: Mapping[str, Any], context: str | None) -> tuple[Any, str]:
+    """A ``kubernetes.client.Configuration`` for one context of a kubeconfig dict, and the context's name."""
+    import copy
+    import importlib
+
+    with warnings.catch_warnings():  # imported lazily (slow); its optional SOCKS import warns
+        warnings.simplefilter("ignore")
+        client: Any = importlib.import_module("kubernetes.client")
+        kube_config: Any = importlib.import_module("kubernetes.config.kube_config")
+
+    configuration = client.Configuration()
+    try:
+        loader = kube_config.KubeConfigLoader(
+            config_dict=copy.deepcopy(dict(config)), config_base_path=None, active_context=context
+        )
+        loader.load_and_set(configuration)
+        current = loader.current_context or {}
+    except Exception as exc:  # the loader raises ConfigException, ValueError, KeyError, TypeError
+        raise ConfigurationError(
+            "Cannot use the kubeconfig dict" + (f" context {context!r}" if context else "")
+            + f": {str(exc)[:300]}",
+            hint="Check its clusters, users and contexts (the same form as `kubectl config view --raw`).",
+        ) from exc
+    return configuration, str(context or current.get("name", "") or "")
+
+
 def _default_kubeconfig() -> str:
     env = os.environ.get("KUBECONFIG")
     if env:
@@ -55,12 +88,30 @@ def _default_kubeconfig() -> str:
 
 
 class Cluster:
-    """A Kubernetes cluster reached through one kubeconfig context.
+    """A Kubernetes cluster reached through one kubeconfig context (or a pod's service account).
 
-    Build it with :meth:`from_kubeconfig`. One Cluster owns one HTTP connection pool and one discovery
-    cache; it never touches the process-global kubernetes client configuration and never writes tokens
-    back to the kubeconfig. Safe to share between threads.
+    Build it with :meth:`from_kubeconfig`, :meth:`from_dict`, :meth:`in_cluster` or :meth:`auto`. One
+    Cluster owns one HTTP connection pool and one discovery cache; it never touches the process-global
+    kubernetes client configuration and never writes tokens back to the kubeconfig. Safe to share between
+    threads. Use it as a context manager (``with Cluster.from_kubeconfig() as c:``) or call :meth:`close`
+    to release its connections.
+
+    Args:
+        configuration: a ``kubernetes.client.Configuration`` of this cluster alone.
+        name: the context name (shown in reprs, errors and logs).
+        kubeconfig: the kubeconfig file it came from, if any.
+        retry: how failed requests are retried (default :class:`RetryPolicy()`).
+        pool_size: connections kept open to the API server.
+        timeout: seconds to wait for one answer of the API server.
     """
+
+    name: str
+    kubeconfig: str | None
+    server: str
+    retry: RetryPolicy
+    timeout: float
+    pool_size: int
+    stats: ClusterStats
 
     def __init__(
         self,
@@ -69,13 +120,15 @@ class Cluster:
         name: str = "",
         kubeconfig: str | None = None,
         retry: RetryPolicy | None = None,
-        pool_size: int = 32,
-        timeout: float = 60.0,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self.name = name
         self.kubeconfig = kubeconfig
         self.server: str = str(configuration.host).rstrip("/")
         self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.pool_size = pool_size
         self.stats = ClusterStats()
         self._transport = Transport(configuration, maxsize=pool_size, timeout=timeout)
         self._lock = threading.Lock()
@@ -85,8 +138,23 @@ class Cluster:
 
     # -- construction -------------------------------------------------------------------------------
     @classmethod
-    def from_kubeconfig(cls, path: str | os.PathLike[str] | None = None, context: str | None = None) -> Cluster:
+    def from_kubeconfig(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        context: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
+    ) -> Cluster:
         """Connect like kubectl: ``path`` or ``$KUBECONFIG`` or ``~/.kube/config``; ``context`` or the current one.
+
+        Args:
+            path: the kubeconfig file (``$KUBECONFIG`` may list several, joined with ``:``).
+            context: the context to use; default the kubeconfig's current context.
+            timeout: seconds to wait for one answer of the API server.
+            retry: how failed requests are retried (default :class:`RetryPolicy()`).
+            pool_size: connections kept open to the API server (size it to the worker threads).
 
         Raises:
             ConfigurationError: the kubeconfig is missing, unreadable or has no such context.
@@ -121,7 +189,106 @@ class Cluster:
                 "`kubectl config get-contexts`.",
             ) from exc
         name = context or (current or {}).get("name", "")
-        return cls(configuration, name=name, kubeconfig=config_file)
+        log.debug("kubeconfig %s, context %s", config_file, name or "(none)")
+        return cls(configuration, name=name, kubeconfig=config_file, timeout=timeout, retry=retry,
+                   pool_size=pool_size)
+
+    @classmethod
+    def from_dict(
+        cls,
+        config: Mapping[str, Any],
+        context: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
+    ) -> Cluster:
+        """Connect with a kubeconfig given as a dict (``yaml.safe_load`` of one, or built in code).
+
+        File paths in it (``certificate-authority``, ``client-certificate``, ...) are relative to the
+        current directory; ``*-data`` entries need no files. The dict is not changed and not kept.
+
+        Args:
+            config: the kubeconfig (``clusters``, ``users``, ``contexts``, ``current-context``).
+            context: the context to use; default its ``current-context``.
+            timeout, retry, pool_size: as for :meth:`from_kubeconfig`.
+
+        Raises:
+            ConfigurationError: not a kubeconfig, or no such context.
+        """
+        if not isinstance(config, Mapping) or not isinstance(config.get("contexts", []), list):
+            raise ConfigurationError(
+                f"Cluster.from_dict needs a kubeconfig as a dict, not a {type(config).__name__}.",
+                hint="Pass the parsed kubeconfig (clusters, users, contexts, current-context).",
+            )
+        configuration, name = _load_kubeconfig_dict(config, context)
+        log.debug("kubeconfig from a dict, context %s", name or "(none)")
+        return cls(configuration, name=name, timeout=timeout, retry=retry, pool_size=pool_size)
+
+    @classmethod
+    def in_cluster(
+        cls,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
+    ) -> Cluster:
+        """Connect to the cluster this process runs in, as its pod's service account (like client-go's
+        ``rest.InClusterConfig``).
+
+        The server is ``https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT``, verified with the
+        mounted ``ca.crt``; the token is the mounted service-account token, read again whenever the kubelet
+        rotates it (a Cluster can live longer than one token).
+
+        Raises:
+            ConfigurationError: not in a pod (no service environment variables or no token).
+        """
+        from portkit import _incluster
+
+        configuration = _incluster.load_in_cluster()
+        log.debug("in-cluster configuration: %s", configuration.host)
+        return cls(configuration, name="in-cluster", timeout=timeout, retry=retry, pool_size=pool_size)
+
+    @classmethod
+    def auto(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        context: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
+    ) -> Cluster:
+        """The cluster a program means when it names none: the in-cluster configuration in a pod, else the
+        kubeconfig.
+
+        The order is that of client-go based tools (controller-runtime's ``GetConfig``): ``path`` or
+        ``context`` given, or ``$KUBECONFIG`` set: that kubeconfig; else in a pod (service environment and a
+        mounted token): :meth:`in_cluster`; else ``~/.kube/config``.
+
+        Raises:
+            ConfigurationError: none of them can be used.
+        """
+        from portkit import _incluster
+
+        explicit = path is not None or context is not None or bool(os.environ.get("KUBECONFIG"))
+        if not explicit and _incluster.in_cluster_possible():
+            log.info("running in a pod: using its service account (in-cluster configuration)")
+            return cls.in_cluster(timeout=timeout, retry=retry, pool_size=pool_size)
+        if not explicit and not Path(_default_kubeconfig()).is_file():
+            raise ConfigurationError(
+                "No cluster configuration found: not in a pod, $KUBECONFIG is not set and there is no "
+                f"{_default_kubeconfig()}.",
+                hint="Pass a kubeconfig (path=, --kubeconfig), set $KUBECONFIG, or run in a pod with a service "
+                "account.",
+            )
+        return cls.from_kubeconfig(path, context, timeout=timeout, retry=retry, pool_size=pool_size)
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         return f"<Cluster {self.name or '?'} {self.server}>"

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import attrs
 
@@ -34,16 +34,23 @@ from portkit.replay import apply as apply_plan
 from portkit.replay import plan as make_plan
 from portkit.replay.identity import ClusterIdentity, cluster_identity
 from portkit.replay.nsmap import map_namespaces
-from portkit.translate import Translation, lint_residue, translate
+from portkit.translate import RulesInput, Translation, lint_residue, translate
 from portkit.volumes.quiesce import QuiesceState, delete_holders, quiesce, unquiesce
+from portkit.volumes.result import VolumeMoveResult
 from portkit.volumes.verify import DEFAULT_IMAGE, DataVerifyResult
 from portkit.volumes.verify import verify_data as run_verify_data
 
-__all__ = ["STEPS", "Migration", "MigrationBlocked", "MigrationEvent", "MigrationReport"]
+__all__ = [
+    "STEPS", "EventKind", "Migration", "MigrationBlocked", "MigrationEvent", "MigrationReport", "Step", "VolumeMode",
+]
 
-STEPS: tuple[str, ...] = (
-    "export", "translate", "lint", "quiesce", "volumes", "plan", "apply", "wait", "verify", "verify_data",
-)
+#: The steps of a migration, in the order they run.
+Step = Literal["export", "translate", "lint", "quiesce", "volumes", "plan", "apply", "wait", "verify", "verify_data"]
+STEPS: tuple[Step, ...] = get_args(Step)
+#: What a :class:`MigrationEvent` reports.
+EventKind = Literal["step_start", "step_end", "step_skipped", "warning"]
+#: How volume data moves: ``"velero"``, or None (claims are re-created empty).
+VolumeMode = Literal["velero"]
 _PV = ("", "PersistentVolume")
 _PVC = ("", "PersistentVolumeClaim")
 
@@ -63,8 +70,8 @@ class MigrationEvent:
         data: small JSON-able details (counts, seconds).
     """
 
-    kind: str
-    step: str
+    kind: EventKind
+    step: Step
     message: str = ""
     data: Mapping[str, Any] = attrs.field(factory=dict)
 
@@ -84,7 +91,7 @@ class MigrationReport:
     applied: ApplyResult | None = attrs.field(default=None, repr=False)
     waited: WaitResult | None = attrs.field(default=None, repr=False)
     verified: VerifyResult | None = attrs.field(default=None, repr=False)
-    volumes: Any = attrs.field(default=None, repr=False)
+    volumes: VolumeMoveResult | None = attrs.field(default=None, repr=False)
     workdir: str = ""
     data_verified: DataVerifyResult | None = attrs.field(default=None, repr=False)
     downtime_seconds: float | None = None
@@ -237,14 +244,14 @@ class Migration:
         source: Cluster,
         target: Cluster,
         namespaces: Sequence[str] | str,
+        *,
         source_provider: str | None = None,
         target_provider: str | Sequence[str] | None = None,
-        volumes: str | None = None,
+        volumes: VolumeMode | None = None,
         namespace_map: Mapping[str, str] | None = None,
         mappings: Mapping[str, Any] | None = None,
-        rules: Any = None,
+        rules: RulesInput = None,
         workdir: str | os.PathLike[str] = "portkit-migration",
-        *,
         selector: str | None = None,
         wait: bool = True,
         timeout: float = 600,
@@ -298,7 +305,7 @@ class Migration:
         self._applied: ApplyResult | None = None
         self._waited: WaitResult | None = None
         self._verified: VerifyResult | None = None
-        self._volumes: Any = None
+        self._volumes: VolumeMoveResult | None = None
         self._quiesced: QuiesceState | None = None
         self._data_verified: DataVerifyResult | None = None
         self._clusters_checked = False
@@ -376,11 +383,11 @@ class Migration:
         self._save_state()
         self._clusters_checked = True
 
-    def _emit(self, kind: str, step: str, message: str = "", **data: Any) -> None:
+    def _emit(self, kind: EventKind, step: Step, message: str = "", **data: Any) -> None:
         if self.on_event is not None:
             self.on_event(MigrationEvent(kind, step, message, data))
 
-    def _step(self, name: str, fn: Callable[[], Any]) -> Any:
+    def _step(self, name: Step, fn: Callable[[], Any]) -> Any:
         self._check_clusters()
         self._emit("step_start", name, f"{name} started")
         started = time.monotonic()
@@ -534,13 +541,13 @@ class Migration:
         self._quiesced = self._step("quiesce", run)
         return self._quiesced
 
-    def volumes(self) -> Any:
+    def volumes(self) -> VolumeMoveResult | None:
         """Move volume data (``volumes="velero"``); nothing to do otherwise."""
         if self.volume_mode is None:
-            return self._step("volumes", lambda: None)
+            return self._step("volumes", lambda: None)  # type: ignore[no-any-return]
         t = self.translate()
 
-        def run() -> Any:
+        def run() -> VolumeMoveResult:
             from portkit.volumes import migrate_volumes
 
             options = dict(self.velero_options)

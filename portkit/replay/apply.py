@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import attrs
 
@@ -42,7 +42,7 @@ from portkit.replay.identity import ClusterIdentity, cluster_identity
 from portkit.replay.journal import Journal, JournalEntry
 from portkit.replay.order import WAVE_NAMES
 from portkit.replay.ownership import only_own_conflicts, upgrade_ownership
-from portkit.replay.plan import FIELD_MANAGER, Action, Plan
+from portkit.replay.plan import FIELD_MANAGER, Action, ActionOp, Plan
 from portkit.replay.wait import WaitResult, wait_ready
 
 __all__ = [
@@ -50,13 +50,18 @@ __all__ = [
     "ApplyInterrupted",
     "ApplyResult",
     "ObjectResult",
+    "OnError",
+    "Outcome",
     "RollbackResult",
     "apply",
     "rollback",
 ]
 
 #: What happened to an object in an apply.
-OUTCOMES = ("created", "updated", "unchanged", "skipped", "failed", "dry-run")
+Outcome = Literal["created", "updated", "unchanged", "skipped", "failed", "dry-run"]
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+#: What apply does when an object fails: ``continue`` with the others, or ``stop`` after the running wave.
+OnError = Literal["continue", "stop"]
 
 _CRD_WAVE = WAVE_NAMES.index("crds")
 
@@ -74,8 +79,8 @@ class ObjectResult:
     """
 
     ref: ObjectRef
-    op: str
-    outcome: str
+    op: ActionOp
+    outcome: Outcome
     message: str = ""
     wave: str = ""
 
@@ -343,15 +348,15 @@ def _check_journal_cluster(
 @observe.step("apply")
 def apply(
     plan: Plan,
+    *,
     wait: bool = False,
     timeout: float = 600,
     dry_run: bool = False,
-    *,
     workdir: str | os.PathLike[str] | None = None,
     force: bool = False,
     workers: int = 16,
     progress: bool = False,
-    on_error: str = "continue",
+    on_error: OnError = "continue",
 ) -> ApplyResult:
     """Apply a plan to its target cluster.
 
@@ -411,11 +416,11 @@ def apply(
     index = {id(a): i for i, a in enumerate(plan.actions)}
     bar = _Progress(len(plan.actions), progress)
 
-    def done(a: Action, outcome: str, message: str = "") -> None:
+    def done(a: Action, outcome: Outcome, message: str = "") -> None:
         results[index[id(a)]] = ObjectResult(a.ref, a.op, outcome, message, a.wave_name)
         bar.step()
 
-    def failed(a: Action, api_message: str, shown: str) -> tuple[str, str, bool]:
+    def failed(a: Action, api_message: str, shown: str) -> tuple[Outcome, str, bool]:
         """Journal a rejected object (unless a dry run); the outcome apply_one returns for it.
 
         The API server echoes field values in some Status messages: for a Secret, its values (and any value
@@ -428,7 +433,7 @@ def apply(
             )
         return "failed", shown, not dry_run
 
-    def apply_one(a: Action) -> tuple[str, str, bool]:
+    def apply_one(a: Action) -> tuple[Outcome, str, bool]:
         """(outcome, message, wrote) for one object; ClusterUnreachableError propagates."""
         use_force = force
         attempts = 0
@@ -539,7 +544,7 @@ def apply(
                 )
             if todo:
                 with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool:
-                    futures: dict[Future[tuple[str, str, bool]], Action] = {}
+                    futures: dict[Future[tuple[Outcome, str, bool]], Action] = {}
                     queue = list(reversed(todo))
                     fatal: BaseException | None = None
                     while queue or futures:

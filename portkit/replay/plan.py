@@ -13,7 +13,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal, get_args
 
 import attrs
 
@@ -54,7 +54,9 @@ __all__ = [
     "FIELD_MANAGER",
     "OPS",
     "Action",
+    "ActionOp",
     "Blocker",
+    "ExistingPolicy",
     "Plan",
     "plan",
 ]
@@ -65,9 +67,11 @@ FIELD_MANAGER = "portkit"
 #: It lets a later plan see "unchanged" without a dry run and notice fields removed from the bundle.
 APPLIED_ANNOTATION = "portkit.io/applied-sha256"
 #: What an action can be.
-OPS = ("create", "update", "unchanged", "conflict", "skip")
+ActionOp = Literal["create", "update", "unchanged", "conflict", "skip"]
+OPS: tuple[ActionOp, ...] = get_args(ActionOp)
 #: What ``existing=`` may say about objects already in the target.
-EXISTING_POLICIES = ("update", "skip", "fail")
+ExistingPolicy = Literal["update", "skip", "fail"]
+EXISTING_POLICIES: tuple[ExistingPolicy, ...] = get_args(ExistingPolicy)
 
 
 @attrs.define(eq=False)
@@ -91,7 +95,7 @@ class Action:
     """
 
     ref: ObjectRef
-    op: str
+    op: ActionOp
     wave: int
     sha256: str
     obj: dict[str, Any] = attrs.field(repr=False)
@@ -170,7 +174,7 @@ class Plan:
     warnings: list[str]
     mapping: MappingResult = attrs.field(repr=False)
     cluster: Cluster = attrs.field(repr=False)
-    existing: str = "update"
+    existing: ExistingPolicy = "update"
     observed_at: float = 0.0
     id: str = ""
     dry_run_checked: bool = True
@@ -467,9 +471,9 @@ def _check_class_refs(
 def plan(
     bundle: Iterable[Mapping[str, Any]],
     cluster: Cluster,
-    namespace_map: Mapping[str, str] | None = None,
-    existing: str = "update",
     *,
+    namespace_map: Mapping[str, str] | None = None,
+    existing: ExistingPolicy = "update",
     dry_run_check: bool = True,
     workers: int = 16,
     rewrite_dns: bool = False,
@@ -570,7 +574,7 @@ def _plan_with_snapshot(
     bundle: Iterable[Mapping[str, Any]],
     cluster: Cluster,
     namespace_map: Mapping[str, str] | None,
-    existing: str,
+    existing: ExistingPolicy,
     snapshot_read: Future[str | None],
     started: float,
     *,

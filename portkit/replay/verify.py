@@ -97,8 +97,8 @@ class VerifyResult:
 def verify(
     bundle: Iterable[Mapping[str, Any]],
     cluster: Cluster,
-    namespace_map: Mapping[str, str] | None = None,
     *,
+    namespace_map: Mapping[str, str] | None = None,
     rewrite_dns: bool = False,
     workers: int = 8,
 ) -> VerifyResult:

@@ -11,12 +11,14 @@ bundle is never changed: objects are copied when first written to.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from portkit import observe
 from portkit.errors import PortkitError, TranslationError
-from portkit.model import ObjectRef, gc_paused
+from portkit.model import ObjectRef
 from portkit.profiles import Profile
 from portkit.profiles import resolve as resolve_profile
 from portkit.translate._base import (
@@ -33,7 +35,10 @@ from portkit.translate.mappings import Mappings, parse_map_flags
 from portkit.translate.registry import register_translator, translators, unregister_translator
 from portkit.translate.report import Translation
 from portkit.translate.residue import detect_source, detect_source_evidence, find_residue, unreported_items
-from portkit.translate.rules import Rule, load_rules
+from portkit.translate.rules import Rule, RulesInput, load_rules
+
+if TYPE_CHECKING:
+    from portkit.bundle import Bundle
 
 __all__ = [
     "BaseTranslator",
@@ -43,6 +48,8 @@ __all__ = [
     "ManualAction",
     "Mappings",
     "Rule",
+    "RulesInput",
+    "TranslateInput",
     "Translation",
     "TranslationWarning",
     "Translator",
@@ -61,7 +68,13 @@ __all__ = [
 ]
 
 
-def _objects_of(bundle: Any) -> tuple[list[dict[str, Any]], Any]:
+log = logging.getLogger(__name__)
+
+#: What :func:`translate` accepts: a :class:`portkit.Bundle`, one manifest, or manifests.
+TranslateInput: TypeAlias = "Bundle | Mapping[str, Any] | Iterable[dict[str, Any]]"
+
+
+def _objects_of(bundle: object) -> tuple[list[dict[str, Any]], Any]:
     if isinstance(bundle, Mapping):
         return [dict(bundle)], None
     if hasattr(bundle, "objects") and hasattr(bundle, "evolve"):
@@ -77,7 +90,7 @@ def _objects_of(bundle: Any) -> tuple[list[dict[str, Any]], Any]:
     )
 
 
-def source_of(bundle: Any) -> str | None:
+def source_of(bundle: object) -> str | None:
     """The provider a bundle's objects are for: the target it was translated to
     (``meta["translated"]["target"]``), else the source it was exported from (``meta["source"]["provider"]``)."""
     meta = getattr(bundle, "meta", None)
@@ -101,17 +114,22 @@ def _profile_name(value: str | Sequence[str] | Profile) -> str:
 
 @observe.step("translate")
 def translate(
-    bundle: Any,
+    bundle: TranslateInput,
     source: str | Sequence[str] | Profile | None = None,
     target: str | Sequence[str] | Profile | None = None,
-    rules: Any = None,
+    *,
+    rules: RulesInput = None,
     mappings: Mappings | Mapping[str, Any] | None = None,
+    translators: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
 ) -> Translation:
     """Translate a bundle from one provider to another.
 
     Args:
         bundle: a :class:`portkit.Bundle` (or a list of manifest dicts). It is not changed.
-        source: the provider the objects come from (``"aws"``); None: the provider the bundle records.
+        source: the provider the objects come from (``"aws"``); None: the provider the bundle records, else
+            the one detected from the objects (as ``portkit lint`` does; logged, and the evidence is in
+            :attr:`Translation.source_evidence`).
         target: the provider to move to: a name, ``"rook-ceph+metallb"`` or a list (each aspect from the
             first profile that covers it).
         rules: user rules: a file path, YAML text, a dict (Velero resource-modifier format, also wrapped in
@@ -119,42 +137,93 @@ def translate(
         mappings: overrides of profile defaults, e.g. ``{"storage_classes": {"gp3": "fast"},
             "images": {"123.dkr.ecr.eu-central-1.amazonaws.com/": "registry.example/"}, "zones": {...},
             "ingress_class": "nginx", "image_pull_secrets": ["regcred"]}``.
+        translators: run only the translators of these names (built-in ones, plugins and registered ones;
+            see :func:`portkit.translate.translators`), in chain order; default all of them.
+        exclude: leave the translators of these names out (e.g. a plugin installed for another project).
 
     Returns:
         a :class:`Translation`: ``.bundle`` (translated), ``.changes``, ``.warnings``, ``.manual_actions``.
 
     Raises:
-        TranslationError: unknown provider, invalid mapping or rule (naming the rule and field), or a
-            translator failed (naming it and the object).
+        TranslationError: unknown provider or translator name, no source provider given, recorded or
+            detectable, invalid mapping or rule (naming the rule and field), or a translator failed (naming
+            it and the object).
     """
-    with gc_paused():
-        return _translate(bundle, source, target, rules, mappings)
+    return _translate(bundle, source, target, rules, mappings, translators, exclude)
+
+
+def _select(names: Sequence[str] | None, exclude: Sequence[str], has_rules: bool) -> list[Translator]:
+    """The chain to run: every known translator, or the ``names`` chosen, less ``exclude``."""
+    available = translators()
+    known = [t.name for t in available]
+    for what, given in (("translators", names or ()), ("exclude", exclude)):
+        if isinstance(given, str):
+            raise TranslationError(f"{what}= takes a list of translator names, not the string {given!r}.",
+                                   hint=f"Write {what}=[{given!r}].")
+        unknown = [n for n in given if n not in known]
+        if unknown:
+            raise TranslationError(
+                f"{what}=: no translator named {', '.join(map(repr, unknown))}.",
+                hint=f"The translators are: {', '.join(known)}.",
+            )
+    chosen = [t for t in available if (names is None or t.name in names) and t.name not in exclude]
+    if has_rules and not any(t.name == "rules" for t in chosen):
+        raise TranslationError(
+            "rules were given, but the 'rules' translator that applies them is not selected.",
+            hint="Add 'rules' to translators= (or take it out of exclude=), or pass no rules.",
+        )
+    if names is not None or exclude:
+        log.info("translators chosen: %s", ", ".join(t.name for t in chosen) or "none")
+    return [t for t in chosen if t.name != "rules" or has_rules]
+
+
+def _resolve_source(
+    source: str | Sequence[str] | Profile | None, bundle: object, objects: list[dict[str, Any]]
+) -> tuple[str | Sequence[str] | Profile, tuple[str, ...]]:
+    """``source``, else the provider the bundle records, else the one detected from the objects (with the
+    evidence it was detected from)."""
+    if source is not None:
+        return source, ()
+    recorded = source_of(bundle)
+    if recorded is not None:
+        log.debug("source provider %s, as the bundle records", recorded)
+        return recorded, ()
+    detected, evidence = detect_source_evidence(objects)
+    if detected is None:
+        raise TranslationError(
+            "the bundle does not record its source provider, and nothing in its objects is specific to one "
+            "provider.",
+            hint="Name it: translate(..., source='aws') or --from aws (see `portkit providers`).",
+        )
+    log.info(
+        "source provider detected: %s (from %d provider-specific item(s)%s); pass source= to choose another",
+        detected, len(evidence), f", e.g. {evidence[0]}" if evidence else "",
+    )
+    return detected, tuple(evidence)
 
 
 def _translate(
-    bundle: Any,
+    bundle: TranslateInput,
     source: str | Sequence[str] | Profile | None,
     target: str | Sequence[str] | Profile | None,
-    rules: Any,
+    rules: RulesInput,
     mappings: Mappings | Mapping[str, Any] | None,
+    names: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
 ) -> Translation:
+    started = time.monotonic()
     objects, base = _objects_of(bundle)
-    if source is None:
-        source = source_of(bundle)
-        if source is None:
-            raise TranslationError(
-                "the bundle does not record its source provider.",
-                hint="Name it: translate(..., source='aws') or --from aws (see `portkit providers`).",
-            )
     if target is None:
         raise TranslationError("no target provider given.", hint="Name it: target='ionos' or --to ionos.")
+    source, evidence = _resolve_source(source, bundle, objects)
     src = resolve_profile(source)
     dst = resolve_profile(target)
     maps = Mappings.from_value(mappings)
     rule_list = (
         load_rules(rules) if not (isinstance(rules, list) and all(isinstance(r, Rule) for r in rules)) else rules
     )
-    chain = [t for t in translators() if t.name != "rules" or rule_list]
+    chain = _select(names, exclude, bool(rule_list))
+    log.info("translating %d objects %s → %s with %d translators", len(objects), src.name, dst.name, len(chain))
     ctx = Context(src, dst, maps, objects, rule_list)
     for step in chain:
         ctx.translator = step.name
@@ -228,7 +297,7 @@ def _translate(
         from portkit.bundle import Bundle
 
         new_bundle = Bundle(out, meta={"translated": info})
-    return Translation(
+    result = Translation(
         bundle=new_bundle,
         changes=tuple(ctx.changes),
         warnings=tuple(ctx.warnings),
@@ -238,7 +307,17 @@ def _translate(
         translators=tuple(step.name for step in chain),
         input_count=len(objects),
         mappings=maps.to_dict(),
+        source_evidence=evidence,
     )
+    log.info(
+        "translated %d objects into %d in %.2f s: %d changes, %d warnings, %d manual actions",
+        len(objects), len(out), time.monotonic() - started, len(result.changes), len(result.warnings),
+        len(result.manual_actions),
+    )
+    if result.manual_actions:
+        log.warning("%d manual actions to do on the target (see Translation.manual_actions)",
+                    len(result.manual_actions))
+    return result
 
 
 @observe.step("lint")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import attrs
 
@@ -16,6 +16,7 @@ __all__ = [
     "REDACTED",
     "BaseTranslator",
     "Change",
+    "ChangeOp",
     "Context",
     "Item",
     "ManualAction",
@@ -24,6 +25,11 @@ __all__ = [
     "fast_copy",
     "pointer",
 ]
+
+
+#: What a :class:`Change` did: a field ``set`` or ``remove``\ d, the object ``drop``\ ped (left out), ``add``\ ed
+#: (new) or ``replace``\ d by an object of another kind.
+ChangeOp = Literal["set", "remove", "drop", "add", "replace"]
 
 
 def pointer(path: Sequence[str | int]) -> str:
@@ -62,7 +68,7 @@ class Change:
     new: Any
     translator: str
     reason: str
-    op: str = "set"
+    op: ChangeOp = "set"
     confidence: str = ""
     tier: str = ""
 
@@ -306,7 +312,7 @@ class Item:
         old: Any,
         new: Any,
         reason: str,
-        op: str = "set",
+        op: ChangeOp = "set",
         *,
         confidence: str = "",
         tier: str = "",

@@ -37,6 +37,7 @@ from portkit.translate._base import BaseTranslator, Context, Item, fast_copy
 
 __all__ = [
     "Rule",
+    "RulesInput",
     "RulesTranslator",
     "apply_json_patch",
     "diff_paths",
@@ -314,6 +315,11 @@ class Rule:
         return True
 
 
+#: What ``rules=`` accepts: a rule file (path), YAML text, a parsed dict (Velero's resource-modifier format or
+#: its ConfigMap), a list of rules (dicts or :class:`Rule`), one :class:`Rule`, or None.
+RulesInput = str | Path | Mapping[str, Any] | Sequence[Rule | Mapping[str, Any]] | Rule | None
+
+
 def _fail(where: str, field: str, message: str) -> TranslationError:
     return TranslationError(
         f"{where}: {field}: {message}.", hint="Fix the rule file (Velero resource-modifier format)."
@@ -428,7 +434,7 @@ def _rule(raw: Any, index: int, origin: str) -> Rule:
     )
 
 
-def load_rules(source: Any) -> list[Rule]:
+def load_rules(source: RulesInput) -> list[Rule]:
     """Read rules from a file path, YAML text, a parsed dict (Velero format or its ConfigMap) or a list."""
     if source is None:
         return []

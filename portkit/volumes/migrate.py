@@ -18,7 +18,7 @@ import attrs
 from portkit import observe
 from portkit.cluster import Cluster
 from portkit.errors import ConfigurationError
-from portkit.volumes.base import ProgressCallback, StorageMapping
+from portkit.volumes.base import DataPath, ProgressCallback, StorageMapping
 from portkit.volumes.result import VolumeMoveResult
 from portkit.volumes.velero import VeleroMover, _dns_name
 
@@ -53,7 +53,7 @@ def migrate_volumes(
     source_provider: str | None = None,
     target_provider: str | None = None,
     workdir: str | os.PathLike[str] | None = None,
-    data_path: str = "fs-backup",
+    data_path: DataPath = "fs-backup",
     binary: str | os.PathLike[str] | None = None,
     namespace: str = "velero",
     target_namespace: str | None = None,

@@ -1,21 +1,31 @@
-"""The public surface: what `import portkit` offers, with the signatures DESIGN.md promises users."""
+"""The public surface: what `import portkit` offers, with the signatures DESIGN.md promises users.
+
+DESIGN.md is /work/shared/DESIGN.md, section "The public API": its calls name the parameters the tests below
+check (names, order, defaults); everything after a function's first arguments is passed by keyword there.
+"""
 
 from __future__ import annotations
 
 import inspect
+import typing
+
+import attrs
 
 import portkit
 from portkit.testing import LocalCluster
 
 EXPECTED = {
-    "ApiError", "ApiResource", "ApplyError", "ApplyResult", "Bundle", "BundleError", "Change", "Cluster",
-    "ClusterUnreachableError", "ConfigurationError", "ConflictError", "DataVerifyError", "DataVerifyResult",
-    "ExportReport", "ForbiddenError",
-    "GoneError", "InvalidError", "LocalClusterError", "ManualAction", "Migration", "MigrationEvent",
-    "MigrationReport", "NotFoundError", "ObjectRef", "Plan", "PlanError", "PortkitError", "Profile",
+    "Action", "ApiError", "ApiResource", "ApplyError", "ApplyInterrupted", "ApplyResult", "Blocker", "Bundle",
+    "BundleError", "Change", "ClaimCheck", "Cluster", "ClusterStats", "ClusterUnreachableError",
+    "ConfigurationError", "ConflictError", "DataVerifyError", "DataVerifyResult", "ExportReport", "FieldDiff",
+    "ForbiddenError", "GoneError", "InvalidError", "LocalClusterError", "ManualAction", "MappingResult",
+    "Migration", "MigrationBlocked", "MigrationEvent", "MigrationReport", "Mismatch", "NamespaceChange",
+    "NotFoundError", "NotReady", "ObjectRef", "ObjectResult", "Plan", "PlanError", "PolicyError", "PolicyResult",
+    "PortkitError", "Profile", "ProviderTable", "QuiesceState", "RetryPolicy", "RollbackResult", "ScaledWorkload",
     "ServerError", "ThrottledError", "Translation", "TranslationError", "TranslationWarning", "Translator",
-    "VerifyResult", "VolumeMoveError", "WaitResult", "__version__", "apply", "export", "fleet", "plan",
-    "providers", "register_translator", "rollback", "translate", "verify", "verify_data",
+    "VerifyResult", "Violation", "VolumeMoveError", "VolumeMoveResult", "VolumeRow", "WaitResult", "__version__",
+    "apply", "check_policies", "export", "fleet", "plan", "providers", "register_translator", "rollback",
+    "translate", "verify", "verify_data",
 }
 
 
@@ -36,9 +46,21 @@ def params(fn: object) -> dict[str, object]:
     return {n: p.default for n, p in inspect.signature(fn).parameters.items()}  # type: ignore[arg-type]
 
 
+def keyword_only(fn: object) -> set[str]:
+    return {
+        n for n, p in inspect.signature(fn).parameters.items()  # type: ignore[arg-type]
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+
+
 def test_design_signatures() -> None:
     empty = inspect.Parameter.empty
-    assert params(portkit.Cluster.from_kubeconfig) == {"path": None, "context": None}
+    for build in (portkit.Cluster.from_kubeconfig, portkit.Cluster.auto):
+        kc = params(build)
+        assert list(kc)[:2] == ["path", "context"] and (kc["path"], kc["context"]) == (None, None)
+        assert keyword_only(build) == {"timeout", "retry", "pool_size"}
+    assert list(params(portkit.Cluster.from_dict))[:2] == ["config", "context"]
+    assert keyword_only(portkit.Cluster.in_cluster) == {"timeout", "retry", "pool_size"}
     exp = params(portkit.export)
     assert list(exp)[:4] == ["cluster", "namespaces", "path", "selector"] and exp["selector"] is None
     tr = params(portkit.translate)
@@ -69,3 +91,109 @@ def test_results_have_the_views_notebooks_and_automation_use() -> None:
                 portkit.WaitResult, portkit.MigrationReport, portkit.ExportReport):
         for method in ("_repr_html_", "to_dict"):
             assert callable(getattr(cls, method, None)), f"{cls.__name__}.{method}"
+
+
+def test_options_and_booleans_are_keyword_only() -> None:
+    """The calls of DESIGN.md pass them by keyword; a positional ``apply(plan, True)`` is an error."""
+    assert keyword_only(portkit.apply) >= {"wait", "timeout", "dry_run", "workdir", "force", "on_error"}
+    assert keyword_only(portkit.plan) >= {"namespace_map", "existing", "dry_run_check", "policies"}
+    assert keyword_only(portkit.export) >= {"selector", "progress", "workers"}
+    assert keyword_only(portkit.translate) >= {"rules", "mappings", "translators", "exclude"}
+    assert keyword_only(portkit.verify) >= {"namespace_map", "rewrite_dns"}
+    assert keyword_only(portkit.verify_data) >= {"namespace_map"}
+    mig = inspect.signature(portkit.Migration).parameters
+    assert [n for n, p in mig.items() if p.kind is not inspect.Parameter.KEYWORD_ONLY] == [
+        "source", "target", "namespaces"
+    ]
+    for fn in (portkit.apply, portkit.plan, portkit.export, portkit.translate, portkit.verify, portkit.verify_data,
+               portkit.rollback, portkit.Migration, portkit.check_policies, LocalCluster):
+        for name, p in inspect.signature(fn).parameters.items():
+            if p.default is True or p.default is False:
+                assert p.kind is inspect.Parameter.KEYWORD_ONLY, f"{fn.__name__}({name}=...) is a positional bool"
+
+
+def test_fixed_choices_are_literal_types() -> None:
+    def choices(fn: object, name: str) -> set[str]:
+        hint = typing.get_type_hints(fn)[name]
+        return {a for arg in (typing.get_args(hint) or (hint,)) for a in typing.get_args(arg) or (arg,)
+                if isinstance(a, str)}
+
+    from portkit.replay.apply import apply as apply_fn
+
+    assert choices(apply_fn, "on_error") == {"continue", "stop"}
+    assert choices(portkit.ObjectResult, "op") == {"create", "update", "unchanged", "conflict", "skip"}
+    assert choices(portkit.Action, "op") == {"create", "update", "unchanged", "conflict", "skip"}
+    assert choices(portkit.Change, "op") == {"set", "remove", "drop", "add", "replace"}
+    assert choices(portkit.MigrationEvent, "kind") == {"step_start", "step_end", "step_skipped", "warning"}
+    assert "verify_data" in choices(portkit.MigrationEvent, "step")
+    assert choices(portkit.Plan, "existing") == {"update", "skip", "fail"}
+    assert choices(portkit.Migration.__init__, "volumes") == {"velero"}
+    from portkit.volumes.migrate import migrate_volumes
+
+    assert choices(migrate_volumes, "data_path") == {"data-mover", "fs-backup", "native", "none"}
+
+
+# Types reachable from a public result that stay in their subpackage: the apply journal (resume machinery,
+# portkit.replay), the sections of a provider profile (portkit.profiles) and the file listings of a data check
+# (portkit.volumes.verify).
+NOT_EXPORTED = {
+    "Journal", "JournalEntry", "ClusterIdentity", "TreeManifest", "Entry",
+    "StorageProfile", "LoadBalancerProfile", "IngressProfile", "IdentityProfile", "TopologyProfile", "Registry",
+    "ProviderKind", "ProviderResource", "ServiceImage", "ConceptBinding", "IngressEquivalent", "StorageClassSpec",
+    "SnapshotClassSpec",
+}
+
+
+def _portkit_classes(hint: object, out: set[type]) -> None:
+    if isinstance(hint, type):
+        if hint.__module__.startswith("portkit."):
+            out.add(hint)
+        return
+    for arg in typing.get_args(hint):
+        _portkit_classes(arg, out)
+
+
+def _return_hint(fn: object) -> object:
+    """The return annotation of ``fn``, resolved in its module (other annotations may need names that are only
+    imported for type checking)."""
+    raw = inspect.signature(fn).return_annotation  # type: ignore[arg-type]
+    if isinstance(raw, str):
+        module = __import__(fn.__module__, fromlist=["_"])  # type: ignore[attr-defined]
+        try:
+            return eval(raw, vars(module))
+        except NameError:
+            return None
+    return raw
+
+
+def test_every_type_a_public_result_holds_is_exported() -> None:
+    """What a public function returns, and what the returned objects hold, can be named: ``portkit.X``."""
+    exported = {getattr(portkit, n) for n in portkit.__all__ if inspect.isclass(getattr(portkit, n))}
+    todo: list[object] = [getattr(portkit, n) for n in portkit.__all__]
+    seen: set[int] = set()
+    missing: dict[str, str] = {}
+    while todo:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        found: set[type] = set()
+        if inspect.isfunction(item):
+            _portkit_classes(_return_hint(item), found)
+        elif inspect.isclass(item) and item.__module__.startswith("portkit") and not issubclass(item, BaseException):
+            if attrs.has(item) or item is portkit.Cluster:
+                for hint in typing.get_type_hints(item).values():
+                    _portkit_classes(hint, found)
+            for name, member in vars(item).items():
+                if name.startswith("_"):
+                    continue
+                fn = member.fget if isinstance(member, property) else getattr(member, "__func__", member)
+                if inspect.isfunction(fn):
+                    _portkit_classes(_return_hint(fn), found)
+        for cls in found:
+            if cls.__name__ in NOT_EXPORTED:
+                continue
+            if cls not in exported:
+                missing[cls.__name__] = getattr(item, "__qualname__", repr(item))
+            todo.append(cls)
+    assert not missing, f"returned or held by a public result but not in portkit.__all__: {missing}"

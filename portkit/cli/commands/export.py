@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             cluster,
             args.namespaces,
             args.directory,
-            args.selector,
+            selector=args.selector,
             progress=args.progress,
             workers=args.workers,
             encryption_key=read_key_file(args.key_file),
