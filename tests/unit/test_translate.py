@@ -77,7 +77,7 @@ def test_translate_accepts_lists_and_bundles_and_never_mutates_input() -> None:
 
 def test_missing_source_asks_for_from() -> None:
     neutral = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop"}}
-    with pytest.raises(TranslationError, match="nothing in its objects is specific to one provider.*--from"):
+    with pytest.raises(TranslationError, match=r"nothing in its objects is specific to one provider.*--from"):
         T.translate(Bundle([neutral]), target="ionos")
     with pytest.raises(TranslationError, match="--to"):
         T.translate([pvc("a")], source="aws")
