@@ -25,6 +25,8 @@ MAX_CELL = 120
 MAX_ROWS = 50
 #: The narrowest a table column is squeezed to when a table is fitted to a width.
 MIN_COLUMN = 8
+#: Words up to this long are not cut when a table column is narrowed.
+MAX_WORD = 40
 
 _WIDTH: ContextVar[int | None] = ContextVar("portkit_output_width", default=None)
 
@@ -109,13 +111,24 @@ def readable_path(pointer: str) -> str:
     return "".join(out)
 
 
-def _fit_widths(widths: list[int], headers: Sequence[str], width: int) -> list[int]:
+def _floors(widths: list[int], headers: Sequence[str], cells: list[list[str]]) -> list[int]:
+    """The narrowest each column may get: its header, and its longest word up to ``MAX_WORD`` (so words
+    are rarely cut), never wider than its content."""
+    floors = []
+    for i, (w, h) in enumerate(zip(widths, headers, strict=True)):
+        word = max((len(part) for row in cells for part in row[i].split()), default=0)
+        floors.append(min(w, max(len(h), MIN_COLUMN, min(word, MAX_WORD))))
+    return floors
+
+
+def _fit_widths(widths: list[int], floors: list[int], width: int) -> list[int] | None:
     """Column widths fitting ``width`` (2 spaces between columns): the widest columns give up space
-    first, none below ``MIN_COLUMN`` (or its header)."""
+    first, none below its floor; None when even the floors do not fit."""
     gaps = 2 * (len(widths) - 1)
     if sum(widths) + gaps <= width:
         return widths
-    floors = [min(w, max(MIN_COLUMN, len(h))) for w, h in zip(widths, headers, strict=True)]
+    if sum(floors) + gaps > width:
+        return None
     lo, hi = 1, max(widths)  # the largest cap with every column at min(width, max(cap, floor)) fitting
     while lo < hi:
         cap = (lo + hi + 1) // 2
@@ -134,6 +147,25 @@ def _fit_widths(widths: list[int], headers: Sequence[str], width: int) -> list[i
     return fitted
 
 
+def _records(headers: Sequence[str], cells: list[list[str]], width: int) -> list[str]:
+    """Rows too wide for a table, one record each: the first cell, then ``header: value`` lines (empty and
+    ``-`` values left out), values wrapped under each other."""
+    label = max((len(h) for h in headers[1:]), default=0) + 2
+    lines: list[str] = []
+    for row in cells:
+        if lines:
+            lines.append("")
+        lines.extend(textwrap.wrap(row[0], width, break_long_words=False, break_on_hyphens=False) or [row[0]])
+        for header, cell in zip(headers[1:], row[1:], strict=False):
+            if cell in ("", "-"):
+                continue
+            head = f"  {header.lower() + ':':<{label}}"
+            wrapped = textwrap.wrap(cell, max(20, width - len(head)), break_long_words=False, break_on_hyphens=False)
+            for k, part in enumerate(wrapped or [cell]):
+                lines.append((head if k == 0 else " " * len(head)) + part)
+    return lines
+
+
 def _wrap_cell(cell: str, width: int) -> list[str]:
     if len(cell) <= width:
         return [cell]
@@ -146,7 +178,8 @@ def text_table(
     """A plain aligned table for terminals.
 
     ``width`` (default: the :func:`output_width` in effect, else unlimited): when the table is wider, the
-    widest columns are narrowed and their cells wrapped onto more lines.
+    widest columns are narrowed and their cells wrapped onto more lines; when even that does not fit, each
+    row becomes a record (its first cell, then one ``column: value`` line per other cell).
     """
     width = width if width is not None else _WIDTH.get()
     shown = list(rows if max_rows is None else rows[:max_rows])
@@ -156,7 +189,13 @@ def text_table(
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], len(cell))
     if width:
-        widths = _fit_widths(widths, headers, width)
+        fitted = _fit_widths(widths, _floors(widths, headers, cells), width)
+        if fitted is None:
+            lines = _records(headers, cells, width)
+            if max_rows is not None and len(rows) > max_rows:
+                lines.append(f"... and {len(rows) - max_rows} more")
+            return "\n".join(lines)
+        widths = fitted
     heads = [_wrap_cell(h.upper(), widths[i]) for i, h in enumerate(headers)]
     lines = _join_row(heads, widths)
     for row in cells:

@@ -36,9 +36,9 @@ from typing import Any
 from portkit._duration import parse_duration
 from portkit._kv import parse_key_values
 from portkit.cli._input import STDIN, add_input_flags, input_identity, input_items, load_input
-from portkit.cli._output import OUTPUT_FORMATS, emit
+from portkit.cli._output import OUTPUT_FORMATS, emit, write_out
 from portkit.cli._parser import PortkitParser, add_check
-from portkit.cli._progress import Status, status, watch_cluster, write_line
+from portkit.cli._progress import Status, status, watch_cluster, write_err
 from portkit.cli._term import highlight_plan, highlight_report
 from portkit.errors import ConfigurationError
 
@@ -78,7 +78,8 @@ __all__ = [
     "progress",
     "read_key_file",
     "status",
-    "write_line",
+    "write_err",
+    "write_out",
 ]
 
 EXIT_OK = 0
@@ -219,7 +220,8 @@ def add_output_dir_flag(
     ``required`` is checked after parsing (``-o DIR`` of :func:`add_output_flag` with ``legacy_dir`` counts);
     ``legacy`` names old spellings of the flag (``--out``) kept for one release with a deprecation warning.
     """
-    parser.add_argument("-d", "--output-dir", dest="output_dir", metavar="DIR", help=help)
+    action = parser.add_argument("-d", "--output-dir", dest="output_dir", metavar="DIR", help=help)
+    action.required_after_parse = required  # type: ignore[attr-defined]  # shown as required in the reference
     for flag in legacy:
         parser.add_argument(flag, dest="output_dir", action=_DeprecatedAlias, use="-d/--output-dir",
                             help=argparse.SUPPRESS)  # fmt: skip

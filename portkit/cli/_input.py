@@ -25,7 +25,10 @@ def add_input_flags(parser: argparse.ArgumentParser, *, what: str = "a bundle di
                     ) -> None:  # fmt: skip
     """The input: positional ``DIR|FILE|-`` (several allowed) and ``-f/--filename`` (repeatable, like kubectl);
     at least one is required. ``-`` reads YAML or JSON documents from stdin."""
-    parser.add_argument("input", metavar="DIR|FILE|-", nargs="*", help=f"{what}; - reads manifests from stdin")
+    positional = parser.add_argument(
+        "input", metavar="DIR|FILE|-", nargs="*", help=f"{what}; - reads manifests from stdin"
+    )
+    positional.required_after_parse = True  # type: ignore[attr-defined]  # one input, here or with -f
     parser.add_argument(
         "-f",
         "--filename",
@@ -56,12 +59,12 @@ def read_stdin_manifests(stream: Any = None) -> list[dict[str, Any]]:
     """The objects in a YAML (or JSON) stream on stdin: documents, ``kind: List`` items flattened, empty
     documents and kustomize files left out. Non-objects are an error naming their document."""
     from portkit._yaml import load_yaml_documents
-    from portkit.cli._progress import write_line
+    from portkit.cli._progress import write_err
 
     source = stream if stream is not None else sys.stdin
     try:
         if source.isatty():
-            write_line("portkit: reading manifests from stdin (end with Ctrl-D)")
+            write_err("portkit: reading manifests from stdin (end with Ctrl-D)")
     except (AttributeError, ValueError):
         pass
     raw = source.buffer.read() if hasattr(source, "buffer") else source.read()

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from portkit.cli._progress import write_line
+from portkit.cli._progress import write_err
 from portkit.display import terminal_safe
 
 __all__ = ["LOG_FORMATS", "configure_logging"]
@@ -59,11 +59,11 @@ class _JsonFormatter(logging.Formatter):
 
 
 class _Handler(logging.Handler):
-    """Writes through :func:`write_line` (above the status line); looks up stderr at each record."""
+    """Writes through :func:`write_err` (above the status line); looks up stderr at each record."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            write_line(self.format(record))
+            write_err(self.format(record))
         except Exception:  # a logging failure must never end the command
             self.handleError(record)
 

@@ -13,7 +13,7 @@ from portkit.cli._term import Highlighter, color_enabled, highlight_report, outp
 from portkit.display import fit_text, terminal_safe
 from portkit.display import output_width as fitted_to
 
-__all__ = ["OUTPUT_FORMATS", "emit", "render"]
+__all__ = ["OUTPUT_FORMATS", "emit", "render", "write_out"]
 
 #: The values of ``-o/--output`` on every command.
 OUTPUT_FORMATS = ("text", "json", "yaml")
@@ -52,4 +52,17 @@ def emit(result: Any, fmt: str, *, highlight: Highlighter | None = None) -> None
     """
     color = fmt == "text" and color_enabled(sys.stdout)
     text = render(result, fmt, highlight=highlight, color=color, width=output_width(sys.stdout))
-    sys.stdout.write(text + "\n")
+    write_out(text + "\n")
+
+
+_CHUNK = 1 << 16
+
+
+def write_out(text: str) -> None:
+    """Write ``text`` to stdout in pieces of 64 KiB, each flushed: when the reader goes away (``| head``),
+    the next piece raises BrokenPipeError (one large write would lose the rest silently and the command
+    would end as if everything had been read)."""
+    out = sys.stdout
+    for start in range(0, len(text), _CHUNK):
+        out.write(text[start : start + _CHUNK])
+        out.flush()

@@ -1,7 +1,7 @@
 """Progress of long commands on a terminal, and notices about slow or unreachable API servers.
 
 :class:`Status` draws one line on stderr (what runs, counts, requests sent, elapsed time), redrawn a few
-times a second, only when stderr is a terminal: piped or redirected, nothing is drawn. :func:`write_line`
+times a second, only when stderr is a terminal: piped or redirected, nothing is drawn. :func:`write_err`
 prints a line above it (log records, retry notices), so the two never tangle. :func:`watch_cluster` says
 within a second when an API server does not answer, and reports every retry (``retrying ... (2/8)``),
 throttled to a line a second, through the ``portkit.cli`` logger.
@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from portkit._retry import RetryNotice
 from portkit.display import escape_control
 
-__all__ = ["Status", "status", "watch_cluster", "write_line"]
+__all__ = ["Status", "status", "watch_cluster", "write_err"]
 
 log = logging.getLogger("portkit.cli")
 
@@ -32,7 +32,7 @@ def _stderr() -> TextIO:
     return sys.stderr
 
 
-def write_line(text: str, stream: TextIO | None = None) -> None:
+def write_err(text: str, stream: TextIO | None = None) -> None:
     """Print ``text`` and a newline on stderr, above the status line when one is drawn."""
     out = stream if stream is not None else _stderr()
     with _lock:
@@ -221,15 +221,8 @@ class _RetryReporter:
                 return
             held, self.held, self.last = self.held, 0, now
         more = f" (and {held} more retries)" if held else ""
-        log.info(
-            "retrying %s on %s (%d/%d): %s%s",
-            notice.action,
-            getattr(self.cluster, "server", "?"),
-            notice.attempt,
-            notice.attempts,
-            notice.reason,
-            more,
-        )
+        reason = notice.reason.removeprefix(f"{notice.action}: ")
+        log.info("retrying %s (%d/%d): %s%s", notice.action, notice.attempt, notice.attempts, reason, more)
 
 
 @contextmanager
@@ -237,15 +230,16 @@ def watch_cluster(cluster: Any, *, first_notice: float = 1.0, every: float = 10.
     """While the block runs: report retries of ``cluster``'s requests, and say so when it has not answered
     ``first_notice`` seconds after the first request was sent (then every ``every`` seconds)."""
     previous = getattr(cluster, "on_retry", None)
-    cluster.on_retry = _RetryReporter(cluster)
+    reporter = _RetryReporter(cluster)
+    cluster.on_retry = reporter
     done = threading.Event()
 
     def watch() -> None:
         first_sent: float | None = None
         next_at = first_notice
         while not done.wait(0.1):
-            if getattr(cluster, "answered", True):
-                return
+            if getattr(cluster, "answered", True) or reporter.last:
+                return  # answered, or retries are being reported (they say why there is no answer)
             if first_sent is None:
                 if int(getattr(getattr(cluster, "stats", None), "requests", 0)) > 0:
                     first_sent = time.monotonic()

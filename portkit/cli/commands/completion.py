@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from portkit.cli._common import EXIT_OK
+from portkit.cli._common import EXIT_OK, write_out
 
 __all__ = ["register", "run"]
 
@@ -38,5 +37,5 @@ def run(args: argparse.Namespace) -> int:
     from portkit.cli import build_parser
     from portkit.cli._completion import generate
 
-    sys.stdout.write(generate(build_parser(), args.shell))
+    write_out(generate(build_parser(), args.shell))
     return EXIT_OK

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from typing import Any
 
 from portkit.cli._common import (
@@ -16,6 +15,7 @@ from portkit.cli._common import (
     add_timeout_flag,
     emit,
     key_values,
+    write_out,
 )
 
 __all__ = ["register", "run"]
@@ -64,7 +64,8 @@ def register(sub: Any) -> None:
     p.add_argument("--parallelism", type=int, metavar="N", help="units at once (indexed, argo)")
     p.add_argument("--name", default="portkit-fleet", help="fleet name: label, Job prefix, workdir root")
     p.add_argument("--job-namespace", default="portkit", metavar="NS", help="where the Jobs run (default portkit)")
-    p.add_argument("--namespace-map", action="append", default=[], metavar="OLD=NEW")
+    p.add_argument("--namespace-map", action="append", default=[], metavar="OLD=NEW",
+                   help="move namespace OLD to NEW, rewriting every reference (repeatable)")  # fmt: skip
     p.add_argument("--map", action="append", default=[], metavar="KIND:OLD=NEW", help="mapping override (repeat)")
     p.add_argument("--rules-configmap", metavar="NAME", help="ConfigMap with the rules under key rules.yaml")
     p.add_argument("--volumes", choices=["velero"], help="move PersistentVolume data with Velero")
@@ -78,7 +79,8 @@ def register(sub: Any) -> None:
     p.add_argument("--service-account", metavar="NAME", help="the pods' ServiceAccount")
     p.add_argument("--queue", metavar="NAME", help="Kueue LocalQueue (Jobs are created suspended)")
     add_key_value_flag(p, "--label", help="extra label of every manifest")
-    p.add_argument("--image-pull-secret", action="append", default=[], metavar="NAME")
+    p.add_argument("--image-pull-secret", action="append", default=[], metavar="NAME",
+                   help="Secret the pods pull the portkit image with (repeatable)")  # fmt: skip
     p.add_argument(
         "--key-secret",
         metavar="NAME",
@@ -129,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if not args.output_dir:
         if args.output_format == "text":  # the manifests, as helm template prints them
-            sys.stdout.write(plan.to_yaml())
+            write_out(plan.to_yaml())
         else:
             emit(plan, args.output_format)
         return EXIT_OK

@@ -20,6 +20,7 @@ from portkit.cli._common import (
     load_input,
     progress,
     read_key_file,
+    write_out,
 )
 from portkit.errors import ConfigurationError
 
@@ -124,7 +125,7 @@ def emit_plan(result: Any, args: argparse.Namespace) -> None:
     """Print a plan (and its diff with ``--diff`` in text output), coloured on a terminal."""
     emit(result, args.output_format, highlight=highlight_plan)
     if getattr(args, "diff", False) and args.output_format == "text":
-        print()
+        write_out("\n")
         emit(result.diff(), "text", highlight=highlight_plan)
 
 

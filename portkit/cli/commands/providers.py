@@ -18,7 +18,7 @@ def register(subparsers: Any) -> None:
         description="List the provider profiles: what each covers (storage, load balancers, ingress, identity, "
         "topology, registries) and how many of its values the catalog could not verify.",
     )
-    parser.add_argument("name", nargs="?", help="show one profile in detail")
+    parser.add_argument("name", nargs="?", metavar="PROVIDER", help="show one profile in detail")
     add_output_flag(parser)
     parser.set_defaults(func=run)
 
