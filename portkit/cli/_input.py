@@ -122,7 +122,7 @@ def input_identity(args: argparse.Namespace) -> str:
     parts = []
     for item in input_items(args):
         if item == STDIN:
-            parts.append(f"stdin:{getattr(args, '_stdin_sha256', '')}")
+            parts.append(f"stdin-{getattr(args, '_stdin_sha256', '')[:16]}")
         else:
             parts.append(str(Path(item).resolve()))
     return "|".join(parts)

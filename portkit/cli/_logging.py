@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from portkit.cli._progress import write_err
+from portkit.cli._term import color_enabled, paint
 from portkit.display import terminal_safe
 
 __all__ = ["LOG_FORMATS", "configure_logging"]
@@ -32,12 +34,15 @@ class _TextFormatter(logging.Formatter):
             message += "\n" + self.formatException(record.exc_info)
         prefix = "portkit: "
         if record.levelno >= logging.WARNING:
-            prefix += f"{record.levelname.lower()}: "
+            level = f"{record.levelname.lower()}:"
+            if color_enabled(sys.stderr):
+                level = paint(level, "red" if record.levelno >= logging.ERROR else "yellow")
+            prefix += f"{level} "
         elif record.levelno < logging.INFO:
             prefix += f"[{record.name}] "
         elif not record.name.startswith("portkit.cli"):
             prefix += f"[{record.name.removeprefix('portkit.')}] "
-        return terminal_safe(prefix + message)
+        return prefix + terminal_safe(message)
 
 
 class _JsonFormatter(logging.Formatter):

@@ -18,6 +18,7 @@ __all__ = [
     "highlight_plan",
     "highlight_report",
     "output_width",
+    "paint",
     "settings",
     "use_settings",
 ]
