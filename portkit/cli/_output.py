@@ -26,7 +26,7 @@ def _data(result: Any) -> Any:
 
 
 def render(result: Any, fmt: str, *, highlight: Highlighter | None = None, color: bool = False,
-           width: int | None = None) -> str:  # fmt: skip
+           width: int | None = None, footer: str = "") -> str:  # fmt: skip
     """The text :func:`emit` prints (without the final newline)."""
     if fmt == "json":
         return json.dumps(_data(result), indent=2, sort_keys=False, ensure_ascii=False)
@@ -35,8 +35,10 @@ def render(result: Any, fmt: str, *, highlight: Highlighter | None = None, color
             _data(result), sort_keys=False, allow_unicode=True, default_flow_style=False, width=2**31 - 1
         )
         return text.rstrip("\n")
-    with fitted_to(width):
+    with fitted_to(width):  # tables in the text are fitted as they are made
         text = result.to_text() if hasattr(result, "to_text") else str(result)
+    if footer:
+        text = text.rstrip("\n") + "\n\n" + footer
     # names and messages in it may come from servers or files: terminal controls are escaped first
     text = fit_text(terminal_safe(text.rstrip("\n")), width)
     if color:
@@ -44,14 +46,16 @@ def render(result: Any, fmt: str, *, highlight: Highlighter | None = None, color
     return text
 
 
-def emit(result: Any, fmt: str, *, highlight: Highlighter | None = None) -> None:
+def emit(result: Any, fmt: str, *, highlight: Highlighter | None = None, footer: str = "") -> None:
     """Print a result on stdout in format ``fmt`` (``text``, ``json``, ``yaml``).
 
-    ``text`` is the result's ``to_text()`` (or ``str()``), fitted to the terminal's width and coloured
-    with ``highlight`` (default: report headings) when stdout is a terminal; piped, it is plain.
+    ``text`` is the result's ``to_text()`` (or ``str()``) and then ``footer`` (a closing sentence such as
+    ``Wrote 30 objects to DIR.``), fitted to the terminal's width and coloured with ``highlight`` (default:
+    report headings) when stdout is a terminal; piped, it is plain. Pass the result, not its text: its
+    tables are fitted while they are made.
     """
     color = fmt == "text" and color_enabled(sys.stdout)
-    text = render(result, fmt, highlight=highlight, color=color, width=output_width(sys.stdout))
+    text = render(result, fmt, highlight=highlight, color=color, width=output_width(sys.stdout), footer=footer)
     write_out(text + "\n")
 
 

@@ -242,18 +242,23 @@ def test_translate_without_from_detects_the_source_and_says_so(
 
 
 # -- text output: readable paths, width, colour --------------------------------------------------------------
+@pytest.mark.parametrize("command", ["lint", "translate"])
 def test_text_output_fits_columns_and_shows_readable_paths(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("COLUMNS", "100")
-    assert main(["lint", str(AWS_SHOP), "--to", "ionos"]) == 3
-    out = capsys.readouterr().out
-    lines = out.splitlines()
-    too_long = [line for line in lines if len(line) > 100 and " " in line.strip()[:100]]
-    assert not too_long, too_long[:3]
-    assert "~1" not in out and '.annotations["' in out
+    argv = [command, str(AWS_SHOP), "--to", "ionos"] + (["-d", str(tmp_path / "o")] if command == "translate" else [])
+    for columns in ("100", "250"):
+        monkeypatch.setenv("COLUMNS", columns)
+        assert main(argv) == 3
+        out = capsys.readouterr().out
+        too_long = [line for line in out.splitlines() if len(line) > int(columns) and " " in line.strip()]
+        assert not too_long, too_long[:3]
+        assert "~1" not in out and '.annotations["' in out
+        # the changes are a table that fits, or records: never table rows wrapped afterwards
+        changes = out[out.index("CHANGES:") :]
+        assert ("OBJECT" in changes.splitlines()[1]) == (columns == "250")
     monkeypatch.delenv("COLUMNS")
-    assert main(["lint", str(AWS_SHOP), "--to", "ionos"]) == 3
+    assert main(argv) == 3
     assert max(len(line) for line in capsys.readouterr().out.splitlines()) > 100  # piped: not wrapped
 
 

@@ -142,11 +142,12 @@ def run(args: argparse.Namespace) -> int:
         emit(data, args.output_format)
     else:
         emit(
-            plan.to_text() + f"\n\nWrote {len(paths)} files to {args.output_dir}. Create the Secrets "
+            plan,
+            "text",
+            footer=f"Wrote {len(paths)} files to {args.output_dir}. Create the Secrets "
             f"{args.source_secret} and {args.target_secret} in namespace {args.job_namespace} (kubectl create secret "
             f"generic NAME --from-file={args.kubeconfig_key}=FILE -n {args.job_namespace}), then "
             f"`kubectl apply -f {args.output_dir}` and follow with `kubectl get jobs,pods -n {args.job_namespace} "
             f"-l {plan.selector}`.",
-            "text",
         )
     return EXIT_OK

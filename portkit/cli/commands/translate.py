@@ -69,5 +69,5 @@ def run(args: argparse.Namespace) -> int:
         data["output"] = str(saved.path)
         emit(data, args.output_format)
     else:
-        emit(t.to_text() + f"\n\nWrote {len(saved)} objects to {saved.path}.", "text")
+        emit(t, "text", footer=f"Wrote {len(saved)} objects to {saved.path}.")
     return EXIT_ATTENTION if t.needs_attention else EXIT_OK
