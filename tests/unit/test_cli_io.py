@@ -96,6 +96,26 @@ def test_yaml_output_is_the_json_output(capsys: pytest.CaptureFixture[str]) -> N
     assert {p["name"] for p in yaml.safe_load(capsys.readouterr().out)["providers"]} >= {"aws", "ionos"}
 
 
+FLEET = ["fleet", "--to", "ionos", "--image", "i:1", "--source-secret", "s", "--target-secret", "t", "-n", "a",
+         "--workspace-pvc", "ws"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["providers"], ["providers", "hetzner"], ["version"], ["lint", str(AWS_SHOP), "--to", "ionos"], FLEET,
+     ["translate", str(AWS_SHOP), "--to", "ionos", "-d", "{tmp}/t"], [*FLEET, "-d", "{tmp}/f"]],
+    ids=lambda argv: " ".join(argv[:2]) if argv[0] != "fleet" else " ".join(["fleet", *argv[13:]]),
+)  # fmt: skip
+def test_json_and_yaml_print_the_same_document(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main([*argv, "-o", "json"]) in (0, 3)
+    as_json = json.loads(capsys.readouterr().out)
+    assert main([*argv, "-o", "yaml"]) in (0, 3)
+    assert yaml.safe_load(capsys.readouterr().out) == as_json and isinstance(as_json, dict)
+
+
 def test_translate_o_json_is_a_format_not_a_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -29,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.name:
         prof = profiles.load(args.name)
-        if args.output_format == "json":
-            emit(prof.to_dict(), "json")
+        if args.output_format != "text":
+            emit(prof.to_dict(), args.output_format)
         else:
             d = prof.to_dict()
             lines = [f"{prof.name}: {prof.display_name} ({prof.category}; {', '.join(d['aspects'])})", prof.summary]
