@@ -3,8 +3,9 @@
 Each subcommand lives in ``portkit/cli/commands/<name>.py`` and exposes ``register(subparsers)``, which adds
 its parser and sets ``func`` (taking the parsed ``argparse.Namespace`` and returning an exit code).
 
-Exit codes: 0 success, 1 failed, 2 usage error, 3 finished but with manual actions or warnings that need
-attention. Errors print one paragraph (``--debug`` shows the traceback).
+Exit codes: 0 success, 1 failed, 2 usage error or bad input, 3 finished but with manual actions or warnings
+that need attention; which errors exit 2 is decided by class (:func:`portkit.cli._common.exit_code_for`).
+Errors print one paragraph (``--debug`` shows the traceback).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from portkit.cli._common import EXIT_FAILED, EXIT_USAGE
-from portkit.errors import ConfigurationError, PortkitError
+from portkit.cli._common import EXIT_FAILED, EXIT_USAGE, exit_code_for
+from portkit.errors import PortkitError
 
 __all__ = ["build_parser", "main"]
 
@@ -55,16 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("portkit: interrupted.", file=sys.stderr)
         return EXIT_FAILED
-    except ConfigurationError as exc:
-        if args.debug:
-            traceback.print_exc()
-        print(f"portkit: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except PortkitError as exc:
         if args.debug:
             traceback.print_exc()
         print(f"portkit: error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return exit_code_for(exc)
 
 
 if __name__ == "__main__":  # pragma: no cover
