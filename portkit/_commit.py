@@ -316,21 +316,27 @@ def _make_dirs(root_fd: int, rel_dir: str, mode: int) -> int:
     return fd
 
 
-def _unlink_owned(old_fd: int, rel: str) -> None:
-    """Delete the regular file ``rel`` (reached without following links) if it is there."""
-    parent, _, name = rel.rpartition("/")
-    try:
-        fd = _open_dir(old_fd, parent)
-    except OSError:
-        return
-    try:
-        if stat.S_ISREG(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
-            _reached(f"delete {rel}")
-            os.unlink(name, dir_fd=fd)
-    except FileNotFoundError:
-        pass
-    finally:
-        os.close(fd)
+def _unlink_owned(old_fd: int, files: list[str]) -> None:
+    """Delete those of ``files`` that are regular files (reached without following links), in order."""
+    by_dir: dict[str, list[str]] = {}
+    for rel in files:
+        parent, _, name = rel.rpartition("/")
+        by_dir.setdefault(parent, []).append(name)
+    for parent, names in by_dir.items():
+        try:
+            fd = _open_dir(old_fd, parent)
+        except OSError:
+            continue
+        try:
+            for name in names:
+                try:
+                    if stat.S_ISREG(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
+                        _reached(f"delete {parent}/{name}" if parent else f"delete {name}")
+                        os.unlink(name, dir_fd=fd)
+                except FileNotFoundError:
+                    pass
+        finally:
+            os.close(fd)
 
 
 def _remove_empty_dirs(old_fd: int, dirs: set[str]) -> None:
@@ -349,17 +355,16 @@ def _remove_empty_dirs(old_fd: int, dirs: set[str]) -> None:
             os.close(fd)
 
 
-def _finish(root: Path, old: Path, owned_files: OwnedFiles) -> None:
+def _finish(root: Path, old: Path, owned_files: OwnedFiles, owned: set[str] | None = None) -> None:
     """Delete the object files portkit wrote from the displaced old directory, carry what is left (the
     user's entries) into ``root``, then delete the old manifest and the directory. Safe to run again after a
     crash at any point: the old manifest, which says what portkit wrote, goes last."""
-    owned = owned_files(old) | {MARKER}
+    owned = (owned if owned is not None else owned_files(old)) | {MARKER}
     top = {f for f in owned if "/" not in f}  # manifest.yaml and the marker
     old_fd = os.open(old, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC | _O_NOFOLLOW)
     root_fd = os.open(root, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC | _O_NOFOLLOW)
     try:
-        for rel in sorted(owned - top):
-            _unlink_owned(old_fd, rel)
+        _unlink_owned(old_fd, sorted(owned - top))
         _remove_empty_dirs(old_fd, _ancestors(owned))
 
         def taken(rel: str) -> str | None:
@@ -383,8 +388,7 @@ def _finish(root: Path, old: Path, owned_files: OwnedFiles) -> None:
                     os.close(dst_fd)
             finally:
                 os.close(src_fd)
-        for rel in sorted(top):
-            _unlink_owned(old_fd, rel)
+        _unlink_owned(old_fd, sorted(top))
     finally:
         os.close(old_fd)
         os.close(root_fd)
@@ -455,13 +459,15 @@ def recover(root: Path, owned_files: OwnedFiles, *, skip: str | None = None) -> 
 # ------------------------------------------------------------------------------------------- commit
 
 
-def commit(staging: Staging, owned_files: OwnedFiles, new_files: set[str]) -> None:
+def commit(staging: Staging, owned_files: OwnedFiles, new_files: set[str], check_target: OwnedFiles) -> None:
     """Put the bundle in ``staging`` in place of ``staging.root`` (see the module docstring).
 
     Args:
         staging: the complete new bundle (manifest included).
         owned_files: reads which files of a bundle directory portkit wrote.
         new_files: the files of the new bundle (relative paths), for conflicts with kept entries.
+        check_target: raises when the existing target must not be replaced, else returns its owned files
+            (called under the lock, right before the swap).
 
     Raises:
         UnsafeFileError: an entry portkit did not write is in the way; nothing was changed.
@@ -484,7 +490,8 @@ def commit(staging: Staging, owned_files: OwnedFiles, new_files: set[str]) -> No
             return
         if not stat.S_ISDIR(st.st_mode):
             raise BundleError(f"{root} exists and is not a directory.", hint="Choose a directory for the bundle.")
-        _plan_keep(root, owned_files(root), new_files | {MARKER})
+        owned = check_target(root)
+        _plan_keep(root, owned, new_files | {MARKER})
         os.chmod(staging.path, stat.S_IMODE(st.st_mode))
         swap = root.parent / f"{_prefix(root)}{_OLD}{secrets.token_hex(6)}"
         _reached("rename staging")
@@ -500,7 +507,7 @@ def commit(staging: Staging, owned_files: OwnedFiles, new_files: set[str]) -> No
         staging.committed = True  # the new bundle is in place; from here on nothing is undone
         _reached("swapped")
         try:
-            _finish(root, swap, owned_files)
+            _finish(root, swap, owned_files, owned)
         except OSError as exc:  # the next save finishes it (recover)
             log.warning("Could not finish replacing %s: %s; the next save into it finishes the job.", root, exc)
         _reached("finished")

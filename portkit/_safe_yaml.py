@@ -277,6 +277,8 @@ def load_yaml(data: str | bytes, *, where: str, limits: ReadLimits = DEFAULT_LIM
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
+        if "nesting depth" in problem:  # libyaml's own limit (1,000 levels)
+            raise _too_deep(where, limits.max_depth, mark.line if mark is not None else None) from None
         raise BundleError(f"{where}: cannot parse YAML{at}: {problem}.", hint=_fail_hint()) from None
     except (ValueError, TypeError, OverflowError) as exc:  # e.g. an integer of 5,000 digits
         raise BundleError(f"{where}: a value cannot be read: {str(exc)[:200]}.", hint=_fail_hint()) from None

@@ -269,33 +269,30 @@ def _open_tree(root: Path, limits: ReadLimits) -> SafeTree:
         raise BundleError(f"Cannot open the bundle directory {root}: {exc}.") from None
 
 
-def _is_bundle_dir(root: Path) -> bool:
+def _inspect(root: Path) -> set[str] | None:
+    """The files of the bundle directory ``root`` that portkit wrote (``manifest.yaml`` and the object files it
+    lists at their proper paths), or None when ``root`` holds no readable bundle manifest. Never raises."""
     try:
         with _open_tree(root, DEFAULT_LIMITS) as tree:
-            _read_manifest(tree)
-    except BundleError:
-        return False
-    return True
-
-
-def _owned_files(root: Path) -> set[str]:
-    """The files of the bundle directory ``root`` that portkit wrote: ``manifest.yaml`` and the object files
-    it lists at their proper paths. Empty when there is no readable manifest. Never raises."""
-    try:
-        with _open_tree(root, DEFAULT_LIMITS) as tree:
-            text, _ = tree.read(MANIFEST)
-            docs = load_yaml_documents(text, where=tree.where(MANIFEST))
+            manifest = _read_manifest(tree)
     except (BundleError, OSError):
-        return set()
-    data = docs[0] if len(docs) == 1 else None
-    objects = data.get("objects") if isinstance(data, dict) else None
+        return None
     owned = {MANIFEST}
-    for item in objects if isinstance(objects, list) else ():
+    for item in manifest["objects"]:
         try:
             owned.add(_Entry.from_manifest(item, MANIFEST).file)
         except BundleError:
             continue  # not a file portkit wrote (README.md, .git/config, ../x): never deleted
     return owned
+
+
+def _is_bundle_dir(root: Path) -> bool:
+    return _inspect(root) is not None
+
+
+def _owned_files(root: Path) -> set[str]:
+    """The files of the bundle directory ``root`` that portkit wrote; empty when it holds no bundle."""
+    return _inspect(root) or set()
 
 
 def _default_meta() -> dict[str, Any]:
@@ -406,8 +403,7 @@ class BundleWriter:
         full_meta = _ordered_meta(full_meta)
         try:
             (self._staging.path / MANIFEST).write_bytes(_manifest_bytes(full_meta, entries))
-            _check_target(self._real)
-            _commit.commit(self._staging, _owned_files, {e.file for e in entries} | {MANIFEST})
+            _commit.commit(self._staging, _owned_files, {e.file for e in entries} | {MANIFEST}, _check_target)
         except OSError as exc:
             raise _write_error(exc, self.root) from None
         self._closed = True
@@ -467,12 +463,13 @@ def _manifest_bytes(meta: Mapping[str, Any], entries: list[_Entry]) -> bytes:
     return "".join(parts).encode("utf-8")
 
 
-def _check_target(root: Path) -> None:
-    """Refuse a target that is not a directory, or a non-empty one that holds no bundle."""
+def _check_target(root: Path) -> set[str]:
+    """Refuse a target that is not a directory, or a non-empty one that holds no bundle; return the files of
+    the bundle in it that portkit wrote (empty for a new or empty directory)."""
     try:
         st = os.lstat(root)
     except FileNotFoundError:
-        return
+        return set()
     except (OSError, ValueError) as exc:
         raise BundleError(f"{root} is not a usable path for a bundle: {exc}.") from None
     if not stat.S_ISDIR(st.st_mode):
@@ -481,11 +478,13 @@ def _check_target(root: Path) -> None:
         visible = [n for n in os.listdir(root) if not n.startswith(".")]
     except OSError as exc:
         raise BundleError(f"Cannot read the directory {root}: {exc.strerror}.") from None
-    if visible and not _is_bundle_dir(root):
+    owned = _inspect(root) if visible else set()
+    if owned is None:
         raise BundleError(
             f"{root} is not empty and holds no portkit bundle; refusing to write into it.",
             hint="Choose a new or empty directory.",
         )
+    return owned
 
 
 # ------------------------------------------------------------------------------------------------ bundle
