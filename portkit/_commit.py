@@ -42,7 +42,7 @@ from pathlib import Path
 
 from portkit.errors import BundleError, UnsafeFileError
 
-__all__ = ["MARKER", "Staging", "commit", "recover"]
+__all__ = ["MARKER", "Staging", "commit", "displaced_dirs", "recover"]
 
 log = logging.getLogger(__name__)
 
@@ -357,15 +357,15 @@ def _remove_empty_dirs(old_fd: int, dirs: set[str]) -> None:
 
 def _finish(root: Path, old: Path, owned_files: OwnedFiles, owned: set[str] | None = None) -> None:
     """Delete the object files portkit wrote from the displaced old directory, carry what is left (the
-    user's entries) into ``root``, then delete the old manifest and the directory. Safe to run again after a
-    crash at any point: the old manifest, which says what portkit wrote, goes last."""
+    user's entries) into ``root``, remove the emptied directories portkit made, then the old manifest and the
+    directory. Safe to run again after a crash at any point: the old manifest, which says what portkit
+    wrote, goes last."""
     owned = (owned if owned is not None else owned_files(old)) | {MARKER}
     top = {f for f in owned if "/" not in f}  # manifest.yaml and the marker
     old_fd = os.open(old, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC | _O_NOFOLLOW)
     root_fd = os.open(root, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC | _O_NOFOLLOW)
     try:
         _unlink_owned(old_fd, sorted(owned - top))
-        _remove_empty_dirs(old_fd, _ancestors(owned))
 
         def taken(rel: str) -> str | None:
             st = _lstat_at(root_fd, rel)
@@ -388,6 +388,7 @@ def _finish(root: Path, old: Path, owned_files: OwnedFiles, owned: set[str] | No
                     os.close(dst_fd)
             finally:
                 os.close(src_fd)
+        _remove_empty_dirs(old_fd, _ancestors(owned))  # the directories portkit made, once emptied
         _unlink_owned(old_fd, sorted(top))
     finally:
         os.close(old_fd)
@@ -415,6 +416,17 @@ def _has_marker(path: Path) -> bool:
         return stat.S_ISREG(os.lstat(path / MARKER).st_mode)
     except OSError:
         return False
+
+
+def displaced_dirs(root: Path) -> list[Path]:
+    """The old bundle directories that interrupted saves into ``root`` left next to it, oldest first."""
+    prefix = _prefix(root) + _OLD
+    try:
+        paths = [root.parent / n for n in os.listdir(root.parent) if n.startswith(prefix)]
+    except OSError:
+        return []
+    found = [p for p in paths if _ours(p) and not _has_marker(p)]
+    return sorted(found, key=lambda p: os.lstat(p).st_mtime_ns)
 
 
 def recover(root: Path, owned_files: OwnedFiles, *, skip: str | None = None) -> None:

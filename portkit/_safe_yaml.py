@@ -11,7 +11,8 @@ YAML goes through libyaml (PyYAML's C parser) in one of two ways:
   so an alias bomb costs only its own size), an iterative walk over the graph measures its depth and how
   many nodes the aliases would add when expanded and refuses it over the limits (and refuses aliases that
   refer to their own node), and only then PyYAML's safe constructor builds the objects, with duplicate keys
-  rejected.
+  rejected. Values JSON cannot hold (``!!set``, ``!!binary``) are refused; an explicit ``!!timestamp``
+  stays text, as implicit ones do.
 
 A document falls back from the fast path to the guarded path as soon as the fast path meets something it
 does not handle; both give the same objects.
@@ -26,6 +27,7 @@ import json
 from typing import Any
 
 import yaml
+import yaml.constructor
 import yaml.reader
 from yaml import events as ev
 from yaml._yaml import CParser  # the C extension: PyYAML's C parser is a hard requirement of portkit
@@ -72,6 +74,21 @@ class _GuardedLoader(yaml.CSafeLoader):
         return mapping
 
 
+def _not_json(loader: _GuardedLoader, node: yaml.Node) -> Any:
+    raise yaml.constructor.ConstructorError(
+        None, None, f"the tag {node.tag} makes a value a Kubernetes object cannot hold (not JSON)", node.start_mark
+    )
+
+
+_GuardedLoader.add_constructor("tag:yaml.org,2002:set", _not_json)
+_GuardedLoader.add_constructor("tag:yaml.org,2002:binary", _not_json)
+
+
+def _as_text(loader: _GuardedLoader, node: yaml.ScalarNode) -> Any:
+    return loader.construct_scalar(node)
+
+
+_GuardedLoader.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
 _GuardedLoader.yaml_implicit_resolvers = {
     first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()

@@ -192,9 +192,9 @@ class _Entry:
             raise BundleError(f"{where}: an object entry has {problem}.", hint="Regenerate the bundle.")
         file = data["file"]
         if file != object_path(ref):
-            shown = file[:200].encode("unicode_escape").decode("ascii")
+            shown = file[:200].encode("unicode_escape").decode("ascii").replace("'", "\\'")
             raise BundleError(
-                f"{where} lists the file {shown!r} for {ref}; a bundle keeps that object in {object_path(ref)!r}.",
+                f"{where} lists the file '{shown}' for {ref}; a bundle keeps that object in '{object_path(ref)}'.",
                 hint="Regenerate the bundle.",
             )
         if not re.fullmatch(r"[0-9a-f]{64}", data["sha256"]):
@@ -262,6 +262,13 @@ def _open_tree(root: Path, limits: ReadLimits) -> SafeTree:
     try:
         return SafeTree(root, Budget(limits, f"bundle {root}"))
     except FileNotFoundError:
+        displaced = _commit.displaced_dirs(Path(os.path.abspath(root)))
+        if displaced:
+            raise BundleError(
+                f"Bundle directory {root} does not exist: a save into it was interrupted and left the previous "
+                f"bundle in {displaced[-1]}.",
+                hint="Save into it again (portkit puts the old one back first), or rename that directory back.",
+            ) from None
         raise BundleError(f"Bundle directory {root} does not exist.", hint="Check the path or export first.") from None
     except NotADirectoryError:
         raise BundleError(f"{root} is not a directory.", hint="Give a bundle directory.") from None
