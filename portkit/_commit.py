@@ -86,12 +86,12 @@ class Staging:
         self.root = root
         self.path = root.parent / f"{_prefix(root)}{secrets.token_hex(6)}"
         self.committed = False
-        with _parent_lock(root.parent):  # recover() never sees a staging directory without its marker
+        with _parent_lock(root.parent):  # recover() never sees this directory without its locked marker
             recover(root, owned_files)
             os.mkdir(self.path)  # mode from the umask, like any directory the user makes
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
             fd = os.open(self.path / MARKER, flags, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.write(fd, json.dumps({"pid": os.getpid(), "target": root.name}).encode() + b"\n")
         self._lock_fd: int | None = fd
 

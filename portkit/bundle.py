@@ -689,8 +689,7 @@ class Bundle:
         if self._objects is not None:
             return self._objects
         assert self.path is not None
-        with _open_tree(self.path, self._limits) as tree:
-            tree.read(MANIFEST)  # counted in the budget, as Bundle.load counts it
+        with _open_tree(self.path, self._limits) as tree:  # a bundle this process wrote (BundleWriter.commit)
             return self._read_all(tree)
 
     @property

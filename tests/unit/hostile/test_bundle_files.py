@@ -300,7 +300,7 @@ def test_lazy_bundles_keep_their_limits(sandbox: Path) -> None:
         for o in Bundle.load(root):
             writer.add(o)
         lazy = writer.commit({})
-    lazy._limits = ReadLimits(max_total_bytes=1_000)
+    lazy._limits = ReadLimits(max_total_bytes=500)
     with pytest.raises(FileTooLargeError):
         lazy.objects  # noqa: B018
 
@@ -682,6 +682,31 @@ def test_stale_staging_directories_are_cleaned_up_on_the_next_save(sandbox: Path
         assert other.exists()
         assert live._staging.path.exists()
     assert not live._staging.path.exists()
+    assert [p.name for p in sandbox.iterdir() if p.name.startswith(".out.")] == []
+
+
+def test_concurrent_saves_into_one_directory_leave_one_whole_bundle(sandbox: Path) -> None:
+    import threading
+
+    out = make_old(sandbox, list_foreign=False)
+    bundles = [[cm(f"t{i}-{j}", x=str(j)) for j in range(30)] for i in range(4)]
+    errors: list[BaseException] = []
+
+    def save(objs: list[Obj]) -> None:
+        try:
+            Bundle(objs).save(out)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save, args=(b,)) for b in bundles]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    names = sorted(o["metadata"]["name"] for o in Bundle.load(out))
+    assert names in [sorted(o["metadata"]["name"] for o in b) for b in bundles]
+    assert (out / "README.md").read_text() == "mine\n"
     assert [p.name for p in sandbox.iterdir() if p.name.startswith(".out.")] == []
 
 
