@@ -203,6 +203,24 @@ def test_fifo_in_a_manifest_directory_or_named_is_refused_without_hanging(sandbo
     assert snapshot(sandbox) == before
 
 
+@pytest.mark.timeout(30)
+def test_fifo_as_a_rule_file_or_namespaces_file_is_refused_without_hanging(sandbox: Path) -> None:
+    from portkit.fleet import read_namespaces_file
+    from portkit.translate.rules import load_rules
+
+    os.mkfifo(sandbox / "rules.yaml")
+    with pytest.raises(UnsafeFileError, match=r"rules\.yaml is a FIFO"):
+        load_rules(sandbox / "rules.yaml")
+    with pytest.raises(UnsafeFileError, match=r"rules\.yaml is a FIFO"):
+        read_namespaces_file(sandbox / "rules.yaml")
+    (sandbox / "bomb-rules.yaml").write_text(BOMB)
+    with pytest.raises(DocumentTooComplexError, match=r"rule file .*bomb-rules\.yaml: YAML aliases"):
+        load_rules(sandbox / "bomb-rules.yaml")
+    (sandbox / "dup-rules.yaml").write_text("version: v1\nversion: v1\nresourceModifierRules: []\n")
+    with pytest.raises(DuplicateKeyError, match="'version' appears twice"):
+        load_rules(sandbox / "dup-rules.yaml")
+
+
 def test_object_file_that_is_a_symlink_out_of_the_bundle_is_refused(sandbox: Path) -> None:
     root = saved(sandbox / "b")
     rel = "shop/core/ConfigMap/a.yaml"
