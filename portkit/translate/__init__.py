@@ -314,9 +314,6 @@ def _translate(
         len(objects), len(out), time.monotonic() - started, len(result.changes), len(result.warnings),
         len(result.manual_actions),
     )
-    if result.manual_actions:
-        log.warning("%d manual actions to do on the target (see Translation.manual_actions)",
-                    len(result.manual_actions))
     return result
 
 
