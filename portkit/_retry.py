@@ -15,7 +15,7 @@ from portkit.errors import ClusterUnreachableError, ServerError, ThrottledError
 
 __all__ = ["RetryNotice", "RetryPolicy", "is_retryable"]
 
-log = logging.getLogger("portkit.retry")
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -97,14 +97,14 @@ class RetryPolicy:
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
-            log.info("retrying after attempt %d: %s", state.attempt_number + 1, exc)
+            log.debug("retrying after attempt %d: %s", state.attempt_number + 1, exc)
             if on_retry is not None:
                 on_retry(exc)
 
         def wait(state: tenacity.RetryCallState) -> float:
             return self._delay(state.attempt_number + 1, state.outcome.exception() if state.outcome else None)
 
-        log.info("retrying after attempt 1: %s", first)
+        log.debug("retrying after attempt 1: %s", first)
         if on_retry is not None:
             on_retry(first)
         time.sleep(self._delay(1, first))

@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 import os
 import re
 import stat
@@ -74,6 +75,8 @@ __all__ = [
     "object_path",
     "upgrade",
 ]
+
+log = logging.getLogger(__name__)
 
 Manifest = dict[str, Any]
 

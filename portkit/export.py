@@ -20,6 +20,7 @@ How it works:
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 import threading
 import time
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
     from portkit.cluster import ApiResource, Cluster
 
 __all__ = ["ExportReport", "dependencies", "export"]
+
+log = logging.getLogger(__name__)
 
 Manifest = dict[str, Any]
 #: A cluster-scoped object an exported object needs: (group, kind, name).
@@ -569,6 +572,13 @@ def export(
     not_listed = sorted({f"{r.kind}.{r.group}" if r.group else r.kind for r in listable if r not in to_list})
     cluster_list = [r for r in every if not r.namespaced]
     ns_resource = _find_resource(cluster_list, "", "Namespace")
+    log.info(
+        "exporting namespace(s) %s from %s (Kubernetes %s): %d kinds to list%s",
+        ", ".join(names), cluster.name or cluster.server, server_version, len(to_list),
+        f", selector {selector}" if selector else "",
+    )
+    if not_listed:
+        log.debug("kinds not listed (derived or runtime objects): %s", ", ".join(not_listed))
 
     with BundleWriter(path, key=encryption_key) as writer:
         run = _Run(cluster, writer, selector, page_size)
@@ -595,10 +605,12 @@ def export(
             if bar is not None:
                 bar.close()
 
+            log.info("listed %d kinds in %d namespace(s): %d objects", len(to_list), len(names), len(writer))
             by_kind = {(f"{r.kind}.{r.group}" if r.group else r.kind): r for r in to_list}
             run.resolve_pending(by_kind)
             _collect_cluster_objects(run, names, cluster_list, workers, missing)
             provider = _detect_provider(cluster, every)
+            log.debug("source provider detected from the cluster: %s", provider or "none")
         finally:
             run.close()
 
@@ -625,7 +637,17 @@ def export(
                 "duration_seconds": round(duration, 3),
             },
         }
-        return writer.commit(meta)
+        bundle = writer.commit(meta)
+    log.info("exported %d objects to %s in %.1f s", len(bundle), path, duration)
+    if failures:
+        first = failures[0]
+        log.warning(
+            "%d list(s) or object(s) could not be read and are not in the bundle (e.g. %s %s: %s); see the "
+            "export report's failures",
+            len(failures), first.get("kind"), first.get("namespace") or "(cluster)",
+            str(first.get("reason") or first.get("message") or "")[:200],
+        )
+    return bundle
 
 
 def _export_namespace(run: _Run, resource: ApiResource, name: str) -> None:

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -52,6 +53,8 @@ from portkit.display import html_table, text_table
 from portkit.errors import ConfigurationError, PortkitError
 
 __all__ = ["ENGINES", "SCRIPTS", "FleetPlan", "FleetUnit", "plan_fleet", "read_namespaces_file"]
+
+log = logging.getLogger(__name__)
 
 ENGINES: tuple[str, ...] = ("jobs", "indexed", "argo")
 

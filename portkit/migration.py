@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import os
 import time
 from collections import Counter
@@ -43,6 +44,8 @@ from portkit.volumes.verify import verify_data as run_verify_data
 __all__ = [
     "STEPS", "EventKind", "Migration", "MigrationBlocked", "MigrationEvent", "MigrationReport", "Step", "VolumeMode",
 ]
+
+log = logging.getLogger(__name__)
 
 #: The steps of a migration, in the order they run.
 Step = Literal["export", "translate", "lint", "quiesce", "volumes", "plan", "apply", "wait", "verify", "verify_data"]
@@ -384,6 +387,12 @@ class Migration:
         self._clusters_checked = True
 
     def _emit(self, kind: EventKind, step: Step, message: str = "", **data: Any) -> None:
+        if kind != "warning":
+            log.info("migration %s: %s", ",".join(self.namespaces), message)
+        elif step == "translate":  # one per translation warning (thousands): the translation report lists them
+            log.debug("translation warning: %s", message)
+        else:
+            log.warning("%s: %s", step, message)
         if self.on_event is not None:
             self.on_event(MigrationEvent(kind, step, message, data))
 
@@ -690,12 +699,21 @@ class Migration:
         with obs.span("portkit.migration", namespaces=self.namespaces, target_provider=_target_name(
                 self.target_provider or ""), workdir=str(self.workdir)) as span:
             span.set(resumed_after=sorted(self._state["completed"]) or None)
+            log.info(
+                "migration of %s from %s to %s (%s), work directory %s%s", ",".join(self.namespaces),
+                self.source.name or self.source.server, self.target.name or self.target.server,
+                _target_name(self.target_provider or ""), self.workdir,
+                f"; resuming after {self._state['completed'][-1]}" if self._state["completed"] else "",
+            )
             obs.info("migration_info", {"namespaces": ",".join(self.namespaces), "target_provider": _target_name(
                 self.target_provider or ""), "source_provider": self.source_provider or self._state.get(
                 "source_provider") or "?"})
             self._run_steps()
             report = self.report()
             self._observe_report(obs, span, report)
+        log.info("migration of %s %s: %d objects", ",".join(self.namespaces), "done" if report.ok else
+                 f"stopped after {report.completed[-1] if report.completed else 'nothing'}",
+                 sum(report.objects_by_kind.values()))
         return report
 
     def _run_steps(self) -> None:

@@ -6,12 +6,12 @@ module gives them an identity (:class:`ObjectRef`) and a few safe accessors.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
+
+from portkit._gc import gc_paused
 
 __all__ = [
     "CLUSTER_SCOPED_KINDS",
@@ -154,20 +154,3 @@ def fast_copy(value: Any) -> Any:
 def deep_copy(objs: Iterable[Manifest]) -> list[Manifest]:
     """Deep copies of manifests (they are mutable dicts; copy before changing one you do not own)."""
     return [fast_copy(o) for o in objs]
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for a block.
-
-    Translating, planning and decoding thousands of manifests allocates many small acyclic containers;
-    the collector's passes over them (and over everything else the process holds) can cost as much as the
-    work itself. Reference counting still frees everything; the collector resumes afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

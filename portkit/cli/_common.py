@@ -405,4 +405,5 @@ def run_observed(args: argparse.Namespace) -> int:
         metrics_port=port,
         metrics_address=getattr(args, "metrics_address", "127.0.0.1"),
         labels=parse_labels(getattr(args, "metrics_label", None) or []),
+        announce=notice,
     )

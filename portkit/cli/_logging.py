@@ -8,14 +8,12 @@ info level and are always shown. ``--log-format json`` writes one JSON object pe
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any
 
+from portkit._logging import JsonFormatter, scrub_credentials
 from portkit.cli._progress import write_err
 from portkit.cli._term import color_enabled, paint
 from portkit.display import terminal_safe
@@ -23,9 +21,7 @@ from portkit.display import terminal_safe
 __all__ = ["LOG_FORMATS", "configure_logging"]
 
 LOG_FORMATS = ("text", "json")
-
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
-
+_ALWAYS_INFO = ("portkit.cli", "portkit.testing.binaries", "portkit.testing.images", "portkit.policy.opa")
 
 class _TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -42,25 +38,7 @@ class _TextFormatter(logging.Formatter):
             prefix += f"[{record.name}] "
         elif not record.name.startswith("portkit.cli"):
             prefix += f"[{record.name.removeprefix('portkit.')}] "
-        return prefix + terminal_safe(message)
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
-                data[key] = value
-        if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
-        return json.dumps(data, default=str, ensure_ascii=False)
+        return prefix + terminal_safe(scrub_credentials(message))
 
 
 class _Handler(logging.Handler):
@@ -77,17 +55,21 @@ class _Handler(logging.Handler):
 def configure_logging(*, verbose: int = 0, debug: bool = False, log_format: str = "text") -> Iterator[None]:
     """Send the ``portkit`` loggers' records to stderr for the block, then restore the loggers as they were."""
     root = logging.getLogger("portkit")
-    cli = logging.getLogger("portkit.cli")
+    # always at info: the CLI's notices, and the progress of builds that take minutes on first use (local
+    # clusters' binaries, OPA), which used to be printed and must stay visible
+    shown = [logging.getLogger(name) for name in _ALWAYS_INFO]
     level = logging.DEBUG if debug or verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING
     handler = _Handler()
-    handler.setFormatter(_JsonFormatter() if log_format == "json" else _TextFormatter())
-    saved = (root.level, cli.level)
+    handler.setFormatter(JsonFormatter() if log_format == "json" else _TextFormatter())
+    saved = (root.level, [logger.level for logger in shown])
     root.addHandler(handler)
     root.setLevel(level)
-    cli.setLevel(min(level, logging.INFO))
+    for logger in shown:
+        logger.setLevel(min(level, logging.INFO))
     try:
         yield
     finally:
         root.removeHandler(handler)
         root.setLevel(saved[0])
-        cli.setLevel(saved[1])
+        for logger, was in zip(shown, saved[1], strict=True):
+            logger.setLevel(was)

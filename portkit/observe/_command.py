@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -14,6 +14,8 @@ from portkit.observe._observer import Observer, current
 from portkit.observe._tracing import global_tracer, otel_trace, parent_context_from_env, tracer_provider_from_env
 
 __all__ = ["run_command"]
+
+log = logging.getLogger(__name__)
 
 
 def _check_writable(path: Path) -> None:
@@ -53,7 +55,7 @@ def run_command(
     provider = None if global_tracer() is not None else tracer_provider_from_env()
     if metrics is None and provider is None and current().tracer() is None:
         return run()
-    say = announce or (lambda message: print(f"portkit: {message}", file=sys.stderr, flush=True))
+    say = announce or (lambda message: log.info("%s", message))
     path = Path(metrics_file) if metrics_file is not None else None
     if path is not None:
         _check_writable(path)
@@ -98,7 +100,10 @@ def run_command(
         try:
             observer.flush()
         except OSError as exc:
-            say(f"warning: could not write the metrics file {path}: {exc.strerror or exc}")
+            if announce is not None:
+                announce(f"warning: could not write the metrics file {path}: {exc.strerror or exc}")
+            else:
+                log.warning("could not write the metrics file %s: %s", path, exc.strerror or exc)
         if server is not None:
             server.close()
         if provider is not None:

@@ -23,7 +23,7 @@ from portkit.observe._tracing import TRACER_NAME, global_tracer, otel_trace
 
 __all__ = ["Observer", "SpanHandle", "current", "step"]
 
-log = logging.getLogger("portkit.observe")
+log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 

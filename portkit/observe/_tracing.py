@@ -20,7 +20,7 @@ from portkit.errors import ConfigurationError
 __all__ = ["TRACER_NAME", "global_tracer", "otel_trace", "parent_context_from_env", "tracer_provider_from_env"]
 
 TRACER_NAME = "portkit"
-log = logging.getLogger("portkit.observe")
+log = logging.getLogger(__name__)
 
 _UNSET: Any = object()
 _trace_module: Any = _UNSET

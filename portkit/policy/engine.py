@@ -19,6 +19,7 @@ labels and annotation keys, never its values.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -39,6 +40,8 @@ from portkit.policy.sources import PolicyPaths, PolicySet, load_policies
 from portkit.redact import is_secret, redact_object
 
 __all__ = ["check_policies"]
+
+log = logging.getLogger(__name__)
 
 _DRIVER_PACKAGE = "portkit_gate"
 _RULE = re.compile(r"^(deny|violation|warn)(_[a-zA-Z0-9]+)*$")

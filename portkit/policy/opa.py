@@ -13,6 +13,7 @@ Run ``python -m portkit.policy.opa`` to build it ahead of time and print its pat
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -27,6 +28,8 @@ from pathlib import Path
 from portkit.policy.errors import OpaUnavailableError
 
 __all__ = ["OPA_MODULE", "OPA_VERSION", "ensure_opa", "find_opa", "opa_version"]
+
+log = logging.getLogger(__name__)
 
 OPA_MODULE = "github.com/open-policy-agent/opa"
 OPA_VERSION = "v1.22.4"  # the newest v1 release the Go module proxy served when this was written
@@ -81,6 +84,10 @@ def _cached_dir() -> Path:
     return cache_dir() / "bin" / f"opa-{OPA_VERSION}"
 
 
+def _log_progress(message: str) -> None:
+    log.info("%s", message)
+
+
 def _stderr_progress(message: str) -> None:
     print(f"portkit: {message}", file=sys.stderr, flush=True)
 
@@ -130,7 +137,7 @@ def ensure_opa(progress: Callable[[str], None] | None = None) -> Path:
             hint=_INSTALL_HINT,
         )
     try:
-        return _ensure(_cached_dir().name, ["opa"], _build_opa, progress or _stderr_progress) / "opa"
+        return _ensure(_cached_dir().name, ["opa"], _build_opa, progress or _log_progress) / "opa"
     except LocalClusterError as exc:  # from the shared cache helper (e.g. the build produced no binary)
         raise OpaUnavailableError(exc.message, hint=_INSTALL_HINT) from exc
 
@@ -176,7 +183,7 @@ def find_opa(*, build: bool = True, progress: Callable[[str], None] | None = Non
 def main() -> int:
     """Build (or find) OPA and print ``opa<TAB>path`` (``python -m portkit.policy.opa``)."""
     try:
-        path = ensure_opa()
+        path = ensure_opa(_stderr_progress)
         version = opa_version(path)
     except OpaUnavailableError as exc:
         print(f"portkit: error: {exc}", file=sys.stderr)

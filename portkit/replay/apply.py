@@ -11,6 +11,7 @@ re-applying the same plan writes nothing.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import uuid
@@ -56,6 +57,8 @@ __all__ = [
     "apply",
     "rollback",
 ]
+
+log = logging.getLogger(__name__)
 
 #: What happened to an object in an apply.
 Outcome = Literal["created", "updated", "unchanged", "skipped", "failed", "dry-run"]
@@ -538,6 +541,9 @@ def apply(
                     done(a, "failed", "its CRD did not become Established: " + "; ".join(crd_problems))
                     continue
                 todo.append(a)
+            if todo:
+                log.info("wave %s: %d object(s) to write%s", wave_actions[0].wave_name, len(todo),
+                         " (server-side dry run)" if dry_run else "")
             if not dry_run and todo:
                 now = time.time()
                 opening = [] if run_recorded else [
@@ -613,7 +619,20 @@ def apply(
             a.obj for i, a in enumerate(plan.actions) if results[i].outcome in ("created", "updated", "unchanged")
         ]
         waited = wait_ready(cluster, targets, timeout=timeout)
-    return _result(plan, results, writes, requests_before, dry_run, workdir, stopped, waited, started, run_id, journal)
+    result = _result(
+        plan, results, writes, requests_before, dry_run, workdir, stopped, waited, started, run_id, journal
+    )
+    counts = result.counts()
+    log.info(
+        "apply: %s; %d writes, %d requests in %.1f s",
+        ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n) or "nothing", result.writes,
+        result.requests, result.seconds,
+    )
+    rejected = result.failed
+    if rejected:
+        log.warning("%d object(s) failed to apply, e.g. %s: %s", len(rejected), rejected[0].ref,
+                    truncate(rejected[0].message, 300))
+    return result
 
 
 def _result(

@@ -8,6 +8,7 @@ a server-side dry run of the objects, in parallel, to collect the API's own obje
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -18,6 +19,7 @@ from typing import Any, Literal, get_args
 import attrs
 
 from portkit import observe
+from portkit._gc import gc_paused
 from portkit.cluster import ApiResource, Cluster, snapshot_version
 from portkit.display import html_table, text_table, truncate
 from portkit.errors import (
@@ -29,7 +31,7 @@ from portkit.errors import (
     NotFoundError,
     PlanError,
 )
-from portkit.model import ObjectRef, gc_paused, get_path, split_api_version
+from portkit.model import ObjectRef, get_path, split_api_version
 from portkit.policy import PolicyResult, PolicySet, check_policies
 from portkit.policy.sources import PolicyPaths
 from portkit.redact import redact_message
@@ -60,6 +62,8 @@ __all__ = [
     "Plan",
     "plan",
 ]
+
+log = logging.getLogger(__name__)
 
 #: The server-side apply field manager of every portkit write.
 FIELD_MANAGER = "portkit"
@@ -584,6 +588,8 @@ def _plan_with_snapshot(
     policy_check: tuple[PolicyPaths | PolicySet | None, Sequence[str] | None, bool] = (None, None, False),
 ) -> Plan:
     source = list(bundle)
+    where = getattr(cluster, "name", "") or getattr(cluster, "server", "")
+    log.info("planning %d objects against %s", len(source), where)
     mapping = map_namespaces(source, namespace_map, rewrite_dns=rewrite_dns)
     blockers: list[Blocker] = []
     warnings: list[str] = []
@@ -745,6 +751,14 @@ def _plan_with_snapshot(
             "does not exist yet; the API checks them when they are applied."
         )
     plan_id = content_sha256({"server": getattr(cluster, "server", ""), "objects": [a.sha256 for a in actions]})[:16]
+    counts = Counter(a.op for a in actions)
+    log.info(
+        "plan: %s; %d rejected by the server's dry run, %d blocker(s), in %.1f s",
+        ", ".join(f"{counts[op]} {op}" for op in OPS if counts[op]) or "nothing to do",
+        sum(1 for a in actions if a.error), len(blockers), time.time() - started,
+    )
+    for blocker in blockers[:5]:
+        log.warning("plan blocked: %s", blocker.message)
     return Plan(
         actions=actions,
         blockers=blockers,

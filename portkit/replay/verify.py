@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -17,6 +18,8 @@ from portkit.replay._live import fetch_live, live_key
 from portkit.replay.nsmap import map_namespaces
 
 __all__ = ["Mismatch", "VerifyResult", "verify"]
+
+log = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -148,4 +151,8 @@ def verify(
         diff = subset_diff(effective_desired(obj), current, secret=is_secret(obj))
         if diff:
             mismatches.append(Mismatch(ref, "differs", tuple(diff)))
+    log.info("verified %d object(s): %d mismatch(es)", len(desired), len(mismatches))
+    if mismatches:
+        log.warning("%d object(s) are not in the target as the bundle has them, e.g. %s (%s)", len(mismatches),
+                    mismatches[0].ref, mismatches[0].problem)
     return VerifyResult(checked=len(desired), mismatches=mismatches)

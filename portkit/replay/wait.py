@@ -8,6 +8,7 @@ recent events (and those of its pods, for workloads).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -22,6 +23,8 @@ from portkit.model import ObjectRef, get_path
 from portkit.replay._live import fetch_live, live_key
 
 __all__ = ["TRACKED_KINDS", "NotReady", "WaitResult", "readiness", "wait_ready"]
+
+log = logging.getLogger(__name__)
 
 #: (group, kind) pairs whose readiness is tracked.
 TRACKED_KINDS = frozenset(
@@ -282,6 +285,7 @@ def wait_ready(
         if (ref.api_version, ref.kind) not in resources:
             resources[(ref.api_version, ref.kind)] = cluster.resource_for(ref.api_version, ref.kind)
     pending = list(refs)
+    log.info("waiting up to %.0f s for %d object(s) to become ready", timeout, len(refs))
     ready: list[ObjectRef] = []
     last_state: dict[ObjectRef, tuple[str, bool, dict[str, Any] | None]] = {}
     while True:
@@ -319,4 +323,8 @@ def wait_ready(
         except NotFoundError:
             events = []
         not_ready.append(NotReady(ref, reason, tuple(conditions), tuple(events), final))
-    return WaitResult(ready, not_ready, time.monotonic() - started, timeout)
+    seconds = time.monotonic() - started
+    log.info("%d of %d object(s) ready after %.1f s", len(ready), len(refs), seconds)
+    if not_ready:
+        log.warning("%d object(s) not ready, e.g. %s: %s", len(not_ready), not_ready[0].ref, not_ready[0].reason)
+    return WaitResult(ready, not_ready, seconds, timeout)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import shutil
 import subprocess
@@ -36,6 +37,8 @@ __all__ = [
     "ensure_binaries",
     "tail",
 ]
+
+log = logging.getLogger(__name__)
 
 KUBERNETES_VERSION = "v1.34.4"
 ETCD_VERSION = "v3.6.4"  # the version k8s.io/kubernetes v1.34.4 requires; built from its module graph
@@ -92,7 +95,13 @@ def tail(path: Path, lines: int = 20) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _stderr_progress(message: str) -> None:
+def _log_progress(message: str) -> None:
+    """The default progress of builds: INFO records of this module's logger (``portkit.testing.binaries``)."""
+    log.info("%s", message)
+
+
+def stderr_progress(message: str) -> None:
+    """Progress for the command-line entry points (``python -m portkit.testing.binaries``): a line on stderr."""
     print(f"portkit: {message}", file=sys.stderr, flush=True)
 
 
@@ -235,7 +244,7 @@ def _ensure(name: str, files: list[str], build: Callable[[Path, Progress], None]
 
 def ensure_binaries(progress: Progress | None = None) -> Binaries:
     """Return the binaries, building (and caching) the ones missing. Safe to call from several processes."""
-    report = progress or _stderr_progress
+    report = progress or _log_progress
     kube = _ensure(
         f"kube-{KUBERNETES_VERSION}-{_module_digest('kube')}",
         [*_KUBE_COMMANDS, "etcd"],
@@ -269,7 +278,7 @@ def build_and_print(ensure: Callable[[], Any]) -> int:
 
 def main() -> int:
     """Build everything missing and print the paths (``python -m portkit.testing.binaries``)."""
-    return build_and_print(ensure_binaries)
+    return build_and_print(lambda: ensure_binaries(stderr_progress))
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from typing import Any
 import attrs
 
 from portkit.errors import LocalClusterError
-from portkit.testing.binaries import Progress, _ensure, _Lock, _run_go, _stderr_progress, cache_dir
+from portkit.testing.binaries import Progress, _ensure, _Lock, _log_progress, _run_go, cache_dir
 
 __all__ = [
     "BUSYBOX",
@@ -248,7 +248,7 @@ def _build_pause(dest: Path, progress: Progress) -> None:
 def _pause_files() -> list[ImageFile]:
     from portkit.testing.binaries import _module_digest
 
-    bin_dir = _ensure(f"pause-{_module_digest('node')}", ["pause"], _build_pause, _stderr_progress)
+    bin_dir = _ensure(f"pause-{_module_digest('node')}", ["pause"], _build_pause, _log_progress)
     return [ImageFile("pause", source=bin_dir / "pause", mode=0o755)]
 
 
@@ -321,7 +321,7 @@ def ensure_image(ref: str, progress: Progress | None = None) -> Path:
     with _Lock(cache_dir() / "images" / f".{safe}.lock"):  # one builder per image, also across processes
         if dest.exists():
             return dest
-        (progress or _stderr_progress)(f"making image {ref}")
+        (progress or _log_progress)(f"making image {ref}")
         for stale in dest.parent.glob(f"{safe}-*.tar"):
             stale.unlink(missing_ok=True)
         return oci_archive(ref, files, dest, entrypoint=builtin.entrypoint, cmd=builtin.cmd)

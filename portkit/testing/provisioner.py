@@ -29,7 +29,7 @@ from portkit.errors import ConflictError, PortkitError
 
 __all__ = ["Provisioner", "main"]
 
-log = logging.getLogger("portkit.provisioner")
+log = logging.getLogger(__name__)
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"
 PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"

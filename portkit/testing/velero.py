@@ -30,7 +30,7 @@ import attrs
 import yaml
 
 from portkit.errors import LocalClusterError
-from portkit.testing.binaries import Progress, _ensure, _module_digest, _run_go, _stderr_progress
+from portkit.testing.binaries import Progress, _ensure, _log_progress, _module_digest, _run_go, stderr_progress
 
 if TYPE_CHECKING:
     from portkit.testing._process import ManagedProcess
@@ -146,7 +146,7 @@ def _build_velero(dest: Path, progress: Progress) -> None:
 
 def ensure_velero(progress: Progress | None = None) -> VeleroBinaries:
     """Return the Velero binaries, building (and caching) them when missing. Safe from several processes."""
-    report = progress or _stderr_progress
+    report = progress or _log_progress
     dest = _ensure(
         f"velero-{VELERO_VERSION}-{_module_digest('velero')}",
         ["velero", "velero-restore-helper", f"plugins/{PLUGIN_NAME}"],
@@ -400,7 +400,7 @@ def main() -> int:
     """Build Velero and its plugin if missing and print the paths (``python -m portkit.testing.velero``)."""
     from portkit.testing.binaries import build_and_print
 
-    return build_and_print(ensure_velero)
+    return build_and_print(lambda: ensure_velero(stderr_progress))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from portkit import observe
+from portkit._gc import gc_paused
 from portkit.errors import PortkitError, TranslationError
 from portkit.model import ObjectRef
 from portkit.profiles import Profile
@@ -149,7 +150,8 @@ def translate(
             detectable, invalid mapping or rule (naming the rule and field), or a translator failed (naming
             it and the object).
     """
-    return _translate(bundle, source, target, rules, mappings, translators, exclude)
+    with gc_paused():  # many small containers: see portkit._gc
+        return _translate(bundle, source, target, rules, mappings, translators, exclude)
 
 
 def _select(names: Sequence[str] | None, exclude: Sequence[str], has_rules: bool) -> list[Translator]:

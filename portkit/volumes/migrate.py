@@ -7,6 +7,7 @@ a second call waits for the same Velero objects instead of starting new ones.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,8 @@ from portkit.volumes.result import VolumeMoveResult
 from portkit.volumes.velero import VeleroMover, _dns_name
 
 __all__ = ["CLAIM_RESOURCES", "migrate_volumes"]
+
+log = logging.getLogger(__name__)
 
 CLAIM_RESOURCES = ("persistentvolumeclaims", "persistentvolumes")
 """What the restore brings back when portkit applies the workloads itself (every data path but fs-backup)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -42,6 +43,8 @@ __all__ = [
     "quiesce",
     "unquiesce",
 ]
+
+log = logging.getLogger(__name__)
 
 HOLDER_ROLE = "volume-holder"
 ROLE_LABEL = "portkit.dev/role"

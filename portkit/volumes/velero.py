@@ -72,7 +72,7 @@ __all__ = [
     "volume_item_failures",
 ]
 
-log = logging.getLogger("portkit.volumes")
+log = logging.getLogger(__name__)
 
 MIN_VERSION = (1, 14, 0)
 """Oldest Velero portkit drives: resource modifiers, ``--snapshot-move-data`` and built-in CSI support."""

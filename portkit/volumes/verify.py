@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import logging
 import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -46,6 +47,8 @@ __all__ = [
     "parse_manifest",
     "verify_data",
 ]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_IMAGE = "docker.io/library/busybox:1.36.1"
 """The checker pods' image: a widely available public busybox, fully qualified and pinned to a release."""

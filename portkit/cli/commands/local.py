@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from portkit.cli._common import EXIT_FAILED, EXIT_OK, add_output_flag, emit
+from portkit.cli._common import EXIT_FAILED, EXIT_OK, add_output_flag, emit, notice
 from portkit.errors import ConfigurationError
 
 DEFAULT_CLUSTERS = {"source": "aws", "target": "ionos"}
@@ -85,6 +86,15 @@ class _Summary:
         return "\n".join(lines)
 
 
+def _progress_of(role: str) -> Callable[[str], None]:
+    """Progress of one cluster as it starts (builds, start-up, "ready"): shown on stderr as notices."""
+
+    def say(message: str) -> None:
+        notice(f"{role}: {message}")
+
+    return say
+
+
 def run_up(args: argparse.Namespace) -> int:
     """Start source and target clusters, detached."""
     from portkit.testing import LocalCluster
@@ -98,7 +108,8 @@ def run_up(args: argparse.Namespace) -> int:
     started: list[LocalCluster] = []
     try:
         for role, provider in (("source", args.source_provider), ("target", args.target_provider)):
-            lc = LocalCluster(name=role, provider=provider, data_dir=root / role, detach=True)
+            lc = LocalCluster(name=role, provider=provider, data_dir=root / role, detach=True,
+                              progress=_progress_of(role))  # fmt: skip
             started.append(lc)
             lc.start()
             rows[role] = {"name": role, "provider": provider, "server": lc.server, "kubeconfig": lc.kubeconfig}
