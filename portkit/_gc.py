@@ -17,8 +17,8 @@ The collector is process-wide, so the pause is too; it is made safe to share:
 
 * reference-counted: overlapping pauses (threads planning at once) end when the last one ends, and the
   collector is switched back on only if it was on when the first one began;
-* short: a translation's or a plan's duration; reference counting still frees everything that is not in a cycle, and cycles
-  made meanwhile (by any thread) are collected once the collector runs again;
+* short: a translation's or a plan's duration; reference counting still frees everything that is not in
+  a cycle, and cycles made meanwhile (by any thread) are collected once the collector runs again;
 * optional: ``PORTKIT_GC_PAUSE=0`` in the environment (read at each pause) leaves the collector alone, for
   a service or a notebook kernel that must never see it switched off.
 """
