@@ -49,8 +49,8 @@ def render_and_translate(
     Rendering errors are reported in the result (``error``), never raised.
     """
     release = posixpath.basename(chart) or "release"
-    command = (f"helm template {shlex.quote(release)} {shlex.quote(chart)} | portkit translate - --from {source} "
-               f"--to {target} --report-format markdown")
+    command = (f"helm template {shlex.quote(release)} {shlex.quote(chart)} | portkit translate - -n NAMESPACE "
+               f"--from {source} --to {target} --report-format markdown")
     if helm is False:
         return ChartReport(chart, command)
     binary = helm if isinstance(helm, str) else shutil.which("helm")

@@ -15,7 +15,7 @@ from portkit.display import html_table, terminal_safe, truncate
 from portkit.gitops._documents import split_documents
 from portkit.translate import Change, ManualAction, Translation, TranslationWarning
 
-__all__ = ["ChartReport", "FileReport", "TreeTranslation"]
+__all__ = ["ChartReport", "FileReport", "TreeTranslation", "translation_markdown", "unified_diff"]
 
 
 @attrs.frozen
@@ -141,7 +141,7 @@ def unified_diff(old: str, new: str, a: str, b: str, *, context: int = 3) -> str
     or ``metadata:`` do not scatter the hunks)."""
     x, y = old.splitlines(keepends=True), new.splitlines(keepends=True)
     matcher = difflib.SequenceMatcher(None, x, y, autojunk=False)
-    out = []
+    out: list[str] = []
     for group in matcher.get_grouped_opcodes(context):
         if not out:
             out += [f"--- {a}\n", f"+++ {b}\n"]
@@ -160,6 +160,38 @@ def _range(start: int, stop: int) -> str:
     length = stop - start
     first = start + 1 if length else start
     return str(first) if length == 1 else f"{first},{length}"
+
+
+def _translation_md(t: Translation) -> list[str]:
+    out = [_md(t.summary(), 400), ""]
+    if t.manual_actions:
+        out += ["**Manual actions**", ""]
+        out += [f"- [ ] {_md(a.ref or '')}{': ' if a.ref else ''}{_md(a.message, 400)}" for a in t.manual_actions]
+        out.append("")
+    if t.warnings:
+        out += ["**Warnings**", ""]
+        out += [f"- {_md(w.ref or '')}{': ' if w.ref else ''}{_md(w.message, 400)}" for w in t.warnings]
+        out.append("")
+    if t.changes:
+        out += ["| object | field | change | why |", "|---|---|---|---|"]
+        out += [f"| {_md(c.ref)} | {_code(c.path) or '(object)'} | {_change_md(c)} | {_md(c.translator)}: "
+                f"{_md(c.reason, 200)} |" for c in t.changes]
+        out.append("")
+    return out
+
+
+def _change_md(c: Change) -> str:
+    if c.op in ("drop", "add", "replace"):
+        return {"drop": "removed", "add": "added", "replace": f"became {_md(c.new)}"}[c.op]
+    if c.op == "remove":
+        return f"{_code(c.old)} removed"
+    return f"{_code(c.old) or '(none)'} → {_code(c.new)}"
+
+
+def translation_markdown(t: Translation) -> str:
+    """A Markdown report of a plain translation (``helm template ... | portkit translate -``)."""
+    lines = [f"## portkit: {t.source} → {t.target}", "", *_translation_md(t)]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 @attrs.frozen(repr=False)
@@ -290,6 +322,8 @@ class TreeTranslation:
             parts += [f"  - {n}" for n in self.notes]
         if self.written_to is not None:
             parts.append(f"\nWrote {len(self.changed_files)} files to {self.written_to}.")
+        else:
+            parts.append("\nNothing written yet (in_place=True / output_dir=..., or --in-place / -d DIR).")
         return terminal_safe("\n".join(parts))
 
     def __str__(self) -> str:
@@ -320,13 +354,7 @@ class TreeTranslation:
             if f.changes:
                 out += ["| object | field | change | why |", "|---|---|---|---|"]
                 for c in f.changes:
-                    if c.op in ("drop", "add", "replace"):
-                        what = {"drop": "removed", "add": "added", "replace": f"became {_md(c.new)}"}[c.op]
-                    elif c.op == "remove":
-                        what = f"{_code(c.old)} removed"
-                    else:
-                        what = f"{_code(c.old) or '(none)'} → {_code(c.new)}"
-                    out.append(f"| {_md(c.ref)} | {_code(c.path) or '(object)'} | {what} | "
+                    out.append(f"| {_md(c.ref)} | {_code(c.path) or '(object)'} | {_change_md(c)} | "
                                f"{_md(c.translator)}: {_md(c.reason, 200)} |")
                 out.append("")
             out += [f"- _{_md(n, 300)}_" for n in f.notes]
@@ -341,18 +369,7 @@ class TreeTranslation:
                     out += [f"Not rendered{' (' + _md(chart.error, 300) + ')' if chart.error else ''}; run:", "",
                             f"```\n{chart.command}\n```", ""]
                     continue
-                t = chart.translation
-                out += [f"Rendered with `{_md(chart.command, 300)}`: {_md(t.summary(), 400)}", ""]
-                for a in t.manual_actions:
-                    out.append(f"- [ ] {_md(a.ref or '')}: {_md(a.message, 400)}")
-                for w in t.warnings:
-                    out.append(f"- {_md(w.ref or '')}: {_md(w.message, 400)}")
-                if t.changes:
-                    out += ["", "| object | field | change | why |", "|---|---|---|---|"]
-                    for c in t.changes:
-                        out.append(f"| {_md(c.ref)} | {_code(c.path) or '(object)'} | {c.op} "
-                                   f"{_code(c.old)} → {_code(c.new)} | {_md(c.translator)}: {_md(c.reason, 200)} |")
-                out.append("")
+                out += [f"Rendered with `{_md(chart.command, 300)}`:", "", *_translation_md(chart.translation)]
         if self.notes:
             out += ["### Notes", ""] + [f"- {_md(n, 400)}" for n in self.notes] + [""]
         return "\n".join(out).rstrip("\n") + "\n"

@@ -119,7 +119,8 @@ def translate_tree(
 
     Args:
         path: the repository directory (or one YAML file).
-        source / target / rules / mappings: as for :func:`portkit.translate`.
+        source / target / rules / mappings: as for :func:`portkit.translate`; without ``source`` the
+            provider is detected from the manifests (as ``portkit lint`` does).
         in_place: write the changed files back into ``path``.
         output_dir: write a translated copy of the whole directory there (same layout; ``.git`` left out);
             it must not exist yet or be empty.
@@ -146,9 +147,6 @@ def translate_tree(
         raise ConfigurationError("in_place and output_dir exclude each other.", hint="Give one of them.")
     if target is None:
         raise ConfigurationError("no target provider given.", hint="Name it: target='ionos' or --to ionos.")
-    if source is None:
-        raise ConfigurationError("no source provider given.",
-                                 hint="Name it: source='aws' or --from aws (plain manifests do not record it).")
     repo = Repo.read(path)
     result = _Run(repo, source, target, rules, mappings, keep_dropped, namespace, added_file, helm).run()
     if in_place:
@@ -179,6 +177,8 @@ class _Run:
         # edits of patch documents and kustomizations: (file, doc, inline prefix) -> {path: value | _REMOVE}
         self.edits: dict[tuple[str, int, tuple[Any, ...]], dict[tuple[Any, ...], Any]] = {}
         self.removed_entries: dict[tuple[str, str], dict[int, str]] = {}  # (kfile, field) -> {index: comment}
+        # JSON patch documents portkit edits: slot -> (kustomization file, field, entry index)
+        self.json_patches: dict[tuple[str, int, tuple[Any, ...]], tuple[str, str, int]] = {}
         self.src_name = ""
         self.dst_name = ""
 
@@ -325,12 +325,16 @@ class _Run:
         return checked
 
     def _known(self, note: TranslationWarning | ManualAction) -> bool:
-        """A record of an overlay's rendering that the resources' translation made already."""
+        """A record of an overlay's rendering that the resources' translation made already (the same
+        message once the overlay's namespace is taken out of it)."""
         everything = [*self.records.global_warnings, *self.records.global_manual,
                       *(w for ws in self.records.warnings.values() for w in ws),
                       *(a for acts in self.records.manual.values() for a in acts)]
+        message = note.message
+        if note.ref is not None and note.ref.namespace:
+            message = message.replace(f"{note.ref.namespace}/", "/")
         for other in everything:
-            if other.message != note.message or type(other) is not type(note):
+            if type(other) is not type(note) or other.message not in (note.message, message):
                 continue
             if note.ref is None or other.ref is None or (other.ref.kind, other.ref.name) == (note.ref.kind,
                                                                                             note.ref.name):
@@ -396,11 +400,23 @@ class _Run:
                          f"{k.file} in a way portkit does not edit ({owner.kind}); change it by hand")
             return
         value: Any = want
+        layer = owner.layer
+        edit_path = owner.path
         if want is MISSING:
             base_expected = self._expected_of(r.base)
             still = get_path(base_expected, path) if isinstance(base_expected, dict) else MISSING
-            value = None if still is not MISSING and owner.layer is not None and owner.layer.kind == "smp" else _REMOVE
-        self._edit(owner.doc, owner.path, value, k.file, r)
+            if layer is not None and layer.kind == "json6902" and owner.path[1:] == ("value",):
+                # the operation writes exactly this field: it goes (or becomes a removal)
+                slot = (owner.doc.file, owner.doc.doc, owner.doc.prefix if owner.doc.inline else ())
+                self.json_patches[slot] = (layer.kfile, layer.field, layer.entry)
+                if still is MISSING:
+                    edit_path, value = owner.path[:1], _REMOVE
+                else:
+                    self._edit(owner.doc, (owner.path[0], "op"), "remove", k.file, r)
+                    edit_path, value = owner.path, _REMOVE
+            else:
+                value = None if still is not MISSING and layer is not None and layer.kind == "smp" else _REMOVE
+        self._edit(owner.doc, edit_path, value, k.file, r)
         for c in t.changes:
             if c.ref.key == ObjectRef.from_obj(expected).key and _overlaps(c.path, path):
                 self.records.add_change(owner.doc.file, c)
@@ -506,8 +522,17 @@ class _Run:
         for (file, doc, inline), edits in self.edits.items():
             if inline:
                 continue
-            plans.setdefault(file, {})[doc] = self._edited_plan(self.repo.files[file].docs[doc], edits,
-                                                                plans.get(file, {}).get(doc))
+            original = self.repo.files[file].docs[doc]
+            plan = self._edited_plan(original, edits, plans.get(file, {}).get(doc),
+                                     prune=file not in self._kustomization_files())
+            owner = self.json_patches.get((file, doc, ()))
+            if owner is not None and plan.expected == [] and original:
+                kfile, field, entry = owner
+                comment = f"portkit: removed this patch: its every operation wrote values not used on {self.dst_name}"
+                self.removed_entries.setdefault((kfile, field), {})[entry] = comment
+                plan = DocPlan(drop=f"portkit: {file} is no longer used (see {kfile}): every operation in it wrote "
+                                    f"values not used on {self.dst_name}")
+            plans.setdefault(file, {})[doc] = plan
         self._kustomization_plans(plans)
         return plans
 
@@ -552,12 +577,19 @@ class _Run:
             return None
         return DocPlan(expected={**doc, "items": new_items}, unchanged=False, comments=comments)
 
-    def _edited_plan(self, doc: Any, edits: dict[tuple[Any, ...], Any], plan: DocPlan | None) -> DocPlan:
+    def _edited_plan(self, doc: Any, edits: dict[tuple[Any, ...], Any], plan: DocPlan | None,
+                     *, prune: bool = False) -> DocPlan:
         if () in edits and isinstance(edits[()], tuple) and edits[()][0] == "drop":
             return DocPlan(drop=edits[()][1])
         base = copy.deepcopy(plan.expected if plan is not None and not plan.unchanged else doc)
-        for path, value in sorted(edits.items(), key=lambda e: len(e[0])):
+        sets = [(p, v) for p, v in edits.items() if v is not _REMOVE]
+        removals = [p for p, v in edits.items() if v is _REMOVE]
+        for path, value in sorted(sets, key=lambda e: len(e[0])):
             _put(base, path, value)
+        for path in sorted(removals, key=_sort_key, reverse=True):  # later list items first
+            _put(base, path, _REMOVE)
+            if prune:
+                _prune(base, path[:-1])
         return DocPlan(expected=base, unchanged=same(base, doc))
 
     def _kustomization_plans(self, plans: dict[str, dict[int, DocPlan]]) -> None:
@@ -571,16 +603,23 @@ class _Run:
             if not isinstance(text, str):
                 continue
             virtual = SourceFile.parse(f"{file}:{'/'.join(map(str, prefix))}", text)
-            sub = self._edited_plan(virtual.docs[0], edits, None) if len(virtual.docs) == 1 else None
+            sub = self._edited_plan(virtual.docs[0], edits, None, prune=True) if len(virtual.docs) == 1 else None
             if sub is None:
+                continue
+            owner = self.json_patches.get((file, doc, prefix))
+            if owner is not None and sub.expected == [] and virtual.docs[0]:
+                kfile, field, entry = owner
+                self.removed_entries.setdefault((kfile, field), {})[entry] = (
+                    f"portkit: removed this patch: its every operation wrote values not used on {self.dst_name}")
                 continue
             try:
                 new_text, _ = rewrite(virtual, {0: sub})
             except RewriteError:
                 continue
+            if not text.endswith("\n"):
+                new_text = new_text.removesuffix("\n")
             inline.setdefault(file, {})[prefix] = new_text
-        kfiles = {k.file for k in self.kustomizations.values()}
-        for kfile in kfiles:
+        for kfile in self._kustomization_files():
             sets = inline.get(kfile, {})
             removals = {field: idx for (f, field), idx in self.removed_entries.items() if f == kfile}
             if not sets and not removals:
@@ -599,6 +638,9 @@ class _Run:
                 if isinstance(base.get(field), list) and not base[field]:
                     base[field] = []
             plans.setdefault(kfile, {})[0] = DocPlan(expected=base, unchanged=same(base, doc), comments=comments)
+
+    def _kustomization_files(self) -> set[str]:
+        return {k.file for k in self.kustomizations.values()}
 
     def _write_plans(self, plans: dict[str, dict[int, DocPlan]]) -> dict[str, tuple[str, dict[int, str]]]:
         out: dict[str, tuple[str, dict[int, str]]] = {}
@@ -672,6 +714,15 @@ class _Run:
             for note in k.notes:
                 self.records.add_note(k.file, note)
         self._collect()
+        if self.source is None:
+            from portkit.translate import detect_source
+
+            self.source = detect_source([o.input for o in self.objs])
+            if self.source is None:
+                raise ConfigurationError(
+                    "cannot tell which provider these manifests come from: nothing in them is specific to one "
+                    "provider.", hint="Name it: source='aws' or --from aws (see `portkit providers`).")
+            self.notes.append(f"source provider detected from the manifests: {self.source}")
         self._phase_resources()
         renderer = Renderer(self.repo, self.kustomizations)
         checked = self._phase_overlays(renderer)
@@ -826,6 +877,21 @@ def _show(value: Any) -> str:
     if value is MISSING:
         return "absent"
     return truncate(repr(value), 80)
+
+
+def _sort_key(path: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple((0, step, "") if isinstance(step, int) else (1, 0, str(step)) for step in path)
+
+
+def _prune(obj: Any, path: tuple[Any, ...]) -> None:
+    """Remove the mappings left empty at ``path`` and above it (not the document itself): an empty mapping
+    in a strategic-merge patch changes nothing."""
+    while path:
+        value = get_path(obj, path)
+        if not (isinstance(value, dict) and not value):
+            return
+        _put(obj, path, _REMOVE)
+        path = path[:-1]
 
 
 def _put(obj: Any, path: tuple[Any, ...], value: Any) -> None:

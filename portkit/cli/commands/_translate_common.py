@@ -14,7 +14,10 @@ __all__ = ["add_translate_flags", "read_input", "translate_options"]
 
 def add_translate_flags(parser: argparse.ArgumentParser, *, target_required: bool = True) -> None:
     """Input, --from/--to, --rules, --map, --namespace."""
-    parser.add_argument("input", metavar="DIR|FILE", nargs="+", help="a bundle directory, YAML files or directories")
+    parser.add_argument(
+        "input", metavar="DIR|FILE|-", nargs="+",
+        help="a bundle directory, YAML files or directories, or - for YAML on standard input (helm template output)",
+    )
     parser.add_argument(
         "--from", dest="source", metavar="PROVIDER", help="source provider (default: recorded in the bundle)"
     )
@@ -36,6 +39,8 @@ def read_input(args: argparse.Namespace) -> Any:
     """The bundle named on the command line (a bundle directory or plain manifests)."""
     from portkit.bundle import MANIFEST, Bundle
 
+    if args.input == ["-"]:
+        return _stdin_bundle(args.namespace)
     for item in args.input:
         if not Path(item).exists():
             raise ConfigurationError(f"{item} does not exist.", hint="Give a bundle directory or YAML files.")
@@ -44,6 +49,23 @@ def read_input(args: argparse.Namespace) -> Any:
         # keeps the bundle's meta (source provider, namespaces, ...) and its key: saved encrypted again
         return Bundle.load(args.input[0], key=key)
     return Bundle.from_manifests(args.input if len(args.input) > 1 else args.input[0], namespace=args.namespace)
+
+
+def _stdin_bundle(namespace: str | None) -> Any:
+    import sys
+
+    from portkit._yaml import load_yaml_documents
+    from portkit.bundle import Bundle
+
+    objects: list[Any] = []
+    for doc in load_yaml_documents(sys.stdin.read(), where="standard input"):
+        if not isinstance(doc, dict) or str(doc.get("apiVersion") or "").startswith("kustomize.config.k8s.io/"):
+            continue
+        if str(doc.get("kind") or "").endswith("List") and isinstance(doc.get("items"), list):
+            objects.extend(doc["items"])
+        else:
+            objects.append(doc)
+    return Bundle.from_manifests(objects, namespace=namespace)
 
 
 def translate_options(args: argparse.Namespace) -> dict[str, Any]:
