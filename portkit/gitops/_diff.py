@@ -110,10 +110,8 @@ def _diff(old: Any, new: Any, path: Path, ops: list[Op]) -> None:
         if not new or not old:
             ops.append(SetValue(path, new))
             return
-        if len(old) == len(new):
-            for i, (a, b) in enumerate(zip(old, new, strict=True)):
-                _diff(a, b, (*path, i), ops)
-            return
+        # aligned on the items that stayed: an item removed at the front and another added at the end
+        # are a removal and an insertion, not every item changed in place
         _diff_lists(old, new, path, ops)
         return
     ops.append(SetValue(path, new))

@@ -271,7 +271,9 @@ class _Doc:
     def result(self) -> str:
         # one walk over the text; at one position, deeper insertions come first (a new item of a
         # sequence that ends a mapping goes before a new key of that mapping)
-        edits = sorted(self.edits, key=lambda e: (e[0], e[1], -e[3]))
+        # the same edit twice: a node reached twice through an alias, changed alike
+        edits = sorted({(s, e, t): (s, e, t, d) for s, e, t, d in self.edits}.values(),
+                       key=lambda e: (e[0], e[1], -e[3]))
         out: list[str] = []
         prev = 0
         for start, end, new, _ in edits:
