@@ -633,8 +633,13 @@ class _Run:
             for field, indices in removals.items():
                 for index in sorted(indices, reverse=True):
                     if isinstance(base.get(field), list) and index < len(base[field]):
+                        entry = base[field][index]
                         del base[field][index]
                         comments.append(CommentAt((field, index), indices[index]))
+                        what = entry if isinstance(entry, str) else (entry.get("path") if isinstance(entry, dict)
+                                                                      else None) or "an inline patch"
+                        self.records.add_note(kfile, f"{field}[{index}] ({what}): "
+                                              f"{indices[index].removeprefix('portkit: ')}")
                 if isinstance(base.get(field), list) and not base[field]:
                     base[field] = []
             plans.setdefault(kfile, {})[0] = DocPlan(expected=base, unchanged=same(base, doc), comments=comments)
