@@ -360,6 +360,8 @@ class _Run:
         for layer in r.layers:
             if layer.kind == "images":
                 self._carry_image(k, r, layer, expected, t)
+            elif layer.kind == "json6902" and layer.source is not None and isinstance(base_expected, dict):
+                self._reindex_json(k, r, layer, base_expected)
         for op in diff(r.obj, expected):
             if isinstance(op, SetValue):
                 self._carry_path(k, r, op.path, expected, t)
@@ -369,14 +371,53 @@ class _Run:
             elif isinstance(op, RemoveKey):
                 self._carry_path(k, r, (*op.path, op.key), expected, t)
             elif isinstance(op, InsertItems | RemoveItem):
-                self._carry_path(k, r, op.path, expected, t)
+                self._carry_path(k, r, op.path, expected, t, whole_list=True)
+
+    def _reindex_json(self, k: Kustomization, r: RObj, layer: Any, base_expected: dict[str, Any]) -> None:
+        """JSON patch paths name list items by index: when the translation of the base removes or adds
+        items before the one a path names, the path is moved to follow its item."""
+        base = self.by_doc.get((r.base.file, r.base.doc, r.base.prefix))
+        if base is None or not isinstance(layer.content, list):
+            return
+        for i, op in enumerate(layer.content):
+            if not isinstance(op, dict) or not isinstance(op.get("path"), str) or not op["path"].startswith("/"):
+                continue
+            tokens = [t.replace("~1", "/").replace("~0", "~") for t in op["path"][1:].split("/")]
+            new_tokens: list[str] = []
+            old_cur: Any = base.original
+            new_cur: Any = base_expected
+            for n, token in enumerate(tokens):
+                if isinstance(old_cur, list) and isinstance(new_cur, list) and token.isdigit():
+                    mapped = _map_index(old_cur, new_cur, int(token))
+                    if mapped is None:
+                        self._manual(k.file, r, f"{layer.source.file} operation {i} ({op['path']}) names a list item "
+                                     "the translation removes; change or remove the operation by hand")
+                        new_tokens = tokens
+                        break
+                    new_tokens.append(str(mapped))
+                    old_cur = old_cur[int(token)] if int(token) < len(old_cur) else None
+                    new_cur = new_cur[mapped] if mapped < len(new_cur) else None
+                elif isinstance(old_cur, dict) and isinstance(new_cur, dict) and token in old_cur and token in new_cur:
+                    new_tokens.append(token)
+                    old_cur, new_cur = old_cur[token], new_cur[token]
+                else:
+                    new_tokens += tokens[n:]
+                    break
+            if new_tokens != tokens:
+                pointer = "/" + "/".join(t.replace("~", "~0").replace("/", "~1") for t in new_tokens)
+                self._edit(layer.source, (i, "path"), pointer, k.file, r)
+                where = "/".join(map(str, layer.source.prefix)) + " " if layer.source.inline else ""
+                self.records.add_note(layer.source.file, f"{where}operation {i}: path {op['path']} → {pointer} (the "
+                                      "translation of the base moved the list item it names)")
 
     def _manual(self, file: str, r: RObj, message: str) -> None:
         self.records.add_manual(file, ManualAction(ObjectRef.from_obj(r.obj), message, "gitops"))
 
     def _carry_path(self, k: Kustomization, r: RObj, path: tuple[Any, ...], expected: dict[str, Any],
-                    t: Translation, *, new_key: bool = False) -> None:
+                    t: Translation, *, new_key: bool = False, whole_list: bool = False) -> None:
         owner = owner_of(r, path)
+        if whole_list and owner.kind == "base" and _touched_below(r, path):
+            return  # items of this list are patched: the rendering check after writing compares them
         if new_key and owner.kind == "base":
             container = owner_of(r, path[:-1])
             base_expected = self._expected_of(r.base)
@@ -641,7 +682,11 @@ class _Run:
                         self.records.add_note(kfile, f"{field}[{index}] ({what}): "
                                               f"{indices[index].removeprefix('portkit: ')}")
                 if isinstance(base.get(field), list) and not base[field]:
-                    base[field] = []
+                    # an empty list: the field goes, one comment says why where it was
+                    del base[field]
+                    texts = [c.text for c in comments if c.path[0] == field]
+                    comments = [c for c in comments if c.path[0] != field]
+                    comments.append(CommentAt((field,), "\n".join(texts)))
             plans.setdefault(kfile, {})[0] = DocPlan(expected=base, unchanged=same(base, doc), comments=comments)
 
     def _kustomization_files(self) -> set[str]:
@@ -847,6 +892,35 @@ def _match(t: Translation, keys: list[Key]) -> tuple[list[tuple[dict[str, Any] |
         for obj in objs:
             added.append((obj, [c for c in t.changes if c.op == "add" and c.ref.key == key]))
     return outputs, added
+
+
+def _map_index(old: list[Any], new: list[Any], index: int) -> int | None:
+    """Where item ``index`` of ``old`` is in ``new`` (aligned as the diff aligns them); None: removed."""
+    import difflib
+    import json
+
+    if index >= len(old):
+        return index - len(old) + len(new)
+    canon = [json.dumps(v, sort_keys=True, default=repr) for v in old], [
+        json.dumps(v, sort_keys=True, default=repr) for v in new]
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, *canon, autojunk=False).get_opcodes():
+        if i1 <= index < i2:
+            if tag == "equal" or (tag == "replace" and index - i1 < j2 - j1):
+                return j1 + index - i1
+            return None
+    return None
+
+
+def _touched_below(r: RObj, path: tuple[Any, ...]) -> bool:
+    """A patch of ``r`` writes somewhere below ``path``."""
+    from portkit.gitops.kustomize import _map_into_patch
+
+    for layer in r.layers:
+        if layer.kind == "json6902" and any(q[: len(path)] == path and len(q) > len(path) for q in layer.paths):
+            return True
+        if layer.kind == "smp" and _map_into_patch(layer.content, r.obj, path) is not None:
+            return True
+    return False
 
 
 def _owner_before(r: RObj, layer: Any, path: tuple[Any, ...]) -> Owner | None:
