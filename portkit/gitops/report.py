@@ -104,24 +104,37 @@ def _mask_secret_line(line: str) -> str:
     return line[: len(line) - len(line.lstrip())] + "<redacted>"
 
 
-def _mask_secrets(text: str) -> str:
-    """``text`` with the values in its Secret documents replaced by ``<redacted>`` (keys kept)."""
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?-----END [A-Z0-9 ]*PRIVATE KEY-----", re.DOTALL)
+
+
+def secret_lines(text: str) -> set[int]:
+    """The indices of the lines of ``text`` that may show a secret: every line of a Secret document
+    (a ``kind: List`` holding one too) and every line of a private key anywhere (an OpenShift Route's
+    inline TLS key)."""
     from portkit._yaml import load_yaml_documents
     from portkit.errors import BundleError
 
-    out = []
+    lines: set[int] = set()
+
+    def mark(start: int, end: int) -> None:
+        first = text.count("\n", 0, start)
+        lines.update(range(first, first + text.count("\n", start, end) + 1))
+
     for chunk in split_documents(text):
         part = text[chunk.start : chunk.end]
-        secret = False
-        if chunk.is_doc:
-            try:
-                docs = load_yaml_documents(part, where="diff")
-                secret = any(isinstance(d, dict) and d.get("kind") in ("Secret", "List") and
-                             ("Secret" in part) for d in docs)
-            except BundleError:
-                secret = "Secret" in part
-        out.append("\n".join(_mask_secret_line(line) for line in part.split("\n")) if secret else part)
-    return "".join(out)
+        if not chunk.is_doc or "Secret" not in part:
+            continue
+        try:
+            docs = load_yaml_documents(part, where="diff")
+            secret = any(isinstance(d, dict) and (d.get("kind") == "Secret" or (
+                str(d.get("kind") or "").endswith("List") and "Secret" in part)) for d in docs)
+        except BundleError:
+            secret = True
+        if secret:
+            mark(chunk.start, chunk.end)
+    for m in _PRIVATE_KEY.finditer(text):
+        mark(m.start(), m.end())
+    return lines
 
 
 def _md(text: Any, limit: int = 120) -> str:
@@ -136,13 +149,20 @@ def _code(text: Any, limit: int = 80) -> str:
     return f"{ticks}{value}{ticks}" if value else ""
 
 
-def unified_diff(old: str, new: str, a: str, b: str, *, context: int = 3) -> str:
+def unified_diff(old: str, new: str, a: str, b: str, *, context: int = 3, masked: bool = False) -> str:
     """A unified diff like ``git diff`` shows (no line is taken for junk, so repeated lines such as ``---``
-    or ``metadata:`` do not scatter the hunks)."""
+    or ``metadata:`` do not scatter the hunks). ``masked``: values on lines that may show a secret
+    (:func:`secret_lines`) read ``<redacted>``; a changed secret still shows as a changed line."""
     x, y = old.splitlines(keepends=True), new.splitlines(keepends=True)
-    matcher = difflib.SequenceMatcher(None, x, y, autojunk=False)
+    groups = list(difflib.SequenceMatcher(None, x, y, autojunk=False).get_grouped_opcodes(context))
+    if masked:  # after the lines were compared: a changed secret is a changed line
+        for lines, marked in ((x, secret_lines(old)), (y, secret_lines(new))):
+            for i in marked:
+                if i < len(lines):
+                    end = "\n" if lines[i].endswith("\n") else ""
+                    lines[i] = _mask_secret_line(lines[i].rstrip("\n")) + end
     out: list[str] = []
-    for group in matcher.get_grouped_opcodes(context):
+    for group in groups:
         if not out:
             out += [f"--- {a}\n", f"+++ {b}\n"]
         i1, i2, j1, j2 = group[0][1], group[-1][2], group[0][3], group[-1][4]
@@ -279,10 +299,8 @@ class TreeTranslation:
         are shown as ``<redacted>``."""
         parts = []
         for f in self.changed_files:
-            old = _mask_secrets(f.old or "")
-            new = _mask_secrets(f.new)
             a = f"a/{f.path}" if f.old is not None else "/dev/null"
-            parts.append(unified_diff(old, new, a, f"b/{f.path}", context=context))
+            parts.append(unified_diff(f.old or "", f.new, a, f"b/{f.path}", context=context, masked=True))
         return "".join(parts)
 
     def to_text(self, *, max_changes: int = 200) -> str:
