@@ -154,9 +154,10 @@ class Repo:
             self.skipped.append((rel, "not UTF-8 text"))
             return
         crlf = "\r\n" in text
+        mixed = crlf and text.count("\n") != text.count("\r\n")
         if crlf:
             text = text.replace("\r\n", "\n")
-        if "\r" in text:
+        if "\r" in text or mixed:
             self.skipped.append((rel, "mixes line endings (convert it to LF or CRLF first)"))
             return
         try:

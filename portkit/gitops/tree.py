@@ -796,7 +796,7 @@ class _Run:
     def _result(self, texts: dict[str, tuple[str, dict[int, str]]], charts: list[ChartReport]) -> TreeTranslation:
         reports: list[FileReport] = []
         rels = sorted({*texts, *self.records.changes, *self.records.warnings, *self.records.manual,
-                       *self.records.notes})
+                       *self.records.notes, *(self.repo.files if self.repo.single_file else ())})
         for rel in rels:
             file = self.repo.files.get(rel)
             old = file.text if file is not None else None
@@ -1018,7 +1018,9 @@ def write_tree(result: TreeTranslation, output_dir: Path | None) -> TreeTranslat
             target = out
     else:
         target = root
-    for f in result.changed_files:
+    # a single file is always written to an output directory, changed or not
+    written = result.files if result.single_file and output_dir is not None else result.changed_files
+    for f in written:
         dest = target / f.path
         text = f.new.replace("\n", "\r\n") if f.crlf else f.new
         _atomic_write(dest, text.encode("utf-8"), f.mode)
