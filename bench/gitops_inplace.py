@@ -8,6 +8,7 @@ translates but keeps no formatting and writes nothing.
 
     python bench/gitops_inplace.py                    # 20 copies, 3 rounds
     python bench/gitops_inplace.py --copies 5 --rounds 1
+    python bench/gitops_inplace.py --composer ruamel    # node positions from ruamel.yaml's composer
     python bench/gitops_inplace.py -o json
 
 Prints files, objects, bytes, wall-clock and CPU seconds and the CPU-time ratio to the bundle translation
@@ -94,10 +95,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copies", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--to", dest="target", default="ionos")
+    parser.add_argument("--composer", choices=["libyaml", "ruamel"], default=None,
+                        help="the YAML composer giving node positions (default: libyaml when PyYAML has it)")
     parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
     args = parser.parse_args(argv)
+    if args.composer:
+        import portkit.gitops._splice as splice
+
+        splice.COMPOSER = args.composer
     rounds = [run_round(args.copies, args.target) for _ in range(args.rounds)]
+    import portkit.gitops._splice as splice
+
     summary = {
+        "composer": splice.COMPOSER,
         "copies": args.copies,
         "target": args.target,
         "rounds": rounds,
@@ -110,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     first = rounds[0]
     print(f"tree: {first['files']} files, {first['bytes'] / 2**20:.1f} MiB, {first['objects']} objects "
-          f"({args.copies} copies of the corpus), target {args.target}")
+          f"({args.copies} copies of the corpus), target {args.target}, composer {summary['composer']}")
     for i, r in enumerate(rounds, 1):
         print(f"round {i}: in place {r['in_place_s']:.2f} s wall / {r['in_place_cpu_s']:.2f} s CPU "
               f"({r['files_per_s']} files/s, {r['mb_per_s']} MiB/s wall, {r['files_changed']} files written, "

@@ -86,8 +86,9 @@ def detect_style(text: str) -> Style:
     return Style(mapping=mapping if mapping in (2, 3, 4, 8) else 2, offset=offset)
 
 
-#: the composer giving node positions: ``"libyaml"`` (PyYAML's C composer, about ten times faster) or
-#: ``"ruamel"`` (ruamel.yaml's round-trip composer); both give the same positions (the tests run both)
+#: the composer giving node positions: ``"libyaml"`` (PyYAML's C composer; bench/gitops_inplace.py needs a third
+#: of the CPU time with it) or ``"ruamel"`` (ruamel.yaml's round-trip composer); both give the same positions
+#: (the tests run both)
 COMPOSER = "libyaml" if getattr(yaml, "__with_libyaml__", False) else "ruamel"
 
 
