@@ -5,93 +5,48 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import attrs
 
 from portkit._yaml import dump_yaml
 from portkit.errors import ConfigurationError
 from portkit.gitops import _helm
 from portkit.gitops._diff import same
 from portkit.gitops._files import Repo, SourceFile, is_manifest, object_key
+from portkit.gitops._output import write_tree
+from portkit.gitops._overlays import OverlayCarrier
+from portkit.gitops._records import (
+    REMOVE,
+    Key,
+    Records,
+    TreeObject,
+    join_path,
+    match_outputs,
+    overlaps,
+    pointer_of,
+    prune_empty,
+    put,
+    sort_key,
+)
 from portkit.gitops._splice import CommentAt
 from portkit.gitops._writer import REWRITTEN, ROUNDTRIP, DocPlan, RewriteError, rewrite
 from portkit.gitops.kustomize import (
     KUSTOMIZATION_NAMES,
-    MISSING,
     DocRef,
     Kustomization,
-    Owner,
     Renderer,
-    RObj,
     find_kustomizations,
     get_path,
-    image_parts,
-    owner_of,
 )
 from portkit.gitops.report import ChartReport, FileReport, TreeTranslation
 from portkit.model import ObjectRef
 from portkit.translate import Change, ManualAction, Translation, TranslationWarning, translate
 
-__all__ = ["ADDED_FILE", "translate_tree"]
+__all__ = ["ADDED_FILE", "translate_tree", "write_tree"]
 
 ADDED_FILE = "portkit-added.yaml"
 _ADDED_HEADER = "# Objects portkit added while translating this repository"
-_REMOVE = object()
-Key = tuple[str, str, str, str]
-
-
-@attrs.define
-class _Obj:
-    """A resource document (or ``kind: List`` item) and what its translation made of it."""
-
-    ref: DocRef
-    original: dict[str, Any]
-    input: dict[str, Any]
-    injected_namespace: bool = False
-    expected: dict[str, Any] | None = None
-    dropped: Change | None = None
-    changes: list[Change] = attrs.field(factory=list)
-
-    @property
-    def key(self) -> Key:
-        return object_key(self.input)
-
-
-@attrs.define
-class _Records:
-    """Changes, warnings and manual actions by file."""
-
-    changes: dict[str, list[Change]] = attrs.field(factory=dict)
-    warnings: dict[str, list[TranslationWarning]] = attrs.field(factory=dict)
-    manual: dict[str, list[ManualAction]] = attrs.field(factory=dict)
-    notes: dict[str, list[str]] = attrs.field(factory=dict)
-    global_warnings: list[TranslationWarning] = attrs.field(factory=list)
-    global_manual: list[ManualAction] = attrs.field(factory=list)
-
-    def add_change(self, file: str, change: Change) -> None:
-        bucket = self.changes.setdefault(file, [])
-        if change not in bucket:
-            bucket.append(change)
-
-    def add_warning(self, file: str | None, warning: TranslationWarning) -> None:
-        bucket = self.warnings.setdefault(file, []) if file else self.global_warnings
-        if not any(w.message == warning.message and w.ref == warning.ref for w in bucket):
-            bucket.append(warning)
-
-    def add_manual(self, file: str | None, action: ManualAction) -> None:
-        bucket = self.manual.setdefault(file, []) if file else self.global_manual
-        if not any(a.message == action.message and a.ref == action.ref for a in bucket):
-            bucket.append(action)
-
-    def add_note(self, file: str, note: str) -> None:
-        bucket = self.notes.setdefault(file, [])
-        if note not in bucket:
-            bucket.append(note)
 
 
 def translate_tree(
@@ -156,7 +111,7 @@ def translate_tree(
     return result
 
 
-class _Run:
+class _Run(OverlayCarrier):
     def __init__(self, repo: Repo, source: Any, target: Any, rules: Any, mappings: Any, keep_dropped: bool,
                  namespace: str | None, added_file: str, helm: str | bool | None) -> None:
         self.repo = repo
@@ -168,13 +123,13 @@ class _Run:
         self.namespace = namespace
         self.added_file = added_file
         self.helm = helm
-        self.records = _Records()
+        self.records = Records()
         self.notes: list[str] = []
-        self.objs: list[_Obj] = []
-        self.by_doc: dict[tuple[str, int, tuple[Any, ...]], _Obj] = {}
+        self.objs: list[TreeObject] = []
+        self.by_doc: dict[tuple[str, int, tuple[Any, ...]], TreeObject] = {}
         self.added: dict[Key, tuple[dict[str, Any], list[Change]]] = {}
         self.kustomizations: dict[str, Kustomization] = {}
-        # edits of patch documents and kustomizations: (file, doc, inline prefix) -> {path: value | _REMOVE}
+        # edits of patch documents and kustomizations: (file, doc, inline prefix) -> {path: value | REMOVE}
         self.edits: dict[tuple[str, int, tuple[Any, ...]], dict[tuple[Any, ...], Any]] = {}
         self.removed_entries: dict[tuple[str, str], dict[int, str]] = {}  # (kfile, field) -> {index: comment}
         # JSON patch documents portkit edits: slot -> (kustomization file, field, entry index)
@@ -235,7 +190,7 @@ class _Run:
             if (group, obj.get("kind")) not in CLUSTER_SCOPED_KINDS:
                 inp = {**obj, "metadata": {**obj["metadata"], "namespace": self.namespace}}
                 injected = True
-        o = _Obj(ref, obj, inp, injected)
+        o = TreeObject(ref, obj, inp, injected)
         self.objs.append(o)
         self.by_doc[(ref.file, ref.doc, ref.prefix)] = o
 
@@ -246,8 +201,8 @@ class _Run:
         self.src_name, self.dst_name = t.source, t.target
         return t
 
-    def _batches(self) -> list[list[_Obj]]:
-        batches: list[list[_Obj]] = []
+    def _batches(self) -> list[list[TreeObject]]:
+        batches: list[list[TreeObject]] = []
         seen: list[set[Key]] = []
         for o in self.objs:
             for n, keys in enumerate(seen):
@@ -263,7 +218,7 @@ class _Run:
     def _phase_resources(self) -> None:
         for batch in self._batches():
             t = self._translate([o.input for o in batch])
-            outputs, added = _match(t, [o.key for o in batch])
+            outputs, added = match_outputs(t, [o.key for o in batch])
             for o, (expected, dropped) in zip(batch, outputs, strict=True):
                 o.dropped = dropped
                 if expected is not None:
@@ -287,260 +242,17 @@ class _Run:
 
     # -- kustomize overlays ------------------------------------------------------------------------
 
-    def _expected_of(self, ref: DocRef) -> Any:
-        o = self.by_doc.get((ref.file, ref.doc, ref.prefix))
-        if o is None:
-            return MISSING
-        if o.expected is None:
-            return None
-        return o.expected
-
-    def _phase_overlays(self, renderer: Renderer) -> dict[str, list[tuple[RObj, dict[str, Any] | None]]]:
-        checked: dict[str, list[tuple[RObj, dict[str, Any] | None]]] = {}
-        for kdir, k in sorted(self.kustomizations.items()):
-            if k.data.get("kind") == "Component":
-                continue
-            rendered = renderer.render(kdir)
-            if not any(layer.kind in ("smp", "json6902", "images") for r in rendered for layer in r.layers):
-                continue
-            keys = [r.key for r in rendered]
-            if len(set(keys)) != len(keys):
-                self.records.add_note(k.file, "renders two objects with one identity; its overlays were not checked")
-                continue
-            t = self._translate([r.obj for r in rendered])
-            outputs, added = _match(t, keys)
-            pairs = []
-            for r, (expected, _dropped) in zip(rendered, outputs, strict=True):
-                pairs.append((r, expected))
-                self._carry(k, r, expected, t)
-            checked[kdir] = pairs
-            for obj, changes in added:
-                self.added.setdefault(object_key(obj), (obj, changes))
-            for w in t.warnings:
-                if not self._known(w):
-                    self.records.add_warning(k.file, w)
-            for a in t.manual_actions:
-                if not self._known(a):
-                    self.records.add_manual(k.file, a)
-        return checked
-
-    def _known(self, note: TranslationWarning | ManualAction) -> bool:
-        """A record of an overlay's rendering that the resources' translation made already (the same
-        message once the overlay's namespace is taken out of it)."""
-        everything = [*self.records.global_warnings, *self.records.global_manual,
-                      *(w for ws in self.records.warnings.values() for w in ws),
-                      *(a for acts in self.records.manual.values() for a in acts)]
-        message = note.message
-        if note.ref is not None and note.ref.namespace:
-            message = message.replace(f"{note.ref.namespace}/", "/")
-        for other in everything:
-            if type(other) is not type(note) or other.message not in (note.message, message):
-                continue
-            if note.ref is None or other.ref is None or (other.ref.kind, other.ref.name) == (note.ref.kind,
-                                                                                            note.ref.name):
-                return True
-        return False
-
-    def _carry(self, k: Kustomization, r: RObj, expected: dict[str, Any] | None, t: Translation) -> None:
-        """Carry the changes of one rendered object to the layers that wrote the fields."""
-        from portkit.gitops._diff import AddKeys, InsertItems, RemoveItem, RemoveKey, SetValue, diff
-
-        base_expected = self._expected_of(r.base)
-        if expected is None:
-            if base_expected is not None and base_expected is not MISSING:
-                self._manual(k.file, r, f"the translation of {k.dir or '.'} leaves this object out but the "
-                             f"translation of {r.base.file} keeps it; leave it out of the overlay by hand")
-            elif base_expected is None and not self.keep_dropped:
-                self._drop_patches_of(k, r)
-            return
-        if base_expected is None:
-            self._manual(k.file, r, f"the translation of {r.base.file} leaves this object out but the translation "
-                         f"of {k.dir or '.'} keeps it; check the overlay")
-            return
-        for layer in r.layers:
-            if layer.kind == "images":
-                self._carry_image(k, r, layer, expected, t)
-            elif layer.kind == "json6902" and layer.source is not None and isinstance(base_expected, dict):
-                self._reindex_json(k, r, layer, base_expected)
-        for op in diff(r.obj, expected):
-            if isinstance(op, SetValue):
-                self._carry_path(k, r, op.path, expected, t)
-            elif isinstance(op, AddKeys):
-                for key, _ in op.items:
-                    self._carry_path(k, r, (*op.path, key), expected, t, new_key=True)
-            elif isinstance(op, RemoveKey):
-                self._carry_path(k, r, (*op.path, op.key), expected, t)
-            elif isinstance(op, InsertItems | RemoveItem):
-                self._carry_path(k, r, op.path, expected, t, whole_list=True)
-
-    def _reindex_json(self, k: Kustomization, r: RObj, layer: Any, base_expected: dict[str, Any]) -> None:
-        """JSON patch paths name list items by index: when the translation of the base removes or adds
-        items before the one a path names, the path is moved to follow its item."""
-        base = self.by_doc.get((r.base.file, r.base.doc, r.base.prefix))
-        if base is None or not isinstance(layer.content, list):
-            return
-        for i, op in enumerate(layer.content):
-            if not isinstance(op, dict) or not isinstance(op.get("path"), str) or not op["path"].startswith("/"):
-                continue
-            tokens = [t.replace("~1", "/").replace("~0", "~") for t in op["path"][1:].split("/")]
-            new_tokens: list[str] = []
-            old_cur: Any = base.original
-            new_cur: Any = base_expected
-            for n, token in enumerate(tokens):
-                if isinstance(old_cur, list) and isinstance(new_cur, list) and token.isdigit():
-                    mapped = _map_index(old_cur, new_cur, int(token))
-                    if mapped is None:
-                        self._manual(k.file, r, f"{layer.source.file} operation {i} ({op['path']}) names a list item "
-                                     "the translation removes; change or remove the operation by hand")
-                        new_tokens = tokens
-                        break
-                    new_tokens.append(str(mapped))
-                    old_cur = old_cur[int(token)] if int(token) < len(old_cur) else None
-                    new_cur = new_cur[mapped] if mapped < len(new_cur) else None
-                elif isinstance(old_cur, dict) and isinstance(new_cur, dict) and token in old_cur and token in new_cur:
-                    new_tokens.append(token)
-                    old_cur, new_cur = old_cur[token], new_cur[token]
-                else:
-                    new_tokens += tokens[n:]
-                    break
-            if new_tokens != tokens:
-                pointer = "/" + "/".join(t.replace("~", "~0").replace("/", "~1") for t in new_tokens)
-                self._edit(layer.source, (i, "path"), pointer, k.file, r)
-                where = "/".join(map(str, layer.source.prefix)) + " " if layer.source.inline else ""
-                self.records.add_note(layer.source.file, f"{where}operation {i}: path {op['path']} → {pointer} (the "
-                                      "translation of the base moved the list item it names)")
-
-    def _manual(self, file: str, r: RObj, message: str) -> None:
-        self.records.add_manual(file, ManualAction(ObjectRef.from_obj(r.obj), message, "gitops"))
-
-    def _carry_path(self, k: Kustomization, r: RObj, path: tuple[Any, ...], expected: dict[str, Any],
-                    t: Translation, *, new_key: bool = False, whole_list: bool = False) -> None:
-        owner = owner_of(r, path)
-        if whole_list and owner.kind == "base" and _touched_below(r, path):
-            return  # items of this list are patched: the rendering check after writing compares them
-        if new_key and owner.kind == "base":
-            container = owner_of(r, path[:-1])
-            base_expected = self._expected_of(r.base)
-            base_value = get_path(base_expected, path[:-1]) if isinstance(base_expected, dict) else MISSING
-            if container.kind == "patch" and base_value is MISSING:
-                owner = Owner("patch", container.doc, (*container.path, path[-1]), container.layer)
-        want = get_path(expected, path)
-        if owner.kind == "base":
-            base_expected = self._expected_of(r.base)
-            have = get_path(base_expected, path) if isinstance(base_expected, dict) else MISSING
-            if not (have is MISSING and want is MISSING) and (have is MISSING or want is MISSING or
-                                                              not same(have, want)):
-                self._manual(k.file, r, f"{_pointer(path)} is {_show(want)} in the translation of "
-                             f"{k.dir or '.'} but {_show(have)} in the translation of {r.base.file}; add a patch to "
-                             f"{k.file} for it")
-            return
-        if owner.kind == "images":
-            return  # carried by _carry_image
-        if owner.kind != "patch" or owner.doc is None:
-            self._manual(k.file, r, f"{_pointer(path)} should become {_show(want)} but it is set by "
-                         f"{k.file} in a way portkit does not edit ({owner.kind}); change it by hand")
-            return
-        value: Any = want
-        layer = owner.layer
-        edit_path = owner.path
-        if want is MISSING:
-            base_expected = self._expected_of(r.base)
-            still = get_path(base_expected, path) if isinstance(base_expected, dict) else MISSING
-            if layer is not None and layer.kind == "json6902" and owner.path[1:] == ("value",):
-                # the operation writes exactly this field: it goes (or becomes a removal)
-                slot = (owner.doc.file, owner.doc.doc, owner.doc.prefix if owner.doc.inline else ())
-                self.json_patches[slot] = (layer.kfile, layer.field, layer.entry)
-                if still is MISSING:
-                    edit_path, value = owner.path[:1], _REMOVE
-                else:
-                    self._edit(owner.doc, (owner.path[0], "op"), "remove", k.file, r)
-                    edit_path, value = owner.path, _REMOVE
-            else:
-                value = None if still is not MISSING and layer is not None and layer.kind == "smp" else _REMOVE
-        self._edit(owner.doc, edit_path, value, k.file, r)
-        for c in t.changes:
-            if c.ref.key == ObjectRef.from_obj(expected).key and _overlaps(c.path, path):
-                self.records.add_change(owner.doc.file, c)
-
-    def _edit(self, doc: DocRef, path: tuple[Any, ...], value: Any, kfile: str, r: RObj | None) -> None:
-        slot = (doc.file, doc.doc, doc.prefix if doc.inline else ())
-        full = path if doc.inline else (*doc.prefix, *path)
-        edits = self.edits.setdefault(slot, {})
-        if full in edits and not (edits[full] is value or (edits[full] is not _REMOVE and value is not _REMOVE
-                                                           and same(edits[full], value))):
-            where = doc.file + (f" {'/'.join(map(str, doc.prefix))}" if doc.inline else "")
-            message = (f"{where} {_pointer(full)}: two overlays need different values ({_show(edits[full])}, "
-                       f"{_show(value)}); the first is written, check the other by hand")
-            if r is not None:
-                self._manual(kfile, r, message)
-            return
-        edits[full] = value
-
-    def _carry_image(self, k: Kustomization, r: RObj, layer: Any, expected: dict[str, Any], t: Translation) -> None:
-        """Keep an ``images`` entry matching its (translated) base image, and carry the translated image."""
-        entry: dict[str, Any] = layer.content
-        before = layer.before[0]
-        path = layer.paths[0]
-        rendered_new = get_path(expected, path)
-        # the image field's value before the override, as it will be written (base translation or a patch)
-        owner = _owner_before(r, layer, path)
-        source_value = before
-        if owner is not None and owner.kind == "base":
-            base_expected = self._expected_of(r.base)
-            value = get_path(base_expected, path) if isinstance(base_expected, dict) else MISSING
-            if isinstance(value, str):
-                source_value = value
-        base_name = image_parts(source_value)[0]
-        assert layer.source is not None
-        doc = layer.source
-        if base_name != entry["name"]:
-            self._edit(DocRef(doc.file, doc.doc, (*doc.prefix,)), ("name",), base_name, k.file, r)
-        if not isinstance(rendered_new, str):
-            return
-        old_name, old_tag, old_digest = image_parts(get_path(r.obj, path))
-        new_name, new_tag, new_digest = image_parts(rendered_new)
-        moved = new_name != old_name or (entry.get("newName") and new_name != entry.get("newName"))
-        if moved and (entry.get("newName") or new_name != base_name):
-            self._edit(DocRef(doc.file, doc.doc, doc.prefix), ("newName",), new_name, k.file, r)
-        if new_tag != old_tag and entry.get("newTag") is not None and new_tag is not None:
-            self._edit(DocRef(doc.file, doc.doc, doc.prefix), ("newTag",), new_tag, k.file, r)
-        if new_digest != old_digest and entry.get("digest") and new_digest:
-            self._edit(DocRef(doc.file, doc.doc, doc.prefix), ("digest",), new_digest, k.file, r)
-        key = ObjectRef.from_obj(expected).key
-        for c in t.changes:
-            if c.ref.key == key and _overlaps(c.path, path):
-                self.records.add_change(k.file, c)
-
-    def _drop_patches_of(self, k: Kustomization, r: RObj) -> None:
-        """Patches of an object that is removed from its base would fail ``kustomize build``: remove them."""
-        for layer in r.layers:
-            if layer.kind not in ("smp", "json6902") or layer.source is None:
-                continue
-            owner_k = next((kk for kk in self.kustomizations.values() if kk.file == layer.kfile), None)
-            if owner_k is None:
-                continue
-            field = layer.field
-            comment = (f"portkit: removed this patch of {r.key[1]} {r.orig_name}, which is not used on "
-                       f"{self.dst_name}")
-            src = layer.source
-            if not src.inline and len(self.repo.files[src.file].docs) > 1:
-                self.edits.setdefault((src.file, src.doc, ()), {})[()] = ("drop", comment)
-            else:
-                self.removed_entries.setdefault((owner_k.file, field), {})[layer.entry] = comment
-
-    # -- plans and files ---------------------------------------------------------------------------
-
     def _resource_removals(self) -> None:
         """Files whose every object is removed: their ``resources`` entries go too (kustomize would fail
         on a file without objects in some versions, and the entry would only confuse)."""
         if self.keep_dropped:
             return
-        by_file: dict[str, list[_Obj]] = {}
+        by_file: dict[str, list[TreeObject]] = {}
         for o in self.objs:
             by_file.setdefault(o.ref.file, []).append(o)
         for k in self.kustomizations.values():
             for entry, index in k.resources:
-                rel = _join(k.dir, entry)
+                rel = join_path(k.dir, entry)
                 objs = by_file.get(rel or "")
                 if objs and all(o.expected is None and o.dropped is not None for o in objs):
                     comment = f"portkit: removed {entry}: it holds only objects not used on {self.dst_name}"
@@ -548,7 +260,7 @@ class _Run:
 
     def _plans(self) -> dict[str, dict[int, DocPlan]]:
         plans: dict[str, dict[int, DocPlan]] = {}
-        lists: dict[tuple[str, int], list[_Obj]] = {}
+        lists: dict[tuple[str, int], list[TreeObject]] = {}
         for o in self.objs:
             if o.ref.prefix:
                 lists.setdefault((o.ref.file, o.ref.doc), []).append(o)
@@ -577,7 +289,7 @@ class _Run:
         self._kustomization_plans(plans)
         return plans
 
-    def _reason(self, o: _Obj) -> str:
+    def _reason(self, o: TreeObject) -> str:
         c = o.dropped
         why = f"{c.translator}: {c.reason}" if c is not None else "left out by the translation"
         ref = ObjectRef.from_obj(o.original)
@@ -586,7 +298,7 @@ class _Run:
                     "keep it knowingly")
         return f"portkit: removed {ref}, not used on {self.dst_name} ({why})"
 
-    def _plan_of(self, o: _Obj) -> DocPlan | None:
+    def _plan_of(self, o: TreeObject) -> DocPlan | None:
         if o.expected is None:
             if self.keep_dropped:
                 return DocPlan(note=self._reason(o))
@@ -595,7 +307,7 @@ class _Run:
             return None
         return DocPlan(expected=o.expected, unchanged=False)
 
-    def _list_plan(self, doc: dict[str, Any], items: list[_Obj]) -> DocPlan | None:
+    def _list_plan(self, doc: dict[str, Any], items: list[TreeObject]) -> DocPlan | None:
         new_items: list[Any] = []
         comments: list[CommentAt] = []
         changed = False
@@ -623,14 +335,14 @@ class _Run:
         if () in edits and isinstance(edits[()], tuple) and edits[()][0] == "drop":
             return DocPlan(drop=edits[()][1])
         base = copy.deepcopy(plan.expected if plan is not None and not plan.unchanged else doc)
-        sets = [(p, v) for p, v in edits.items() if v is not _REMOVE]
-        removals = [p for p, v in edits.items() if v is _REMOVE]
+        sets = [(p, v) for p, v in edits.items() if v is not REMOVE]
+        removals = [p for p, v in edits.items() if v is REMOVE]
         for path, value in sorted(sets, key=lambda e: len(e[0])):
-            _put(base, path, value)
-        for path in sorted(removals, key=_sort_key, reverse=True):  # later list items first
-            _put(base, path, _REMOVE)
+            put(base, path, value)
+        for path in sorted(removals, key=sort_key, reverse=True):  # later list items first
+            put(base, path, REMOVE)
             if prune:
-                _prune(base, path[:-1])
+                prune_empty(base, path[:-1])
         return DocPlan(expected=base, unchanged=same(base, doc))
 
     def _kustomization_plans(self, plans: dict[str, dict[int, DocPlan]]) -> None:
@@ -669,7 +381,7 @@ class _Run:
             current = plans.get(kfile, {}).get(0)
             base = copy.deepcopy(current.expected if current is not None and not current.unchanged else doc)
             for prefix, text in sets.items():
-                _put(base, prefix, text)
+                put(base, prefix, text)
             comments = []
             for field, indices in removals.items():
                 for index in sorted(indices, reverse=True):
@@ -705,40 +417,6 @@ class _Run:
 
     # -- checks ------------------------------------------------------------------------------------
 
-    def _verify(self, checked: dict[str, list[tuple[RObj, dict[str, Any] | None]]],
-                texts: dict[str, tuple[str, dict[int, str]]]) -> None:
-        """Render each checked kustomization again from the files as they will be written and compare
-        with the translation of its original rendering."""
-        if not checked:
-            return
-        from portkit.errors import BundleError
-
-        files = dict(self.repo.files)
-        for rel, (text, _) in texts.items():
-            if text != files[rel].text:
-                try:
-                    files[rel] = SourceFile.parse(rel, text, mode=files[rel].mode)
-                except BundleError:
-                    continue
-        repo = Repo(self.repo.root, files)
-        kusts = find_kustomizations(repo)
-        renderer = Renderer(repo, kusts)
-        for kdir, pairs in checked.items():
-            if kdir not in kusts:
-                continue
-            after = {r.key: r.obj for r in renderer.render(kdir)}
-            for r, expected in pairs:
-                if expected is None:
-                    continue
-                got = after.get(object_key(expected))
-                if got is None or not same(got, expected):
-                    from portkit.gitops._diff import diff
-
-                    where = ", ".join(sorted({_pointer(getattr(op, "path", ())) for op in diff(got or {}, expected)}))
-                    self._manual(self.kustomizations[kdir].file, r,
-                                 f"after this translation, {kdir or '.'} would render it differently from the "
-                                 f"translation of its original rendering (at {where[:300]}); check the overlay")
-
     def _coverage(self) -> None:
         """Every value written must be backed by a recorded Change (none is made silently)."""
         from portkit.gitops._diff import diff
@@ -750,8 +428,8 @@ class _Run:
             if any(c.op == "replace" for c in o.changes):
                 continue
             for op in diff(o.original, o.expected):
-                p = _pointer(getattr(op, "path", ()))
-                if not any(_overlaps(r, p) or r == "" for r in recorded):
+                p = pointer_of(getattr(op, "path", ()))
+                if not any(overlaps(r, p) or r == "" for r in recorded):
                     self.records.add_warning(o.ref.file, TranslationWarning(
                         ObjectRef.from_obj(o.original), f"{p} changed without a recorded change (please report)",
                         "gitops"))
@@ -865,177 +543,3 @@ def _comment(text: str) -> list[str]:
     return comment_lines(text)
 
 
-def _match(t: Translation, keys: list[Key]) -> tuple[list[tuple[dict[str, Any] | None, Change | None]],
-                                                    list[tuple[dict[str, Any], list[Change]]]]:
-    """The translated object (None: left out) and the drop record for each input key, and the objects the
-    translation added (with their records)."""
-    pool: dict[Key, list[dict[str, Any]]] = {}
-    for obj in t.bundle.objects:
-        pool.setdefault(object_key(obj), []).append(obj)
-    summaries = {f"<{ObjectRef.from_obj(o)}>": object_key(o) for o in t.bundle.objects}
-    outputs: list[tuple[dict[str, Any] | None, Change | None]] = []
-    for key in keys:
-        dropped = next((c for c in t.changes if c.op == "drop" and c.ref.key == key), None)
-        replaced = next((c for c in t.changes if c.op == "replace" and c.ref.key == key), None)
-        found = pool.get(key)
-        if found:
-            outputs.append((found.pop(0), None))
-            continue
-        if replaced is not None and str(replaced.new) in summaries:
-            new_key = summaries[str(replaced.new)]
-            if pool.get(new_key):
-                outputs.append((pool[new_key].pop(0), None))
-                continue
-        outputs.append((None, dropped))
-    added = []
-    for key, objs in pool.items():
-        for obj in objs:
-            added.append((obj, [c for c in t.changes if c.op == "add" and c.ref.key == key]))
-    return outputs, added
-
-
-def _map_index(old: list[Any], new: list[Any], index: int) -> int | None:
-    """Where item ``index`` of ``old`` is in ``new`` (aligned as the diff aligns them); None: removed."""
-    import difflib
-    import json
-
-    if index >= len(old):
-        return index - len(old) + len(new)
-    canon = [json.dumps(v, sort_keys=True, default=repr) for v in old], [
-        json.dumps(v, sort_keys=True, default=repr) for v in new]
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, *canon, autojunk=False).get_opcodes():
-        if i1 <= index < i2:
-            if tag == "equal" or (tag == "replace" and index - i1 < j2 - j1):
-                return j1 + index - i1
-            return None
-    return None
-
-
-def _touched_below(r: RObj, path: tuple[Any, ...]) -> bool:
-    """A patch of ``r`` writes somewhere below ``path``."""
-    from portkit.gitops.kustomize import _map_into_patch
-
-    for layer in r.layers:
-        if layer.kind == "json6902" and any(q[: len(path)] == path and len(q) > len(path) for q in layer.paths):
-            return True
-        if layer.kind == "smp" and _map_into_patch(layer.content, r.obj, path) is not None:
-            return True
-    return False
-
-
-def _owner_before(r: RObj, layer: Any, path: tuple[Any, ...]) -> Owner | None:
-    """The owner of ``path`` among the layers applied before ``layer``."""
-    index = r.layers.index(layer)
-    earlier = RObj(r.obj, r.base, r.orig_name, r.layers[:index])
-    return owner_of(earlier, path)
-
-
-def _join(base_dir: str, entry: str) -> str | None:
-    from portkit.gitops.kustomize import _join as join
-
-    return join(base_dir, entry)
-
-
-def _pointer(path: Sequence[Any]) -> str:
-    from portkit.translate._base import pointer
-
-    return pointer(list(path)) or "/"
-
-
-def _overlaps(a: str, b: Any) -> bool:
-    """JSON pointer ``a`` is ``b``, above it or below it."""
-    b_text = b if isinstance(b, str) else _pointer(b)
-    if b_text == "/":
-        return True
-    return a == b_text or b_text.startswith(a + "/") or a.startswith(b_text + "/")
-
-
-def _show(value: Any) -> str:
-    from portkit.display import truncate
-
-    if value is MISSING:
-        return "absent"
-    return truncate(repr(value), 80)
-
-
-def _sort_key(path: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple((0, step, "") if isinstance(step, int) else (1, 0, str(step)) for step in path)
-
-
-def _prune(obj: Any, path: tuple[Any, ...]) -> None:
-    """Remove the mappings left empty at ``path`` and above it (not the document itself): an empty mapping
-    in a strategic-merge patch changes nothing."""
-    while path:
-        value = get_path(obj, path)
-        if not (isinstance(value, dict) and not value):
-            return
-        _put(obj, path, _REMOVE)
-        path = path[:-1]
-
-
-def _put(obj: Any, path: tuple[Any, ...], value: Any) -> None:
-    cur = obj
-    for i, step in enumerate(path[:-1]):
-        nxt = cur[step] if (isinstance(cur, dict) and step in cur) or (
-            isinstance(cur, list) and isinstance(step, int) and step < len(cur)) else None
-        if not isinstance(nxt, dict | list):
-            nxt = [] if isinstance(path[i + 1], int) else {}
-            cur[step] = nxt
-        cur = nxt
-    if not path:
-        return
-    if value is _REMOVE:
-        if isinstance(cur, dict):
-            cur.pop(path[-1], None)
-        elif isinstance(cur, list) and isinstance(path[-1], int) and path[-1] < len(cur):
-            del cur[path[-1]]
-    else:
-        cur[path[-1]] = copy.deepcopy(value)
-
-
-def write_tree(result: TreeTranslation, output_dir: Path | None) -> TreeTranslation:
-    """Write the changed files of ``result``: into its root (``output_dir`` None) or into a copy of the
-    root at ``output_dir``. Files are replaced atomically and keep their mode; nothing else is touched.
-
-    Raises:
-        ConfigurationError: the output directory exists and is not empty, or lies inside the root.
-    """
-    root = result.root
-    if output_dir is not None:
-        out = output_dir.resolve()
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise ConfigurationError(f"{output_dir} exists and is not empty.",
-                                     hint="Give a new directory for the translated copy (or --in-place).")
-        if not result.single_file and out.is_relative_to(root.resolve()):
-            raise ConfigurationError(f"{output_dir} is inside {root}.", hint="Give a directory outside the repository.")
-        if result.single_file:
-            out.mkdir(parents=True, exist_ok=True)
-            target = out
-        else:
-            if out.exists():
-                out.rmdir()
-            shutil.copytree(root, out, symlinks=True, ignore=shutil.ignore_patterns(".git"))
-            target = out
-    else:
-        target = root
-    # a single file is always written to an output directory, changed or not
-    written = result.files if result.single_file and output_dir is not None else result.changed_files
-    for f in written:
-        dest = target / f.path
-        text = f.new.replace("\n", "\r\n") if f.crlf else f.new
-        _atomic_write(dest, text.encode("utf-8"), f.mode)
-    return attrs.evolve(result, written_to=target)
-
-
-def _atomic_write(dest: Path, data: bytes, mode: int) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), mode & 0o777)
-            handle.write(data)
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
