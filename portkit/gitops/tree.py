@@ -219,15 +219,19 @@ class _Run(OverlayCarrier):
         for batch in self._batches():
             t = self._translate([o.input for o in batch])
             outputs, added = match_outputs(t, [o.key for o in batch])
+            by_key: dict[Key, list[Change]] = {}
+            for c in t.changes:
+                if c.op != "add":
+                    by_key.setdefault(c.ref.key, []).append(c)
             for o, (expected, dropped) in zip(batch, outputs, strict=True):
                 o.dropped = dropped
+                keys = [o.key] if expected is None or object_key(expected) == o.key else [o.key, object_key(expected)]
+                o.changes = [c for key in keys for c in by_key.get(key, [])]
                 if expected is not None:
                     if o.injected_namespace and expected.get("metadata", {}).get("namespace") == self.namespace:
                         expected = {**expected, "metadata": {k: v for k, v in expected["metadata"].items()
                                                              if k != "namespace"}}
                     o.expected = expected
-                keys = {o.key, object_key(expected) if expected is not None else o.key}
-                o.changes = [c for c in t.changes if c.ref.key in keys and c.op != "add"]
                 for c in o.changes:
                     self.records.add_change(o.ref.file, c)
             files: dict[Key, str] = {}
