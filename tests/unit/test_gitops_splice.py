@@ -232,3 +232,16 @@ def test_crlf_files_are_written_back_with_crlf(tmp_path: Path) -> None:
     data = (tmp_path / "pvc.yaml").read_bytes()
     assert b"storageClassName: ionos-enterprise-ssd   # fast\r\n" in data
     assert b"\n" not in data.replace(b"\r\n", b"")
+
+
+def test_a_block_value_written_at_the_end_of_a_file_without_a_final_line_break() -> None:
+    out, methods = edit("a: 1", lambda d: d.update(a={"k": "two\nlines\n"}))
+    assert methods == {0: SPLICED}
+    assert out == "a:\n  k: |\n    two\n    lines\n"
+
+
+def test_a_flow_mapping_whose_keys_all_change_is_written_whole() -> None:
+    out, methods = edit("s: {requests: {storage: 1Gi}}\n", lambda d: d["s"].update(
+        {"requests": {"cpu": "1"}}))
+    assert methods == {0: SPLICED}
+    assert out == 's: {requests: {cpu: "1"}}\n'
