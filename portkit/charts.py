@@ -75,11 +75,20 @@ def _stacked_barh(
         left = [a + b for a, b in zip(left, values, strict=True)]
     ax.set_yticks(y, labels=list(labels))
     ax.invert_yaxis()  # the first label on top
-    ax.set_xlabel(xlabel)
+    _count_axis(ax, xlabel, max(left, default=0.0))
     ax.set_title(title)
     if any(any(v) for v in series.values()):
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="best", fontsize=8)
     return ax
+
+
+def _count_axis(ax: Axes, label: str, top: float) -> None:
+    """An x axis of counts from 0 to a little past ``top`` (the longest bar), whole-number ticks."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(0, top * 1.08 if top > 0 else 1)
+    ax.set_xlabel(label)
 
 
 def plot_waves(
@@ -183,7 +192,7 @@ def plot_residue(
     before: Iterable[str],
     after: Iterable[str],
     *,
-    title: str = "Provider residue before and after the translation",
+    title: str | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """Residue items per kind, before (the input) and after (the translated bundle) side by side.
@@ -191,12 +200,16 @@ def plot_residue(
     Args:
         before / after: residue texts as :func:`portkit.translate.lint_residue` returns them
             (``Translation.residue`` after ``lint`` is the ``after``).
+        title: default: how many items before and after.
     """
     counts = {"before": Counter(residue_category(t) for t in before),
               "after": Counter(residue_category(t) for t in after)}
+    if title is None:
+        title = (f"Provider residue: {counts['before'].total()} items before the translation, "
+                 f"{counts['after'].total()} after")
     kinds = sorted(set(counts["before"]) | set(counts["after"]),
                    key=lambda k: (-counts["before"][k], -counts["after"][k], k))
-    axes = _axes(ax, len(kinds) * 2 if kinds else 1)
+    axes = _axes(ax, round(len(kinds) * 1.5))
     height = 0.4
     for offset, side in ((-height / 2, "before"), (height / 2, "after")):
         values = [counts[side][k] for k in kinds]
@@ -205,7 +218,7 @@ def plot_residue(
         axes.bar_label(bars, labels=[str(v) if v else "" for v in values], padding=2, fontsize=8)
     axes.set_yticks(list(range(len(kinds))), labels=kinds)
     axes.invert_yaxis()
-    axes.set_xlabel("residue items")
+    _count_axis(axes, "residue items", max([*counts["before"].values(), *counts["after"].values()], default=0))
     axes.set_title(title)
-    axes.legend(loc="lower right", fontsize=8)
+    axes.legend(loc="best", fontsize=8)
     return axes

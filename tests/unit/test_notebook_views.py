@@ -171,6 +171,7 @@ def test_plot_residue_compares_before_and_after_per_kind(translation: portkit.Tr
     assert kinds[0] == "labels and annotations"  # the most residue before the translation
     assert dict(zip(kinds, widths[f"after ({len(after)})"], strict=True))["images"] == len(after)
     assert sum(widths[f"before ({len(before)})"]) == len(before)
+    assert ax.get_title() == f"Provider residue: {len(before)} items before the translation, {len(after)} after"
 
 
 # -------------------------------------------------------------------------------------- Plan / apply
