@@ -26,21 +26,41 @@ from portkit.frames import NOTEBOOK_EXTRA_HINT
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["COLORS", "plot_records", "plot_residue", "plot_timings", "plot_waves", "require_pyplot",
-           "residue_category"]
+__all__ = [
+    "COLORS",
+    "format_seconds",
+    "plot_records",
+    "plot_residue",
+    "plot_timings",
+    "plot_waves",
+    "require_pyplot",
+    "residue_category",
+]
 
 #: Colours of ops, outcomes and record kinds (matplotlib's tab palette): new is green, changed blue,
 #: nothing to do grey, failures and conflicts red, what a person must handle orange.
 COLORS: Mapping[str, str] = {
-    "create": "tab:green", "created": "tab:green",
-    "update": "tab:blue", "updated": "tab:blue",
+    "create": "tab:green",
+    "created": "tab:green",
+    "update": "tab:blue",
+    "updated": "tab:blue",
     "unchanged": "tab:gray",
-    "skip": "lightgray", "skipped": "lightgray",
-    "conflict": "tab:red", "failed": "tab:red",
+    "skip": "lightgray",
+    "skipped": "lightgray",
+    "conflict": "tab:red",
+    "failed": "tab:red",
     "dry-run": "tab:purple",
-    "changes": "tab:blue", "warnings": "tab:orange", "manual actions": "tab:red",
-    "before": "tab:orange", "after": "tab:blue",
+    "changes": "tab:blue",
+    "warnings": "tab:orange",
+    "manual actions": "tab:red",
+    "before": "tab:orange",
+    "after": "tab:blue",
 }
+
+
+def format_seconds(seconds: float) -> str:
+    """``61.7 s``; under a second with two decimals (``0.04 s``), so short steps do not read as nothing."""
+    return f"{seconds:.2f} s" if seconds < 1 else f"{seconds:.1f} s"
 
 
 def require_pyplot() -> Any:
@@ -112,15 +132,13 @@ def plot_waves(
     return _stacked_barh(_axes(ax, len(shown)), shown, series, xlabel="objects", title=title)
 
 
-def plot_timings(
-    timings: Mapping[str, float], *, title: str = "Seconds per step", ax: Axes | None = None
-) -> Axes:
+def plot_timings(timings: Mapping[str, float], *, title: str = "Seconds per step", ax: Axes | None = None) -> Axes:
     """Seconds per step, one bar each, in the order given, labelled with the seconds."""
     steps = list(timings)
     axes = _axes(ax, len(steps))
     y = list(range(len(steps)))
     bars = axes.barh(y, [float(timings[s]) for s in steps], color="tab:blue")
-    axes.bar_label(bars, labels=[f"{float(timings[s]):.1f} s" for s in steps], padding=3, fontsize=8)
+    axes.bar_label(bars, labels=[format_seconds(float(timings[s])) for s in steps], padding=3, fontsize=8)
     axes.set_yticks(y, labels=steps)
     axes.invert_yaxis()
     axes.set_xlabel("seconds")
@@ -202,19 +220,29 @@ def plot_residue(
             (``Translation.residue`` after ``lint`` is the ``after``).
         title: default: how many items before and after.
     """
-    counts = {"before": Counter(residue_category(t) for t in before),
-              "after": Counter(residue_category(t) for t in after)}
+    counts = {
+        "before": Counter(residue_category(t) for t in before),
+        "after": Counter(residue_category(t) for t in after),
+    }
     if title is None:
-        title = (f"Provider residue: {counts['before'].total()} items before the translation, "
-                 f"{counts['after'].total()} after")
-    kinds = sorted(set(counts["before"]) | set(counts["after"]),
-                   key=lambda k: (-counts["before"][k], -counts["after"][k], k))
+        title = (
+            f"Provider residue: {counts['before'].total()} items before the translation, "
+            f"{counts['after'].total()} after"
+        )
+    kinds = sorted(
+        set(counts["before"]) | set(counts["after"]), key=lambda k: (-counts["before"][k], -counts["after"][k], k)
+    )
     axes = _axes(ax, round(len(kinds) * 1.5))
     height = 0.4
     for offset, side in ((-height / 2, "before"), (height / 2, "after")):
         values = [counts[side][k] for k in kinds]
-        bars = axes.barh([i + offset for i in range(len(kinds))], values, height=height,
-                         label=f"{side} ({sum(values)})", color=COLORS[side])
+        bars = axes.barh(
+            [i + offset for i in range(len(kinds))],
+            values,
+            height=height,
+            label=f"{side} ({sum(values)})",
+            color=COLORS[side],
+        )
         axes.bar_label(bars, labels=[str(v) if v else "" for v in values], padding=2, fontsize=8)
     axes.set_yticks(list(range(len(kinds))), labels=kinds)
     axes.invert_yaxis()

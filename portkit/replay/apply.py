@@ -224,11 +224,11 @@ class ApplyResult:
     def plot_waves(self, *, ax: Axes | None = None) -> Axes:
         """A chart of the objects per apply wave, stacked by outcome (needs matplotlib:
         ``pip install 'portkit[notebook]'``); returns the Axes."""
-        from portkit.charts import plot_waves
+        from portkit.charts import format_seconds, plot_waves
 
         head = "Dry run" if self.dry_run else "Apply"
         return plot_waves([(o.wave, o.outcome) for o in self.objects], waves=WAVE_NAMES, categories=OUTCOMES,
-                          title=f"{head} in {self.seconds:.1f} s: objects per wave", ax=ax)
+                          title=f"{head} in {format_seconds(self.seconds)}: objects per wave", ax=ax)
 
 
 class ApplyInterrupted(ApplyError):

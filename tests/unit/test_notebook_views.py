@@ -101,7 +101,10 @@ def test_translation_dataframe_has_a_row_per_change_warning_and_manual_action(
     assert isinstance(df, pd.DataFrame)
     assert len(df) == len(t.changes) + len(t.warnings) + len(t.manual_actions)
     assert df["record"].value_counts().to_dict() == {
-        "change": len(t.changes), "warning": len(t.warnings), "manual action": len(t.manual_actions)}
+        "change": len(t.changes),
+        "warning": len(t.warnings),
+        "manual action": len(t.manual_actions),
+    }
     changes = df[df["record"] == "change"]
     assert changes.groupby("translator").size().to_dict() == t.by_translator()
     sc = changes[changes["path"] == "/spec/storageClassName"].iloc[0]
@@ -213,8 +216,18 @@ def test_apply_dataframe_has_outcome_and_seconds_per_object() -> None:
     result = apply(p)
     df = result.to_dataframe()
     assert list(df["outcome"]) == ["created"] * 3
-    assert list(df.columns) == ["outcome", "op", "object", "kind", "group", "namespace", "name", "wave",
-                                "seconds", "message"]
+    assert list(df.columns) == [
+        "outcome",
+        "op",
+        "object",
+        "kind",
+        "group",
+        "namespace",
+        "name",
+        "wave",
+        "seconds",
+        "message",
+    ]
     seconds = dict(zip(df["name"], df["seconds"], strict=True))
     assert 0.2 <= seconds["web"] < 5 and seconds["a"] < 0.2
     assert json.loads(json.dumps(result.to_dict()))["objects"][2]["seconds"] >= 0.2
@@ -230,8 +243,14 @@ def test_apply_dataframe_has_outcome_and_seconds_per_object() -> None:
 
 # -------------------------------------------------------------------------------- migration / data
 def report(completed: list[str], timings: dict[str, float]) -> MigrationReport:
-    return MigrationReport(namespaces=["shop"], source_provider="aws", target_provider="ionos",
-                           completed=completed, timings=timings, objects_by_kind={"Deployment": 2})
+    return MigrationReport(
+        namespaces=["shop"],
+        source_provider="aws",
+        target_provider="ionos",
+        completed=completed,
+        timings=timings,
+        objects_by_kind={"Deployment": 2},
+    )
 
 
 def test_migration_report_dataframe_has_every_step_in_order() -> None:
@@ -247,7 +266,7 @@ def test_migration_report_plot_timings_shows_steps_that_ran_in_order() -> None:
     ax = r.plot_timings()
     assert y_labels(ax) == ["export", "translate", "volumes"]  # the order of STEPS, not of the dict
     assert [p.get_width() for p in ax.patches] == [1.5, 0.25, 61.0]
-    assert [t.get_text() for t in ax.texts] == ["1.5 s", "0.2 s", "61.0 s"]
+    assert [t.get_text() for t in ax.texts] == ["1.5 s", "0.25 s", "61.0 s"]  # short steps do not read as 0
     assert "63 s" in ax.get_title()
 
 
@@ -261,8 +280,15 @@ def test_charts_draw_into_a_given_axes() -> None:
 def test_data_verify_dataframe_has_a_row_per_claim() -> None:
     tree = parse_manifest(manifest_text([b"./f"], ["81a4 3 0 0"], ["ab" * 32]))
     equal = ClaimCheck("shop/data", "shop-eu/data", "equal", source_tree=tree, target_tree=tree)
-    diff = ClaimCheck("shop/logs", "shop-eu/logs", "different", source_tree=tree, target_tree=tree,
-                      different=(("x", "content"),), missing=("a", "b"))
+    diff = ClaimCheck(
+        "shop/logs",
+        "shop-eu/logs",
+        "different",
+        source_tree=tree,
+        target_tree=tree,
+        different=(("x", "content"),),
+        missing=("a", "b"),
+    )
     gone = ClaimCheck("shop/tmp", "shop-eu/tmp", "missing", reason="no such claim", source_tree=tree)
     df = DataVerifyResult((equal, diff, gone), DEFAULT_IMAGE).to_dataframe()
     assert list(df["status"]) == ["equal", "different", "missing"]
@@ -303,3 +329,21 @@ def test_the_core_never_imports_pandas_or_matplotlib() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code, str(SHOP)], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+# ------------------------------------------------------------------------------------ the notebooks
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebooks_are_committed_with_their_outputs(path: Path) -> None:
+    """A reader on a forge sees the tables and charts: every code cell was run, in order, without an error
+    (refresh with ``pytest --nbmake --overwrite notebooks/``; nbmake re-runs them in the test command)."""
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code and [c["execution_count"] for c in code] == list(range(1, len(code) + 1))
+    outputs = [o for c in code for o in c["outputs"]]
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    kinds = {k for o in outputs for k in o.get("data", {})}
+    assert {"text/html", "image/png"} <= kinds, "tables and charts"
+    assert not [o for o in outputs if o.get("name") == "stderr"], "no warnings or tracebacks in the outputs"
