@@ -48,6 +48,8 @@ __all__ = [
 FORMAT = "portkit/recorded-target/v1"
 
 _NAMESPACES_PATH = "/api/v1/namespaces"
+#: Cluster-scoped resources left out: deprecated, never planned, and they quote the server's own addresses.
+_NOT_RECORDED = frozenset({"componentstatuses"})
 # /api/v1/namespaces/NS/PLURAL[/NAME[/SUB]] and /apis/GROUP/VERSION/namespaces/NS/PLURAL[/NAME[/SUB]]
 _NAMESPACED = re.compile(r"^/(?:api/[^/]+|apis/[^/]+/[^/]+)/namespaces/(?P<ns>[^/]+)/(?P<plural>[^/]+)(?P<rest>/.*)?$")
 
@@ -175,6 +177,8 @@ def record_target(cluster: Cluster, *, name: str, description: str) -> Recording
 
     Discovery.fetch(fetch)  # records /api, /apis (and the legacy per-version documents on old servers)
     for resource in sorted(cluster.resources(namespaced=False, verb="list"), key=lambda r: r.path()):
+        if resource.group_resource in _NOT_RECORDED:
+            continue
         try:
             page = cluster.request("GET", resource.path(), action=f"list {resource.group_resource}")
         except (ForbiddenError, NotFoundError):
@@ -211,6 +215,12 @@ class _RecordedTransport(Transport):
         """Answer one request from the recording (see :class:`RecordedCluster`)."""
         what = action or f"{method} {path}"
         name = self._recording.name
+        if method not in ("GET", "HEAD") and (query or {}).get("dryRun"):
+            raise RecordedTargetError(
+                f"{what}: the target {name!r} is a recording, which cannot run a server-side dry run.",
+                hint="Plan with dry_run_check=False against a recording (`portkit demo --offline` does), or plan "
+                "against the live cluster.",
+            )
         if method not in ("GET", "HEAD"):
             raise RecordedTargetError(
                 f"{what}: the target {name!r} is a recording, which cannot be written to.",
@@ -258,7 +268,7 @@ class _RecordedTransport(Transport):
 
 def _page(body: Any, query: Mapping[str, Any]) -> Any:
     """A list response paged like a server pages it (``limit`` / ``continue``); other bodies as they are."""
-    if not isinstance(body, dict) or "items" not in body:
+    if not isinstance(body, dict) or "items" not in body or not (query.get("limit") or query.get("continue")):
         return body
     items = list(body.get("items") or ())
     start = int(query.get("continue") or 0)
