@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from portkit import observe
 from portkit._retry import RetryPolicy
 from portkit._transport import Response, Transport
 from portkit.discovery import ApiResource, Discovery
@@ -80,6 +81,7 @@ class Cluster:
         self._lock = threading.Lock()
         self._discovery: Discovery | None = None
         self._version: str | None = None
+        observe.current().track_cluster(self)  # its request counters in the run's metrics, if any
 
     # -- construction -------------------------------------------------------------------------------
     @classmethod

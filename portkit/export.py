@@ -32,6 +32,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
+from portkit import observe
 from portkit.bundle import Bundle, BundleWriter
 from portkit.cluster import snapshot_version
 from portkit.display import html_table, text_table
@@ -501,6 +502,7 @@ def _detect_provider(cluster: Cluster, resources: list[ApiResource]) -> str | No
         return None
 
 
+@observe.step("export")
 def export(
     cluster: Cluster,
     namespaces: str | Iterable[str],

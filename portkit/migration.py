@@ -20,16 +20,20 @@ from typing import Any
 
 import attrs
 
+from portkit import observe
 from portkit._private_files import write_private_text
 from portkit.bundle import Bundle
 from portkit.cluster import Cluster
 from portkit.display import html_table, text_table
 from portkit.errors import ClusterMismatchError, ConfigurationError, PlanError, PortkitError
 from portkit.export import export as export_bundle
+from portkit.policy import PolicyResult, check_policies
+from portkit.policy.sources import PolicyPaths, policy_digest
 from portkit.replay import ApplyResult, Plan, VerifyResult, WaitResult, verify, wait_ready
 from portkit.replay import apply as apply_plan
 from portkit.replay import plan as make_plan
 from portkit.replay.identity import ClusterIdentity, cluster_identity
+from portkit.replay.nsmap import map_namespaces
 from portkit.translate import Translation, lint_residue, translate
 from portkit.volumes.quiesce import QuiesceState, delete_holders, quiesce, unquiesce
 from portkit.volumes.verify import DEFAULT_IMAGE, DataVerifyResult
@@ -85,6 +89,7 @@ class MigrationReport:
     data_verified: DataVerifyResult | None = attrs.field(default=None, repr=False)
     downtime_seconds: float | None = None
     quiesced: QuiesceState | None = attrs.field(default=None, repr=False)
+    policy: PolicyResult | None = attrs.field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -100,7 +105,8 @@ class MigrationReport:
     def needs_attention(self) -> bool:
         """True when there are warnings or manual actions a person must look at."""
         t = self.translation
-        return bool(t and (t.warnings or t.manual_actions)) or bool(self.waited and not self.waited.ready_all)
+        return (bool(t and (t.warnings or t.manual_actions)) or bool(self.waited and not self.waited.ready_all)
+                or bool(self.policy and self.policy.needs_attention))
 
     def __repr__(self) -> str:
         total = sum(self.objects_by_kind.values())
@@ -128,6 +134,8 @@ class MigrationReport:
                 lines += ["Warnings:"] + [f"  - {w}" for w in t.warnings[:50]]
                 if len(t.warnings) > 50:
                     lines.append(f"  ... and {len(t.warnings) - 50} more (see translation.json)")
+        if self.policy is not None:
+            lines += ["", self.policy.to_text()]
         if self.volumes is not None:
             lines += ["", "Volumes:", str(self.volumes)]
         if self.applied is not None:
@@ -155,7 +163,8 @@ class MigrationReport:
                  html_table(["step", "seconds"], [(k, f"{v:.1f}") for k, v in self.timings.items()], title="Timings")]
         if self.downtime_seconds is not None:
             parts.append(f"<p>Downtime: {self.downtime_seconds:.1f} s</p>")
-        for part in (self.translation, self.volumes, self.applied, self.waited, self.verified, self.data_verified):
+        for part in (self.translation, self.policy, self.volumes, self.applied, self.waited, self.verified,
+                     self.data_verified):
             if part is not None and hasattr(part, "_repr_html_"):
                 parts.append(part._repr_html_())
         return "".join(parts)
@@ -177,6 +186,7 @@ class MigrationReport:
             "objects_by_kind": self.objects_by_kind,
             "workdir": self.workdir,
             "translation": dump(self.translation),
+            "policy": dump(self.policy),
             "plan": dump(self.plan),
             "apply": dump(self.applied),
             "wait": dump(self.waited),
@@ -210,10 +220,16 @@ class Migration:
         selector: label selector for the export.
         wait: wait for readiness after the apply.
         timeout: seconds for the readiness wait.
-        allow_blockers: continue past lint/plan blockers (not recommended).
+        allow_blockers: continue past lint/plan blockers (not recommended); policy violations included.
         on_event: callable receiving :class:`MigrationEvent` objects.
         encryption_key: key to encrypt the Secrets of the export and the translated bundle in ``workdir``
             (and to read them back when resuming); default ``$PORTKIT_BUNDLE_KEY``. Never shown or logged.
+        policies: OPA/Rego and Gatekeeper policies (a directory or files; see :mod:`portkit.policy`): the
+            lint step checks the translated objects, as they would be applied, against them and stops the
+            migration before anything is written when a policy denies one (``lint.json`` and the report
+            list every violation per object). A resumed migration whose policies changed is checked again.
+        policy_namespaces: only these Rego packages (conftest's ``--namespace``); default all.
+        allow_policy_violations: go on despite policy violations (they stay in the report).
     """
 
     def __init__(
@@ -239,6 +255,9 @@ class Migration:
         quiesce: bool = False,
         verify_data: bool = False,
         helper_image: str = DEFAULT_IMAGE,
+        policies: PolicyPaths | None = None,
+        policy_namespaces: Sequence[str] | None = None,
+        allow_policy_violations: bool = False,
     ) -> None:
         if target_provider is None:
             raise ConfigurationError("Migration needs target_provider= (e.g. \"ionos\").",
@@ -265,6 +284,10 @@ class Migration:
         self.quiesce_enabled = quiesce
         self.verify_data_enabled = verify_data
         self.helper_image = helper_image
+        self.policies = policies
+        self.policy_namespaces = list(policy_namespaces) if policy_namespaces is not None else None
+        self.allow_policy_violations = allow_policy_violations
+        self._policy: PolicyResult | None = None
         self._encryption_key = encryption_key
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)  # it holds the exported Secrets
@@ -361,7 +384,8 @@ class Migration:
         self._check_clusters()
         self._emit("step_start", name, f"{name} started")
         started = time.monotonic()
-        result = fn()
+        with observe.current().step(name):  # the span of the step's function, if it has one, is this one
+            result = fn()
         seconds = time.monotonic() - started
         self._state["timings"][name] = round(seconds, 3)
         if name not in self._state["completed"]:
@@ -431,22 +455,64 @@ class Migration:
         return self._translation
 
     def lint(self) -> list[str]:
-        """Provider residue left after translation; stops the migration unless ``allow_blockers``."""
+        """Provider residue left after translation, and the policy check (``policies=``); stops the migration
+        unless ``allow_blockers`` (policy violations also with ``allow_policy_violations``)."""
         t = self.translate()
 
         def run() -> list[str]:
             residue = lint_residue(t, self.resolved_source_provider, self.target_provider or "", self.mappings)
-            self._write_json("lint.json", {"residue": residue})
+            self._policy = self._check_policies()
+            self._write_json("lint.json", {"residue": residue,
+                                           "policy": self._policy.to_dict() if self._policy else None})
+            problems: list[str] = []
+            hints: list[str] = []
             if residue and not self.allow_blockers:
-                raise MigrationBlocked(
+                problems.append(
                     f"{len(residue)} source-provider leftovers would not work on the target: "
-                    + "; ".join(residue[:10]) + ("; ..." if len(residue) > 10 else "") + ".",
-                    hint="Add mappings or rules for them, or pass allow_blockers=True (CLI: --allow-blockers).",
+                    + "; ".join(residue[:10]) + ("; ..." if len(residue) > 10 else "") + "."
                 )
+                hints.append("Add mappings or rules for them, or pass allow_blockers=True (CLI: --allow-blockers).")
+            if self._policy is not None and self._policy.blocked:
+                denied = self._policy.denied
+                problems.append(
+                    f"{len(denied)} policy violations (details in {self.workdir / 'lint.json'}): "
+                    + "; ".join(str(v) for v in denied[:10]) + ("; ..." if len(denied) > 10 else "") + "."
+                )
+                hints.append("Fix the objects (mappings, rules) or the policies, or pass "
+                             "allow_policy_violations=True (CLI: --allow-policy-violations).")
+            if problems:
+                raise MigrationBlocked(" ".join(problems), hint=" ".join(hints))
+            self._state["policy_digest"] = policy_digest(self.policies, self.policy_namespaces)
             return residue
 
         result: list[str] = self._step("lint", run)
         return result
+
+    def _check_policies(self) -> PolicyResult | None:
+        """The translated objects the apply writes, namespaces mapped, against ``policies``."""
+        if self.policies is None:
+            return None
+        objects = map_namespaces(self._objects_to_apply(), self.namespace_map or None).objects
+        result = check_policies(objects, self.policies, namespaces=self.policy_namespaces,
+                                overridden=self.allow_policy_violations or self.allow_blockers)
+        for v in result.denied if result.overridden else ():
+            self._emit("warning", "lint", f"policy violation (overridden): {v}")
+        for v in result.warned:
+            self._emit("warning", "lint", f"policy warning: {v}")
+        return result
+
+    def _lint_is_current(self) -> bool:
+        """The lint step was done, against the policies given now."""
+        return ("lint" in self._state["completed"]
+                and self._state.get("policy_digest") == policy_digest(self.policies, self.policy_namespaces))
+
+    def _load_policy_result(self) -> None:
+        try:
+            data = json.loads((self.workdir / "lint.json").read_text()).get("policy")
+        except (OSError, ValueError, AttributeError):
+            return
+        if isinstance(data, dict):
+            self._policy = PolicyResult.from_dict(data)
 
     @property
     def _quiesce_record(self) -> Path:
@@ -611,15 +677,42 @@ class Migration:
     # -- whole run -----------------------------------------------------------------------------------
     def run(self) -> MigrationReport:
         """Run every step not completed yet, in order, and return the report."""
+        obs = observe.current()
+        obs.track_cluster(self.source, "source")
+        obs.track_cluster(self.target, "target")
+        with obs.span("portkit.migration", namespaces=self.namespaces, target_provider=_target_name(
+                self.target_provider or ""), workdir=str(self.workdir)) as span:
+            span.set(resumed_after=sorted(self._state["completed"]) or None)
+            obs.info("migration_info", {"namespaces": ",".join(self.namespaces), "target_provider": _target_name(
+                self.target_provider or ""), "source_provider": self.source_provider or self._state.get(
+                "source_provider") or "?"})
+            self._run_steps()
+            report = self.report()
+            self._observe_report(obs, span, report)
+        return report
+
+    def _run_steps(self) -> None:
         done = set(self._state["completed"])
         for name in STEPS:
+            if name == "lint" and name in done and not self._lint_is_current():
+                self.lint()  # the policies changed since: check again (offline) before going on
+                continue
             if name in done and name in ("export", "translate", "lint", "quiesce", "volumes"):
                 self._emit("step_skipped", name, f"{name} already done")
                 if name in ("export", "translate"):
                     getattr(self, name)()  # load/recompute its output for the later steps
+                if name == "lint":
+                    self._load_policy_result()
                 continue
             getattr(self, name)()
-        return self.report()
+
+    def _observe_report(self, obs: observe.Observer, span: observe.SpanHandle, report: MigrationReport) -> None:
+        obs.info("migration_info", {"namespaces": ",".join(self.namespaces), "source_provider": report.source_provider,
+                                    "target_provider": report.target_provider})
+        if report.downtime_seconds is not None:
+            obs.set("downtime", report.downtime_seconds)
+        span.set(source_provider=report.source_provider, ok=report.ok, needs_attention=report.needs_attention,
+                 objects=sum(report.objects_by_kind.values()), downtime_seconds=report.downtime_seconds)
 
     def report(self) -> MigrationReport:
         """The report of what has been done so far."""
@@ -644,4 +737,5 @@ class Migration:
             data_verified=self._data_verified,
             downtime_seconds=self._state.get("downtime_seconds"),
             quiesced=self._quiesced,
+            policy=self._policy,
         )

@@ -2,7 +2,8 @@
 # One-time set-up, idempotent: Debian's container runtime packages for real nodes (containerd, runc, CNI
 # plugins, iptables, busybox-static), a virtualenv in .venv with portkit and its dev/notebook extras, and the
 # local-cluster binaries built from Go modules (cached under ${PORTKIT_CACHE_DIR:-~/.cache/portkit}):
-# Kubernetes (with the kubelet), etcd and kwok, then Velero and portkit's file object-store plugin.
+# Kubernetes (with the kubelet), etcd and kwok, then Velero and portkit's file object-store plugin, then OPA
+# for the policy gate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -40,3 +41,5 @@ fi
 .venv/bin/python -m portkit.testing.binaries >&2
 # ... and velero with the file object-store plugin (checks the Go version and says so if it is too old).
 .venv/bin/python -m portkit.testing.velero >&2
+# ... and opa for the policy gate (`--policy`; about 1.5 minutes cold on 2 cores).
+.venv/bin/python -m portkit.policy.opa >&2

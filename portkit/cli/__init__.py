@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from portkit.cli._common import EXIT_FAILED, EXIT_USAGE
+from portkit.cli._common import EXIT_FAILED, EXIT_USAGE, run_observed
 from portkit.display import terminal_safe
 from portkit.errors import InputError, PortkitError
 
@@ -77,7 +77,7 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return int(args.func(args))
+        return run_observed(args)  # args.func(args), with its metrics and spans (portkit.observe)
     except KeyboardInterrupt:
         print("portkit: interrupted.", file=sys.stderr)
         return EXIT_FAILED

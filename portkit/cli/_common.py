@@ -17,10 +17,12 @@ __all__ = [
     "EXIT_USAGE",
     "add_key_file_flag",
     "add_kube_flags",
+    "add_observe_flags",
     "add_output_flag",
     "emit",
     "parse_map_flags",
     "read_key_file",
+    "run_observed",
 ]
 
 EXIT_OK = 0
@@ -94,3 +96,50 @@ def emit(result: Any, fmt: str) -> None:
     else:
         text = result.to_text() if hasattr(result, "to_text") else str(result)
         sys.stdout.write(terminal_safe(text.rstrip("\n")) + "\n")
+
+
+def add_observe_flags(parser: argparse.ArgumentParser, *, serve: bool = False) -> None:
+    """The metrics flags of a command that does work: ``--metrics-file``, ``--metrics-label`` and, for long
+    runs (``serve=True``), ``--metrics-port`` / ``--metrics-address``. Traces need no flag: they follow the
+    ``OTEL_*`` environment variables (see :mod:`portkit.observe`)."""
+    group = parser.add_argument_group("metrics (Prometheus; needs pip install 'portkit[prometheus]')")
+    group.add_argument(
+        "--metrics-file", metavar="PATH",
+        help="write metrics in the Prometheus text format to PATH (atomically; at the start, after every step "
+        "and at the end), e.g. for node-exporter's textfile collector (name it *.prom) or a Pushgateway",
+    )  # fmt: skip
+    group.add_argument(
+        "--metrics-label", action="append", default=[], metavar="KEY=VALUE",
+        help="constant label on every series, e.g. unit=shop (repeatable)",
+    )  # fmt: skip
+    if serve:
+        group.add_argument(
+            "--metrics-port", type=int, metavar="PORT",
+            help="serve the metrics on http://ADDRESS:PORT/metrics while the command runs (0: any free port)",
+        )  # fmt: skip
+        group.add_argument(
+            "--metrics-address", default="127.0.0.1", metavar="ADDRESS",
+            help="address for --metrics-port (default 127.0.0.1; 0.0.0.0 in a pod that Prometheus scrapes)",
+        )  # fmt: skip
+
+
+def run_observed(args: argparse.Namespace) -> int:
+    """Run the parsed command (``args.func``) observed as its metrics flags and the ``OTEL_*`` variables say."""
+    from portkit.errors import ConfigurationError
+    from portkit.observe import run_command
+    from portkit.observe._metrics import parse_labels
+
+    port = getattr(args, "metrics_port", None)
+    if port is not None and not 0 <= port <= 65535:
+        raise ConfigurationError(f"--metrics-port {port} is not a port number (0-65535).")
+    if getattr(args, "metrics_label", None) and port is None and getattr(args, "metrics_file", None) is None:
+        raise ConfigurationError("--metrics-label labels metrics, but none are written or served.",
+                                 hint="Add --metrics-file PATH (or --metrics-port PORT where the command has it).")
+    return run_command(
+        str(getattr(args, "command", None) or "portkit"),
+        lambda: int(args.func(args)),
+        metrics_file=getattr(args, "metrics_file", None),
+        metrics_port=port,
+        metrics_address=getattr(args, "metrics_address", "127.0.0.1"),
+        labels=parse_labels(getattr(args, "metrics_label", None) or []),
+    )

@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from portkit import observe
 from portkit.cluster import Cluster
 from portkit.display import escape_control, html_table, text_table, truncate
 from portkit.errors import (
@@ -339,6 +340,7 @@ def _check_journal_cluster(
     )
 
 
+@observe.step("apply")
 def apply(
     plan: Plan,
     wait: bool = False,
@@ -493,7 +495,7 @@ def apply(
 
     crd_problems: list[str] = []
     try:
-        for wave_actions in plan.by_wave():
+        for wave_actions in observe.current().waves(plan.by_wave(), lambda a: results.get(index[id(a)])):
             if stopped:
                 for a in wave_actions:
                     done(a, "skipped", "not applied: the run stopped after a failure (on_error='stop')")

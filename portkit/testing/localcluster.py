@@ -2,9 +2,10 @@
 
 etcd, kube-apiserver, kube-controller-manager and kube-scheduler built from Go modules (see
 :mod:`portkit.testing.binaries`), kwok simulating the kubelets of fake nodes (so Deployments, StatefulSets
-and Jobs really roll out), and a simulated volume provisioner that binds the claims of the provider's
-StorageClasses. ``provider=`` makes the cluster look like that provider: nodes labelled as the provider
-labels them and its default StorageClasses installed (data from :mod:`portkit.profiles`).
+and Jobs really roll out), optionally real nodes that really run pods (:mod:`portkit.testing.node`), and a
+volume provisioner that binds the claims of the provider's StorageClasses (``local`` volumes on real nodes).
+``provider=`` makes the cluster look like that provider: nodes labelled as the provider labels them and its
+default StorageClasses installed (data from :mod:`portkit.profiles`).
 
 Everything listens on 127.0.0.1 on ports picked per cluster; everything lives under ``data_dir``
 (component logs in ``data_dir/logs``). Processes die with the Python process even when it is killed.
@@ -122,7 +123,8 @@ class LocalCluster:
         velero_store: the object-store directory; give two clusters the same one to back up in one and
             restore in the other. Default ``data_dir/velero-store``.
         ports: fixed ports by component (``etcd``, ``etcd-peer``, ``apiserver``, ``controller-manager``,
-            ``scheduler``, ``velero-metrics``, ``velero-profiler``); the others are picked free on 127.0.0.1.
+            ``scheduler``, ``velero-metrics``, ``velero-profiler``, ``velero-store``); the others are picked free
+            on 127.0.0.1.
         keep: keep ``data_dir`` after stop.
         detach: leave the processes running when this Python process exits (``portkit local up``).
         progress: callable receiving progress messages (default: stderr).
@@ -431,8 +433,13 @@ class LocalCluster:
             self._write_state()
 
     def memory(self) -> dict[str, int]:
-        """Resident memory of each running component, in bytes."""
-        return {name: rss_bytes(p.pid) for name, p in self._procs.items() if p.alive()}
+        """Resident memory of each running component, in bytes; a real node counts as one component per
+        program of its process tree (``node-NAME/kubelet``, ``.../containerd``, ``.../shims``,
+        ``.../containers``, ``.../node``)."""
+        found = {name: rss_bytes(p.pid) for name, p in self._procs.items() if p.alive()}
+        for node in self.real_nodes:
+            found.update({f"node-{node.name}/{part}": rss for part, rss in node.memory().items()})
+        return found
 
     def log_tails(self, lines: int = 30) -> dict[str, str]:
         """The last lines of every component's log."""

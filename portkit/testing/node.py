@@ -405,6 +405,39 @@ class RealNode:
         )
         return [line for line in proc.stdout.splitlines() if line and not line.startswith("sha256:")]
 
+    def memory(self) -> dict[str, int]:
+        """Resident memory of the node's processes in bytes, by program (kubelet, containerd, shims, the
+        containers' processes, the node process itself), summed over the node's whole process tree."""
+        from portkit.testing._process import rss_bytes
+
+        totals: dict[str, int] = {}
+        if self.process is None or not self.process.alive():
+            return totals
+        root = self.process.pid
+        pending = [(root, 0)]
+        seen: set[int] = set()
+        while pending:
+            pid, depth = pending.pop()
+            if pid in seen:
+                continue
+            seen.add(pid)
+            try:
+                name = Path(f"/proc/{pid}/comm").read_text().strip()
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    pending += [(int(c), depth + 1) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            if depth <= 1:  # unshare and the node process (PID 1 of the node's namespaces)
+                key = "node"
+            elif name in ("kubelet", "containerd"):
+                key = name
+            elif name.startswith("containerd-shim"):
+                key = "shims"
+            else:
+                key = "containers"
+            totals[key] = totals.get(key, 0) + rss_bytes(pid)
+        return totals
+
     def alive(self) -> bool:
         """True while the node's processes run."""
         return self.process is not None and self.process.alive()

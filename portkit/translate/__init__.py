@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from portkit import observe
 from portkit.errors import PortkitError, TranslationError
 from portkit.model import ObjectRef, gc_paused
 from portkit.profiles import Profile
@@ -98,6 +99,7 @@ def _profile_name(value: str | Sequence[str] | Profile) -> str:
     return "+".join(value)
 
 
+@observe.step("translate")
 def translate(
     bundle: Any,
     source: str | Sequence[str] | Profile | None = None,
@@ -239,6 +241,7 @@ def _translate(
     )
 
 
+@observe.step("lint")
 def lint_residue(
     translation: Translation | Any,
     source: str | Sequence[str] | Profile,

@@ -29,6 +29,7 @@ from typing import Any
 
 import attrs
 
+from portkit import observe
 from portkit.cluster import Cluster
 from portkit.errors import ApiError, NotFoundError, PortkitError, VolumeMoveError
 
@@ -177,6 +178,7 @@ def _selector(obj: Mapping[str, Any]) -> str | None:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or None
 
 
+@observe.step("quiesce")
 def quiesce(
     source: Cluster,
     namespaces: Sequence[str],

@@ -18,6 +18,7 @@ The velero process gets portkit's environment without any ``PORTKIT_*`` variable
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -25,12 +26,13 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from portkit import observe
 from portkit._childenv import child_environment
 from portkit._names import why_not_dns_label, why_not_dns_subdomain
 from portkit.cluster import Cluster
@@ -65,6 +67,7 @@ __all__ = [
     "parse_objects",
     "parse_version",
     "restore_args",
+    "volume_bytes",
     "volume_item_failures",
 ]
 
@@ -373,6 +376,71 @@ def _dns_name(*parts: str) -> str:
     text = "-".join(p for p in parts if p).lower()
     text = re.sub(r"[^a-z0-9-]+", "-", text).strip("-")
     return text[:63].rstrip("-") or "portkit"
+
+
+#: Velero's per-volume objects of a backup / restore, whose ``status.progress.bytesDone`` count the data moved:
+#: file-system backup (PodVolumeBackup / PodVolumeRestore) and the CSI data mover (DataUpload / DataDownload).
+_DATA_OBJECTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "backup": (("velero.io/v1", "PodVolumeBackup"), ("velero.io/v2alpha1", "DataUpload")),
+    "restore": (("velero.io/v1", "PodVolumeRestore"), ("velero.io/v2alpha1", "DataDownload")),
+}
+
+
+def progress_bytes(objects: Sequence[Mapping[str, Any]]) -> int:
+    """The bytes done of Velero per-volume objects (``status.progress.bytesDone``, summed)."""
+    total = 0
+    for obj in objects:
+        progress = _status(obj).get("progress")
+        if isinstance(progress, Mapping):
+            total += _int(progress.get("bytesDone"))
+    return total
+
+
+def volume_bytes(cluster: Cluster, namespace: str, operation: str, name: str) -> int:
+    """Bytes of volume data Velero moved for backup (or restore) ``name``: the ``bytesDone`` of its
+    PodVolumeBackups and DataUploads (PodVolumeRestores and DataDownloads), found by Velero's
+    ``velero.io/backup-name`` (``restore-name``) label in Velero's namespace. 0 when none moved data or the
+    kinds are not served (data path ``none`` or ``native``, or a Velero without node agent)."""
+    selector = f"velero.io/{operation}-name={name}"
+    objects: list[Mapping[str, Any]] = []
+    for api_version, kind in _DATA_OBJECTS[operation]:
+        try:
+            objects += cluster.list(cluster.resource_for(api_version, kind), namespace, label_selector=selector)
+        except PortkitError as exc:  # kind not served, or not readable: no bytes to count from it
+            log.debug("Cannot list %s in %s for %s %s: %s", kind, namespace, operation, name, exc)
+    return progress_bytes(objects)
+
+
+@contextlib.contextmanager
+def _operation(operation: str, **attributes: Any) -> Iterator[observe.SpanHandle]:
+    """The span ``portkit.velero.<operation>`` and the operation's count (ok or failed)."""
+    obs = observe.current()
+    ok = False
+    try:
+        with obs.span(f"portkit.velero.{operation}", operation=operation, **attributes) as span:
+            try:
+                yield span
+            except VeleroOperationError as exc:  # Velero's own verdict on the span: phase, counts, reason
+                span.set(phase=exc.phase, errors=exc.errors, warnings=exc.warnings, timed_out=exc.timed_out,
+                         failure_reason=exc.failure_reason or None,
+                         error_messages=list(exc.validation_errors) or None)
+                raise
+            ok = True
+    finally:
+        obs.add("volume_operations", operation=operation, result="ok" if ok else "failed")
+
+
+def _record_done(span: observe.SpanHandle, operation: str, obj: Mapping[str, Any], data_bytes: int) -> None:
+    """Phase, items, errors, warnings and bytes of a finished backup or restore on its span and metrics."""
+    status = _status(obj)
+    raw = status.get("progress")
+    progress: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    items = _int(progress.get("itemsBackedUp" if operation == "backup" else "itemsRestored"))
+    span.set(phase=str(status.get("phase") or ""), items=items, total_items=_int(progress.get("totalItems")),
+             errors=_int(status.get("errors")), warnings=_int(status.get("warnings")), bytes=data_bytes)
+    obs = observe.current()
+    obs.add("volume_items", items, operation=operation)
+    obs.add("volume_bytes", data_bytes, operation=operation)
 
 
 def _local_cluster_velero(kubeconfig: str | os.PathLike[str] | None) -> str | None:
@@ -834,18 +902,20 @@ class VeleroMover:
             raise ConfigurationError(
                 f"{backup!r} is not a valid Velero backup name.", hint="Use lower-case letters, digits and '-'."
             )
-        if self.source_cli.get("backup", backup) is None:
-            self.source_cli.create_backup(
-                backup,
-                namespaces=list(namespaces),
-                selector=selector,
-                data_path=self.data_path,
-                storage_location=self.storage_location,
-            )
-        try:
-            self.source_cli.wait("backup", backup, timeout=self.timeout, poll=self.poll, progress=progress)
-        except VeleroOperationError as exc:
-            raise self._explained(exc, self.source, self.source_cli) from exc
+        with _operation("backup", backup=backup, namespaces=list(namespaces), data_path=self.data_path) as span:
+            if self.source_cli.get("backup", backup) is None:
+                self.source_cli.create_backup(
+                    backup,
+                    namespaces=list(namespaces),
+                    selector=selector,
+                    data_path=self.data_path,
+                    storage_location=self.storage_location,
+                )
+            try:
+                obj = self.source_cli.wait("backup", backup, timeout=self.timeout, poll=self.poll, progress=progress)
+            except VeleroOperationError as exc:
+                raise self._explained(exc, self.source, self.source_cli) from exc
+            _record_done(span, "backup", obj, volume_bytes(self.source, self.source_cli.namespace, "backup", backup))
         return backup
 
     def wait_synced(self, backup: str, progress: ProgressCallback | None = None) -> dict[str, Any]:
@@ -853,6 +923,10 @@ class VeleroMover:
 
         Velero syncs a storage location about once a minute (not on demand), so this may take a minute.
         """
+        with _operation("sync", backup=backup):
+            return self._wait_synced(backup, progress)
+
+    def _wait_synced(self, backup: str, progress: ProgressCallback | None) -> dict[str, Any]:
         deadline = time.monotonic() + self.sync_timeout
         reported = False
         while True:
@@ -907,27 +981,31 @@ class VeleroMover:
         self.target_cli.storage_location(None)
         backup_obj = self.wait_synced(backup, progress)
         created: list[tuple[str, str]] = []
-        try:
-            modifier = self._write_configmaps(restore, classes, claims, created)
-            if self.target_cli.get("restore", restore) is None:
-                self.target_cli.create_restore(
-                    restore,
-                    backup=backup,
-                    namespaces=list(namespaces),
-                    namespace_map=nsmap,
-                    resource_modifier_configmap=modifier,
-                    include_resources=self.include_resources,
-                    existing_resource_policy=self.existing_resource_policy,
-                    restore_volumes=self.data_path != "none",
-                )
+        with _operation("restore", restore=restore, backup=backup, namespaces=list(namespaces),
+                        data_path=self.data_path) as span:
             try:
-                restore_obj = self.target_cli.wait(
-                    "restore", restore, timeout=self.timeout, poll=self.poll, progress=progress
-                )
-            except VeleroOperationError as exc:
-                raise self._explained(exc, self.target, self.target_cli) from exc
-        finally:
-            self._remove_configmaps(created)
+                modifier = self._write_configmaps(restore, classes, claims, created)
+                if self.target_cli.get("restore", restore) is None:
+                    self.target_cli.create_restore(
+                        restore,
+                        backup=backup,
+                        namespaces=list(namespaces),
+                        namespace_map=nsmap,
+                        resource_modifier_configmap=modifier,
+                        include_resources=self.include_resources,
+                        existing_resource_policy=self.existing_resource_policy,
+                        restore_volumes=self.data_path != "none",
+                    )
+                try:
+                    restore_obj = self.target_cli.wait(
+                        "restore", restore, timeout=self.timeout, poll=self.poll, progress=progress
+                    )
+                except VeleroOperationError as exc:
+                    raise self._explained(exc, self.target, self.target_cli) from exc
+            finally:
+                self._remove_configmaps(created)
+            restored_bytes = volume_bytes(self.target, self.target_cli.namespace, "restore", restore)
+            _record_done(span, "restore", restore_obj, restored_bytes)
         rows = tuple(self._target_row(row, nsmap) for row in source_rows)
         bstatus, rstatus = _status(backup_obj), _status(restore_obj)
         return VolumeMoveResult(
@@ -944,6 +1022,8 @@ class VeleroMover:
             items_backed_up=_int((bstatus.get("progress") or {}).get("itemsBackedUp")),
             items_restored=_int((rstatus.get("progress") or {}).get("itemsRestored")),
             messages=tuple(messages),
+            bytes_backed_up=volume_bytes(self.source, self.source_cli.namespace, "backup", backup),
+            bytes_restored=restored_bytes,
         )
 
     def refresh(self, result: VolumeMoveResult) -> VolumeMoveResult:

@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import attrs
 
+from portkit import observe
 from portkit.cluster import Cluster
 from portkit.display import html_table, text_table
 from portkit.errors import ApiError, NotFoundError, PortkitError
@@ -525,6 +526,7 @@ def _placement(side: _Side, claim_obj: Mapping[str, Any] | None,
     return None, None
 
 
+@observe.step("verify_data")
 def verify_data(
     source: Cluster,
     target: Cluster,

@@ -8,6 +8,8 @@ names exactly the one file changed in the target; rollback gives the source its 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -97,9 +99,21 @@ def test_real_data_moves_and_is_proven_equal(pair: tuple[LocalCluster, LocalClus
         quiesce=True, verify_data=True, workdir=tmp_path / "work", timeout=300,
         on_event=lambda e: events.append(f"{e.kind}:{e.step}"),
     )
-    report = migration.run()
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from portkit.observe import Metrics, Observer
+
+    metrics = Metrics()
+    with Observer(metrics=metrics):  # the bytes Velero moved, from its per-volume objects, in the metrics
+        report = migration.run()
     assert report.ok, report.to_text()
     assert "step_end:quiesce" in events and "step_end:verify_data" in events
+    counted = {(s.name, tuple(s.labels.values())): s.value
+               for f in text_string_to_metric_families(metrics.text()) for s in f.samples}  # fmt: skip
+    assert report.volumes.bytes_backed_up > 24 * 2**20 and report.volumes.bytes_restored > 24 * 2**20
+    assert counted[("portkit_volume_bytes_total", ("backup",))] == report.volumes.bytes_backed_up
+    assert counted[("portkit_volume_bytes_total", ("restore",))] == report.volumes.bytes_restored
+    assert counted[("portkit_verify_data_bytes_total", ())] == report.data_verified.bytes
 
     # the source was quiesced (scaled to 0, replicas recorded) and its holder pods are gone
     quiesced = json.loads((tmp_path / "work" / "quiesce.json").read_text())
@@ -143,6 +157,14 @@ def test_real_data_moves_and_is_proven_equal(pair: tuple[LocalCluster, LocalClus
     assert "size" in claim.different[0][1] and "content" in claim.different[0][1]
     assert claim.missing == () and claim.extra == ()
     assert "a/b/c/f7" in again.to_text()
+    cli = subprocess.run(
+        [sys.executable, "-m", "portkit.cli", "verify-data", "--from-kubeconfig", src.kubeconfig, "--to-kubeconfig",
+         dst.kubeconfig, "-n", "shop", "--namespace-map", "shop=shop-eu", "-o", "json"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert cli.returncode == 1, cli.stderr  # a difference is a failure for automation
+    data = json.loads(cli.stdout)
+    assert data["ok"] is False and [d["path"] for d in data["claims"][0]["different"]] == ["a/b/c/f7"]
 
     # rollback: the target's objects go, the source gets its replicas back
     done = migration.rollback()

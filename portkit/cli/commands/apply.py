@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from portkit.cli._common import EXIT_FAILED, EXIT_OK, emit
+from portkit.cli._common import EXIT_FAILED, EXIT_OK, add_observe_flags, emit
 from portkit.cli.commands.plan import add_replay_flags, make_plan
 from portkit.display import terminal_safe
 from portkit.errors import ConfigurationError
@@ -67,6 +67,7 @@ def register(subparsers: Any) -> None:
         "new address with a journal of an older portkit; only objects whose uid the journal recorded are deleted)",
     )
     parser.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
+    add_observe_flags(parser, serve=True)
     parser.set_defaults(func=run)
 
 

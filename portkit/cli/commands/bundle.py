@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from portkit.cli._common import EXIT_OK, add_key_file_flag, add_output_flag, emit, read_key_file
+from portkit.cli._common import EXIT_OK, add_key_file_flag, add_observe_flags, add_output_flag, emit, read_key_file
 
 __all__ = ["register", "run_upgrade"]
 
@@ -26,6 +26,7 @@ def register(subparsers: Any) -> None:
     up.add_argument("directory", metavar="DIR", help="the bundle directory")
     add_key_file_flag(up)
     add_output_flag(up)
+    add_observe_flags(up)
     up.set_defaults(func=run_upgrade)
 
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from portkit.cli._common import EXIT_FAILED, EXIT_OK, add_output_flag, emit
+from portkit.cli._common import EXIT_FAILED, EXIT_OK, add_observe_flags, add_output_flag, emit
 from portkit.errors import ConfigurationError, LocalClusterError
 
 #: Registry rewrite the demo uses (the ECR images of the sample move to a European registry).
@@ -109,6 +109,7 @@ def register(sub: Any) -> None:
                    help="skip the Velero volume move and the data verification (faster: Velero checks the shared "
                         "store once a minute; the target's volumes then start empty)")
     add_output_flag(p)
+    add_observe_flags(p, serve=True)
     p.set_defaults(func=run)
 
 

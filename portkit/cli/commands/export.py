@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from portkit.cli._common import EXIT_ATTENTION, EXIT_OK, add_key_file_flag, add_kube_flags, emit, read_key_file
+from portkit.cli._common import (
+    EXIT_ATTENTION,
+    EXIT_OK,
+    add_key_file_flag,
+    add_kube_flags,
+    add_observe_flags,
+    emit,
+    read_key_file,
+)
 
 __all__ = ["register", "run"]
 
@@ -38,6 +46,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
     parser.add_argument("--workers", type=int, default=8, metavar="N", help="lists running at once (default 8)")
     add_key_file_flag(parser, "encrypt Secret values and annotations in")
+    add_observe_flags(parser, serve=True)
     parser.set_defaults(func=run)
 
 

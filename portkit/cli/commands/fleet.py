@@ -83,6 +83,13 @@ def register(sub: Any) -> None:
         metavar="ARG",
         help="extra `portkit migrate` argument, e.g. --migrate-arg=--no-wait (repeat)",
     )
+    metrics = p.add_mutually_exclusive_group()
+    metrics.add_argument(
+        "--metrics-port", dest="unit_metrics_port", type=int, default=9464, metavar="PORT",
+        help="port on which every unit serves its Prometheus metrics (default 9464; the pods are annotated for "
+        "scraping and each unit also writes metrics.prom to its workdir; the image needs portkit[prometheus])",
+    )  # fmt: skip
+    metrics.add_argument("--no-metrics", action="store_true", help="units without metrics")
     p.add_argument("-o", "--out", metavar="DIR", help="write one YAML file per manifest into DIR (default: stdout)")
     p.add_argument(
         "--format",
@@ -126,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         backoff_limit=args.backoff_limit, active_deadline_seconds=args.deadline, ttl_seconds_after_finished=args.ttl,
         service_account=args.service_account, queue=args.queue, labels=_labels(args.label),
         image_pull_secrets=args.image_pull_secret, key_secret=args.key_secret, key_secret_key=args.key_secret_key,
+        metrics_port=None if args.no_metrics else args.unit_metrics_port,
     )  # fmt: skip
     if not args.out:
         sys.stdout.write(plan.to_yaml())

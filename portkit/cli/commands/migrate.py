@@ -13,10 +13,12 @@ from portkit.cli._common import (
     EXIT_OK,
     add_key_file_flag,
     add_kube_flags,
+    add_observe_flags,
     add_output_flag,
     emit,
     read_key_file,
 )
+from portkit.cli.commands._policy import add_policy_flags
 
 
 def register(sub: Any) -> None:
@@ -51,8 +53,10 @@ def register(sub: Any) -> None:
                         "docker.io/library/busybox:1.36.1)")
     p.add_argument("--rollback", action="store_true",
                    help="undo the migration in --workdir: delete what it created in the target, scale the source back")
+    add_policy_flags(p)
     add_key_file_flag(p, "encrypt Secret values and annotations in the workdir's")
     add_output_flag(p)
+    add_observe_flags(p, serve=True)
     p.set_defaults(func=run)
 
 
@@ -105,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
         selector=args.selector, wait=not args.no_wait, timeout=args.timeout, allow_blockers=args.allow_blockers,
         on_event=progress_printer(sys.stderr.isatty()), encryption_key=key,
         quiesce=args.quiesce, verify_data=args.verify_data,
+        policies=args.policies, policy_namespaces=args.policy_namespaces,
+        allow_policy_violations=args.allow_policy_violations,
         **({"helper_image": args.helper_image} if args.helper_image else {}),
     )
     if args.rollback:

@@ -12,10 +12,12 @@ from portkit.cli._common import (
     EXIT_OK,
     add_key_file_flag,
     add_kube_flags,
+    add_observe_flags,
     add_output_flag,
     emit,
     read_key_file,
 )
+from portkit.cli.commands._policy import add_policy_flags
 from portkit.display import terminal_safe
 from portkit.errors import ConfigurationError
 
@@ -52,6 +54,7 @@ def add_replay_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--workers", type=int, default=16, metavar="N", help="concurrent requests (default 16)")
     add_key_file_flag(parser, "read")
+    add_policy_flags(parser)
     add_output_flag(parser)
 
 
@@ -84,6 +87,9 @@ def make_plan(args: argparse.Namespace, cluster: Any) -> Any:
         dry_run_check=args.dry_run_check,
         workers=args.workers,
         rewrite_dns=args.rewrite_dns,
+        policies=args.policies,
+        policy_namespaces=args.policy_namespaces,
+        allow_policy_violations=args.allow_policy_violations,
     )
 
 
@@ -94,12 +100,14 @@ def register(subparsers: Any) -> None:
         help="show what applying a bundle to a cluster would do (writes nothing)",
         description="Compare a bundle with the target cluster: create / update / unchanged / conflict / skip per "
         "object with field-level diffs, blockers (kinds not served, missing namespaces, StorageClasses, "
-        "IngressClasses, PriorityClasses) and a server-side dry run of every object. Nothing is written. "
+        "IngressClasses, PriorityClasses, policy violations with --policy) and a server-side dry run of every "
+        "object. Nothing is written. "
         "Exit code 1 when the plan is blocked or the API rejects objects, 3 when there are conflicts or "
         "warnings, 0 otherwise.",
     )
     add_replay_flags(parser)
     parser.add_argument("--diff", action="store_true", help="also print the field-level diff (text output)")
+    add_observe_flags(parser)
     parser.set_defaults(func=run)
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from portkit.cli._common import EXIT_ATTENTION, EXIT_OK, emit, read_key_file
+from portkit.cli._common import EXIT_ATTENTION, EXIT_OK, add_observe_flags, emit, read_key_file
 from portkit.cli.commands._translate_common import add_translate_flags, read_input, translate_options
 
 __all__ = ["register", "run"]
@@ -32,6 +32,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--report", metavar="FILE", help="also write the JSON report to FILE (mode 0600; Secret values redacted)"
     )
+    add_observe_flags(parser)
     parser.set_defaults(func=run)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from portkit.cli._common import EXIT_FAILED, EXIT_OK, add_kube_flags, add_output_flag, emit
+from portkit.cli._common import EXIT_FAILED, EXIT_OK, add_kube_flags, add_observe_flags, add_output_flag, emit
 
 
 def register(sub: Any) -> None:
@@ -29,6 +29,7 @@ def register(sub: Any) -> None:
                    help="checker image (a busybox; default docker.io/library/busybox:1.36.1)")
     p.add_argument("--timeout", type=float, default=600, help="seconds one checker pod may take (default 600)")
     add_output_flag(p)
+    add_observe_flags(p, serve=True)
     p.set_defaults(func=run)
 
 
