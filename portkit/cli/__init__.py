@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from portkit._version import __version__
 from portkit.cli._common import EXIT_FAILED, EXIT_USAGE, run_observed
 from portkit.display import terminal_safe
 from portkit.errors import InputError, PortkitError
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="portkit",
         description="Move Kubernetes workloads between clusters on different providers.",
     )
+    parser.add_argument("--version", action="version", version=f"portkit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from portkit.cli import commands

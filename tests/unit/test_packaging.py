@@ -142,3 +142,17 @@ def test_package_data_holds_every_data_file_of_the_package() -> None:
     assert not missing, f"not package data, so missing from the wheel: {missing}"
     assert "portkit/testing/gomod/node/pause/main.go" in shipped
     assert "portkit/demo_data/shop-eks/app/20-workloads.yaml" in shipped
+
+
+def test_version_from_the_command_and_from_python_m(capsys: Any) -> None:
+    from portkit import __version__
+    from portkit.cli import main
+
+    try:
+        code = main(["--version"])
+    except SystemExit as exc:  # argparse's version action exits
+        code = int(exc.code or 0)
+    assert code == 0 and capsys.readouterr().out.strip() == f"portkit {__version__}"
+    proc = subprocess.run([sys.executable, "-m", "portkit", "--version"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"portkit {__version__}", proc.stderr

@@ -1,0 +1,8 @@
+"""``python -m portkit``: the ``portkit`` command."""
+
+import sys
+
+from portkit.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
