@@ -64,6 +64,11 @@ def test_offline_demo_json_names_the_recorded_target(tmp_path: Path, capsys: pyt
     assert images  # the demo's registry mapping was used
 
 
+def test_offline_demo_refuses_options_of_the_live_demo(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--offline", "--keep"]) == 2
+    assert "--offline starts none" in capsys.readouterr().err
+
+
 def test_sample_app_is_package_data_with_one_copy() -> None:
     assert demo.examples_dir() == SHOP and (SHOP / "app" / "20-workloads.yaml").is_file()
     link = ROOT / "examples" / "shop-eks"

@@ -139,6 +139,11 @@ def _wait_rolled_out(lc: Any, namespace: str, timeout: float = 120.0) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the demo (``--offline``: against the recorded target)."""
     if args.offline:
+        if args.keep or args.no_volumes:
+            raise ConfigurationError(
+                "--keep and --no-volumes are options of the demo on local clusters; --offline starts none.",
+                hint="Drop them, or run `portkit demo` without --offline.",
+            )
         return _run_offline(args)
     velero = not args.no_volumes
     problems = _prerequisites(velero=velero)
