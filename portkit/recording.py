@@ -247,8 +247,9 @@ class _RecordedTransport(Transport):
             if match["rest"]:
                 raise self._not_found(what, match["plural"], match["rest"].strip("/"))
             list_version = str(responses[_NAMESPACES_PATH].get("metadata", {}).get("resourceVersion") or "")
-            return _json_response({"kind": "List", "apiVersion": "v1", "items": [],
-                                   "metadata": {"resourceVersion": list_version}})
+            return _json_response(
+                {"kind": "List", "apiVersion": "v1", "items": [], "metadata": {"resourceVersion": list_version}}
+            )
         where = f" in namespace {match['ns']!r}, which exists in the target," if match else ""
         raise RecordedTargetError(
             f"{what}: the recording of {name!r} holds no answer for GET {path}{where} (it holds discovery and "
@@ -258,8 +259,15 @@ class _RecordedTransport(Transport):
 
     def _not_found(self, what: str, collection: str, item: str) -> ApiError:
         plural = collection.rpartition("/")[2]
-        status = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404,
-                  "message": f'{plural} "{item}" not found', "details": {"name": item, "kind": plural}}
+        status = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "status": "Failure",
+            "reason": "NotFound",
+            "code": 404,
+            "message": f'{plural} "{item}" not found',
+            "details": {"name": item, "kind": plural},
+        }
         return api_error_from_status(404, status, action=what)
 
     def close(self) -> None:
@@ -273,7 +281,7 @@ def _page(body: Any, query: Mapping[str, Any]) -> Any:
     items = list(body.get("items") or ())
     start = int(query.get("continue") or 0)
     limit = int(query.get("limit") or 0) or len(items) or 1
-    chunk = items[start:start + limit]
+    chunk = items[start : start + limit]
     meta = dict(body.get("metadata") or {})
     meta.pop("continue", None)
     if start + limit < len(items):
@@ -317,4 +325,3 @@ class RecordedCluster(Cluster):
 
     def __repr__(self) -> str:
         return f"<RecordedCluster {self.recording.name} recorded {self.recording.recorded_at}>"
-

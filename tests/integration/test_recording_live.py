@@ -32,14 +32,19 @@ def test_the_recording_plans_like_the_live_cluster_it_was_recorded_from() -> Non
             if path not in ("/version", "/api", "/apis") and isinstance(body, dict) and "items" in body:
                 names = {i["metadata"]["name"] for i in body["items"]}
                 assert names == {i["metadata"]["name"] for i in fresh.responses[path]["items"]}, path
-        t = portkit.translate(portkit.Bundle.from_manifests([SHOP / "app"]), source="aws", target="ionos",
-                              mappings=DEMO_MAPPINGS)
+        t = portkit.translate(
+            portkit.Bundle.from_manifests([SHOP / "app"]), source="aws", target="ionos", mappings=DEMO_MAPPINGS
+        )
         on_live = portkit.plan(t.bundle, live, dry_run_check=False)
         on_recording = portkit.plan(t.bundle, recorded, dry_run_check=False)
         assert _plan_outline(on_recording) == _plan_outline(on_live)
         # and with a class the target lacks, both block alike
-        bad = portkit.translate(portkit.Bundle.from_manifests([SHOP / "app"]), source="aws", target="ionos",
-                                mappings={"storage_classes": {"gp3": "fast"}})
+        bad = portkit.translate(
+            portkit.Bundle.from_manifests([SHOP / "app"]),
+            source="aws",
+            target="ionos",
+            mappings={"storage_classes": {"gp3": "fast"}},
+        )
         assert _plan_outline(portkit.plan(bad.bundle, recorded, dry_run_check=False)) == _plan_outline(
             portkit.plan(bad.bundle, live, dry_run_check=False)
         )

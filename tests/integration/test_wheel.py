@@ -30,14 +30,28 @@ WHEELHOUSE = cache_dir() / "wheelhouse"
 def _run(argv: list[str | Path], *, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    return subprocess.run([str(a) for a in argv], cwd=cwd, env=env, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+    return subprocess.run(
+        [str(a) for a in argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def _checkout_files() -> list[str]:
     """What a clean clone has (tracked files, plus new ones not ignored): what the wheel is built from."""
-    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                         capture_output=True, text=True, check=True, timeout=60).stdout
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
     return [f for f in out.splitlines() if (ROOT / f).exists() or (ROOT / f).is_symlink()]
 
 
@@ -78,13 +92,39 @@ def venv(built: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> P
     root = tmp_path_factory.mktemp("venv") / "venv"
     proc = _run([sys.executable, "-m", "venv", "--without-pip", root], cwd=root.parent)
     assert proc.returncode == 0, proc.stderr
-    install = [sys.executable, "-m", "pip", "--python", root / "bin" / "python", "install", "-q", "--no-index",
-               "--find-links", wheel.parent, "--find-links", WHEELHOUSE, "portkit"]
+    install = [
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        root / "bin" / "python",
+        "install",
+        "-q",
+        "--no-index",
+        "--find-links",
+        wheel.parent,
+        "--find-links",
+        WHEELHOUSE,
+        "portkit",
+    ]
     proc = _run(install, cwd=root.parent)
     if proc.returncode != 0:  # the wheelhouse lacks a dependency: fetch them once from PyPI
         WHEELHOUSE.mkdir(parents=True, exist_ok=True)
-        fetch = _run([sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "-d", WHEELHOUSE,
-                      *_requirements(wheel)], cwd=root.parent, timeout=600)
+        fetch = _run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--only-binary=:all:",
+                "-d",
+                WHEELHOUSE,
+                *_requirements(wheel),
+            ],
+            cwd=root.parent,
+            timeout=600,
+        )
         assert fetch.returncode == 0, fetch.stderr[-3000:]
         proc = _run(install, cwd=root.parent)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -128,11 +168,13 @@ def test_installed_wheel_version_and_offline_demo(venv: Path, tmp_path: Path) ->
 
 def test_installed_wheel_without_the_local_extra(venv: Path, tmp_path: Path) -> None:
     """A plain install has no cryptography: LocalCluster still imports, and `portkit demo` says what to install."""
-    probe = _run([venv / "python", "-c", "import importlib.util as u; print(u.find_spec('cryptography') is None)"],
-                 cwd=tmp_path)
+    probe = _run(
+        [venv / "python", "-c", "import importlib.util as u; print(u.find_spec('cryptography') is None)"], cwd=tmp_path
+    )
     assert probe.stdout.strip() == "True", "cryptography came with a plain install: this test shows nothing"
-    imported = _run([venv / "python", "-c", "from portkit.testing import LocalCluster; print(LocalCluster.__name__)"],
-                    cwd=tmp_path)
+    imported = _run(
+        [venv / "python", "-c", "from portkit.testing import LocalCluster; print(LocalCluster.__name__)"], cwd=tmp_path
+    )
     assert imported.returncode == 0 and imported.stdout.strip() == "LocalCluster", imported.stderr
     live = _run([venv / "portkit", "demo", "--workdir", tmp_path / "live"], cwd=tmp_path, timeout=60)
     assert live.returncode == 1

@@ -124,9 +124,7 @@ def test_live_demo_on_a_ready_machine_announces_a_first_build(
     assert "first run: building Kubernetes v" in err and "Velero" in err and "about 20 minutes" in err
 
 
-def test_prerequisites_know_the_build_names_the_builders_use(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_prerequisites_know_the_build_names_the_builders_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """missing_builds() mirrors the cache names of ensure_binaries/ensure_velero/the pause image: kept in step."""
     from portkit.testing import binaries, images, prerequisites, velero
 
@@ -171,7 +169,8 @@ except LocalClusterError as exc:
     print(exc)
 """
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert "cryptography" in proc.stdout and "pip install 'portkit[local]'" in proc.stdout

@@ -127,7 +127,11 @@ def _tracked_package_files() -> list[str]:
     try:
         listed = subprocess.run(
             ["git", "ls-files", "--cached", "--others", "--exclude-standard", "portkit"],
-            cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
         ).stdout.split()
     except (OSError, subprocess.CalledProcessError):  # not a git checkout: the files on disk
         listed = [p.relative_to(ROOT).as_posix() for p in PACKAGE.rglob("*") if p.is_file()]
@@ -153,6 +157,12 @@ def test_version_from_the_command_and_from_python_m(capsys: Any) -> None:
     except SystemExit as exc:  # argparse's version action exits
         code = int(exc.code or 0)
     assert code == 0 and capsys.readouterr().out.strip() == f"portkit {__version__}"
-    proc = subprocess.run([sys.executable, "-m", "portkit", "--version"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "portkit", "--version"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 0 and proc.stdout.strip() == f"portkit {__version__}", proc.stderr

@@ -20,34 +20,66 @@ from portkit.testing.binaries import KUBERNETES_VERSION
 def _aggregated(group: str, version: str, resources: list[tuple[str, str, bool]]) -> dict[str, Any]:
     return {
         "metadata": {"name": group},
-        "versions": [{"version": version, "resources": [
-            {"resource": plural, "responseKind": {"group": group, "version": version, "kind": kind},
-             "scope": "Namespaced" if namespaced else "Cluster", "verbs": ["get", "list", "create", "patch"]}
-            for plural, kind, namespaced in resources
-        ]}],
+        "versions": [
+            {
+                "version": version,
+                "resources": [
+                    {
+                        "resource": plural,
+                        "responseKind": {"group": group, "version": version, "kind": kind},
+                        "scope": "Namespaced" if namespaced else "Cluster",
+                        "verbs": ["get", "list", "create", "patch"],
+                    }
+                    for plural, kind, namespaced in resources
+                ],
+            }
+        ],
     }
 
 
 def _small() -> dict[str, Any]:
     """A tiny recording: core (namespaces, configmaps) and storage.k8s.io (storageclasses), three namespaces."""
-    core = {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2",
-            "items": [_aggregated("", "v1", [("namespaces", "Namespace", False), ("configmaps", "ConfigMap", True)])]}
-    groups = {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2",
-              "items": [_aggregated("storage.k8s.io", "v1", [("storageclasses", "StorageClass", False)])]}
-    namespaces = [{"metadata": {"name": n, "uid": f"uid-{n}"}, "status": {"phase": "Active"}}
-                  for n in ("default", "kube-system", "team-a")]
-    classes = [{"metadata": {"name": "fast", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-                "provisioner": "example.com/csi"}]
+    core = {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "items": [_aggregated("", "v1", [("namespaces", "Namespace", False), ("configmaps", "ConfigMap", True)])],
+    }
+    groups = {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "items": [_aggregated("storage.k8s.io", "v1", [("storageclasses", "StorageClass", False)])],
+    }
+    namespaces = [
+        {"metadata": {"name": n, "uid": f"uid-{n}"}, "status": {"phase": "Active"}}
+        for n in ("default", "kube-system", "team-a")
+    ]
+    classes = [
+        {
+            "metadata": {"name": "fast", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            "provisioner": "example.com/csi",
+        }
+    ]
     return {
-        "format": FORMAT, "name": "small", "description": "a test recording", "recorded_at": "2026-01-01T00:00:00Z",
+        "format": FORMAT,
+        "name": "small",
+        "description": "a test recording",
+        "recorded_at": "2026-01-01T00:00:00Z",
         "responses": {
             "/version": {"gitVersion": "v1.34.4"},
             "/api": core,
             "/apis": groups,
-            "/api/v1/namespaces": {"kind": "NamespaceList", "apiVersion": "v1",
-                                   "metadata": {"resourceVersion": "42"}, "items": namespaces},
-            "/apis/storage.k8s.io/v1/storageclasses": {"kind": "StorageClassList", "apiVersion": "storage.k8s.io/v1",
-                                                       "metadata": {"resourceVersion": "42"}, "items": classes},
+            "/api/v1/namespaces": {
+                "kind": "NamespaceList",
+                "apiVersion": "v1",
+                "metadata": {"resourceVersion": "42"},
+                "items": namespaces,
+            },
+            "/apis/storage.k8s.io/v1/storageclasses": {
+                "kind": "StorageClassList",
+                "apiVersion": "storage.k8s.io/v1",
+                "metadata": {"resourceVersion": "42"},
+                "items": classes,
+            },
         },
     }
 
@@ -90,8 +122,7 @@ def test_objects_in_a_namespace_the_target_has_are_not_guessed(small: RecordedCl
 
 
 def test_a_recording_cannot_be_written_to_nor_dry_run(small: RecordedCluster) -> None:
-    sc = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "new"},
-          "provisioner": "x"}
+    sc = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "new"}, "provisioner": "x"}
     with pytest.raises(RecordedTargetError, match="cannot be written to"):
         small.apply(sc)
     with pytest.raises(RecordedTargetError, match="cannot run a server-side dry run") as info:

@@ -125,8 +125,9 @@ def run_offline(
     say(f"planning against the {target.recording.summary()}")
     p = plan(t.bundle, target, dry_run_check=False)
     _write_json(work / "plan.json", p.to_dict())
-    return OfflineDemo(translation=t, plan=p, recording=target.recording, workdir=work,
-                       seconds=time.monotonic() - started)
+    return OfflineDemo(
+        translation=t, plan=p, recording=target.recording, workdir=work, seconds=time.monotonic() - started
+    )
 
 
 def _write_json(path: Path, data: Any) -> None:
