@@ -13,7 +13,7 @@ import tenacity
 
 from portkit.errors import ClusterUnreachableError, ServerError, ThrottledError
 
-__all__ = ["RetryPolicy", "is_retryable"]
+__all__ = ["RetryNotice", "RetryPolicy", "is_retryable"]
 
 log = logging.getLogger("portkit.retry")
 T = TypeVar("T")
@@ -24,6 +24,30 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, ThrottledError | ClusterUnreachableError):
         return True
     return isinstance(exc, ServerError) and exc.status != 501
+
+
+@attrs.frozen
+class RetryNotice:
+    """Told to a :class:`~portkit.cluster.Cluster`'s ``on_retry`` listener before a request is tried again.
+
+    Attributes:
+        action: what the request does (``list pods``, ``GET /version``).
+        attempt: the number of the attempt about to be made (2 for the first retry).
+        attempts: the most attempts the retry policy makes.
+        error: why the last attempt failed.
+    """
+
+    action: str
+    attempt: int
+    attempts: int
+    error: BaseException | None = None
+
+    @property
+    def reason(self) -> str:
+        """The error as a short sentence (its message without the hint)."""
+        if self.error is None:
+            return "no answer"
+        return str(getattr(self.error, "message", None) or self.error or type(self.error).__name__)
 
 
 @attrs.frozen

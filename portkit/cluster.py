@@ -11,14 +11,14 @@ import json
 import os
 import threading
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from portkit import observe
-from portkit._retry import RetryPolicy
+from portkit._retry import RetryNotice, RetryPolicy
 from portkit._transport import Response, Transport
 from portkit.discovery import ApiResource, Discovery
 from portkit.errors import (
@@ -77,6 +77,11 @@ class Cluster:
         self.server: str = str(configuration.host).rstrip("/")
         self.retry = retry or RetryPolicy()
         self.stats = ClusterStats()
+        #: Called (from the thread making the request) before a failed request is tried again, with a
+        #: :class:`~portkit._retry.RetryNotice`; the CLI prints ``retrying ... (2/8)`` from it.
+        self.on_retry: Callable[[RetryNotice], None] | None = None
+        #: True once the API server has answered any request (with data or with an error status).
+        self.answered = False
         self._transport = Transport(configuration, maxsize=pool_size, timeout=timeout)
         self._lock = threading.Lock()
         self._discovery: Discovery | None = None
@@ -140,9 +145,33 @@ class Cluster:
             self._count("requests")
             if method not in ("GET", "HEAD"):
                 self._count("writes")
-            return self._transport.request(method, path, **kwargs)
+            return self._answer(lambda: self._transport.request(method, path, **kwargs))
 
-        return self.retry.call(once, on_retry=self._on_retry)
+        return self.retry.call(once, on_retry=self._retry_hook(kwargs.get("action") or f"{method} {path}"))
+
+    def _answer(self, call: Callable[[], Response]) -> Response:
+        """``call()``, noting that the server answered (a response, or an error status it sent)."""
+        try:
+            response = call()
+        except ApiError:
+            self.answered = True
+            raise
+        self.answered = True
+        return response
+
+    def _retry_hook(self, action: str) -> Callable[[BaseException | None], None]:
+        """The ``on_retry`` of one request: counts, and tells :attr:`on_retry` which attempt comes next."""
+        attempt = 1
+
+        def hook(exc: BaseException | None) -> None:
+            nonlocal attempt
+            attempt += 1
+            self._on_retry(exc)
+            listener = self.on_retry
+            if listener is not None:
+                listener(RetryNotice(action, attempt, self.retry.attempts, exc))
+
+        return hook
 
     def _on_retry(self, exc: BaseException | None) -> None:
         self._count("retries")
@@ -366,13 +395,13 @@ class Cluster:
             attempts += 1
             self._count("requests")
             self._count("writes")
-            return self._transport.request(
+            return self._answer(lambda: self._transport.request(
                 "POST", resource.path(ref.namespace or None), body=body, content_type="application/json",
                 query=query or None, action=f"create {ref}",
-            )
+            ))  # fmt: skip
 
         try:
-            response = self.retry.call(once, on_retry=self._on_retry)
+            response = self.retry.call(once, on_retry=self._retry_hook(f"create {ref}"))
         except ConflictError as exc:
             if attempts > 1 and exc.reason == "AlreadyExists" and not dry_run:
                 return self.get(resource, ref.name, ref.namespace or None)

@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from pathlib import Path
@@ -464,7 +464,29 @@ def _normalize_namespaces(namespaces: str | Iterable[str]) -> list[str]:
     return result
 
 
-def _progress_bar(enabled: bool, total: int) -> Any:
+class _CallbackBar:
+    """The part of a tqdm bar export uses, reporting to a ``progress(done, total)`` callable."""
+
+    def __init__(self, callback: Callable[[int, int], None], total: int) -> None:
+        self.callback = callback
+        self.total = total
+        self.n = 0
+        callback(0, total)
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        self.callback(self.n, self.total)
+
+    def set_postfix(self, **_: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(enabled: bool | Callable[[int, int], None], total: int) -> Any:
+    if callable(enabled):
+        return _CallbackBar(enabled, total)
     if not enabled:
         return None
     try:
@@ -509,7 +531,7 @@ def export(
     path: str | Path,
     selector: str | None = None,
     *,
-    progress: bool = False,
+    progress: bool | Callable[[int, int], None] = False,
     workers: int = 8,
     page_size: int = 500,
     encryption_key: str | bytes | None = None,
@@ -521,7 +543,8 @@ def export(
         namespaces: one namespace or several.
         path: the bundle directory (new, empty, or holding an earlier bundle, which is replaced).
         selector: a label selector limiting the namespaced objects exported (``app=web``).
-        progress: show a progress bar (tqdm) while listing.
+        progress: show a progress bar (tqdm) while listing; or a callable, called with (lists done, lists in
+            all) after each list (from the calling thread).
         workers: how many lists run at once (a bounded thread pool across kinds and namespaces).
         page_size: objects per list page.
         encryption_key: Fernet key to encrypt Secret values at rest (default ``$PORTKIT_BUNDLE_KEY``).

@@ -429,7 +429,7 @@ def plan_fleet(
         metrics_port: every unit serves its Prometheus metrics on this port of its pod (``--metrics-port``,
             on all the pod's addresses), with ``prometheus.io/scrape|port|path`` annotations on the pod and a
             container port ``metrics``, labels ``fleet`` and ``unit`` on every series, and writes them to
-            ``metrics.prom`` in its workdir. The image then needs ``portkit[prometheus]``. None: no metrics.
+            ``metrics.prom`` in its workdir. None: no metrics.
 
     Raises:
         ConfigurationError: a missing or invalid option (named in the message).

@@ -1,7 +1,8 @@
-"""``python -m portkit.cli``."""
+"""``python -m portkit.cli``: the ``portkit`` command."""
 
 import sys
 
 from portkit.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

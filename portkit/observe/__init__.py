@@ -11,8 +11,8 @@ Both are optional extras and cost nothing when absent:
   exporter. A script that has configured a global tracer provider gets portkit's spans in it; the CLI sets
   the SDK up from the standard ``OTEL_*`` variables (:func:`tracer_provider_from_env`). Without either,
   no span is started.
-* metrics need ``prometheus_client`` — ``pip install 'portkit[prometheus]'``. Each :class:`Metrics` has a
-  registry of its own. The CLI's ``--metrics-file`` / ``--metrics-port`` use it.
+* metrics need ``prometheus_client`` (a dependency; if it is missing the flags say what to install). Each
+  :class:`Metrics` has a registry of its own. The CLI's ``--metrics-file`` / ``--metrics-port`` use it.
 
 ```python
 from portkit.observe import Metrics, Observer

@@ -1,6 +1,6 @@
 """Prometheus metrics of one portkit run: the metric table, a registry of its own, the text file, the endpoint.
 
-Built on ``prometheus_client`` (the optional extra ``portkit[prometheus]``), with a
+Built on ``prometheus_client`` (a dependency of portkit), with a
 :class:`~prometheus_client.CollectorRegistry` per :class:`Metrics` object — never the library's global
 registry, so two runs in one process (tests, notebooks) never share or double-count series.
 """

@@ -255,9 +255,14 @@ class RollbackResult:
 
 # ---------------------------------------------------------------------------------------------------
 class _Progress:
-    def __init__(self, total: int, enabled: bool) -> None:
+    def __init__(self, total: int, enabled: bool | Callable[[int, int], None]) -> None:
         self._bar: Any = None
-        if enabled and total:
+        self._callback = enabled if callable(enabled) else None
+        self._total = total
+        self._done = 0
+        if self._callback is not None:
+            self._callback(0, total)
+        elif enabled and total:
             try:
                 from tqdm.auto import tqdm
 
@@ -266,6 +271,9 @@ class _Progress:
                 self._bar = None
 
     def step(self, n: int = 1) -> None:
+        if self._callback is not None:
+            self._done += n
+            self._callback(self._done, self._total)
         if self._bar is not None:
             self._bar.update(n)
 
@@ -350,7 +358,7 @@ def apply(
     workdir: str | os.PathLike[str] | None = None,
     force: bool = False,
     workers: int = 16,
-    progress: bool = False,
+    progress: bool | Callable[[int, int], None] = False,
     on_error: str = "continue",
 ) -> ApplyResult:
     """Apply a plan to its target cluster.
@@ -365,7 +373,8 @@ def apply(
         force: take ownership of fields other field managers own (server-side apply ``force``). Without
             it, conflicting objects fail with the API's list of conflicting fields.
         workers: concurrent requests within a wave.
-        progress: show a progress bar (tqdm).
+        progress: show a progress bar (tqdm); or a callable, called with (objects done, objects in all) as
+            objects finish (from the calling thread).
         on_error: ``continue`` (apply every other object, report the failures) or ``stop`` (finish the
             running wave, start no new one).
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from portkit._kv import split_key_value
 from portkit.display import html_table, text_table
 from portkit.errors import ConfigurationError
 from portkit.model import ObjectRef, fast_copy, split_api_version
@@ -131,13 +132,10 @@ def parse_namespace_map(items: Iterable[str] | Mapping[str, str] | None) -> dict
     if isinstance(items, Mapping):
         pairs = [(str(k), str(v)) for k, v in items.items()]
     else:
-        for item in items:
-            old, sep, new = str(item).partition("=")
-            if not sep:
-                raise ConfigurationError(
-                    f"Namespace mapping {item!r} is not of the form OLD=NEW.", hint="Write e.g. shop=shop-eu."
-                )
-            pairs.append((old.strip(), new.strip()))
+        pairs = [
+            split_key_value(str(item), flag="Namespace mapping", form="OLD=NEW", example="shop=shop-eu", strip=True)
+            for item in items
+        ]
     result: dict[str, str] = {}
     for old, new in pairs:
         for name in (old, new):

@@ -76,9 +76,9 @@ class Change:
         return f"<Change {self.ref} {self.path or '(object)'} {self.op} by {self.translator}>"
 
     def __str__(self) -> str:
-        from portkit.display import truncate
+        from portkit.display import readable_path, truncate
 
-        where = f"{self.ref} {self.path}" if self.path else str(self.ref)
+        where = f"{self.ref} {readable_path(self.path)}" if self.path else str(self.ref)
         if self.op in ("drop", "add", "replace"):
             what = {"drop": "left out", "add": "added", "replace": f"became {self.new}"}[self.op]
         elif self.op == "remove":

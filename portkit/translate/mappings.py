@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from portkit._kv import split_key_value
 from portkit.errors import TranslationError
 
 __all__ = ["Mappings", "parse_map_flags"]
@@ -137,8 +138,6 @@ def parse_map_flags(flags: Iterable[str]) -> dict[str, Any]:
             out.setdefault(key, []).append(rest)
             continue
         # images may contain ':' in ports (registry:5000/x) — split on the last '=' only once.
-        old, eq, new = rest.partition("=")
-        if not eq or not old:
-            raise TranslationError(f"--map {flag!r}: expected {kind}:OLD=NEW.")
+        old, new = split_key_value(rest, flag="--map", form=f"{kind}:OLD=NEW", error=TranslationError)
         out.setdefault(key, {})[old] = new
     return out

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from portkit.display import html_table, text_table, truncate
+from portkit.display import html_table, readable_path, text_table, truncate
 from portkit.translate._base import Change, ManualAction, TranslationWarning
 
 __all__ = ["Translation"]
@@ -109,7 +109,7 @@ class Translation:
             rows = [
                 (
                     str(c.ref),
-                    c.path or "(object)",
+                    readable_path(c.path) or "(object)",
                     c.op,
                     _value(c.old),
                     _value(c.new),
@@ -166,7 +166,7 @@ class Translation:
                     [
                         (
                             str(c.ref),
-                            c.path or "(object)",
+                            readable_path(c.path) or "(object)",
                             c.op,
                             _value(c.old),
                             _value(c.new),

@@ -332,7 +332,7 @@ def test_restricted_rbac_export(shop: LocalCluster, tmp_path: Path) -> None:
 
 def test_cli(shop: LocalCluster, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
-        ["export", "--kubeconfig", shop.kubeconfig, "-n", NS, "-o", str(tmp_path / "cli"), "--output-format", "json"]
+        ["export", "--kubeconfig", shop.kubeconfig, "-n", NS, "-d", str(tmp_path / "cli"), "-o", "json"]
     )
     out = json.loads(capsys.readouterr().out)
     assert code == 0

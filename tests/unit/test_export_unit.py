@@ -468,20 +468,20 @@ def test_cli_export(
         "portkit.cluster.Cluster.from_kubeconfig", classmethod(lambda cls, path=None, context=None: fake)
     )
     fake.close = lambda: None  # type: ignore[attr-defined]
-    code = main(["export", "--kubeconfig", "k", "-n", "shop", "-o", str(tmp_path / "b"), "--output-format", "json"])
+    code = main(["export", "--kubeconfig", "k", "-n", "shop", "-d", str(tmp_path / "b"), "-o", "json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0
     assert out["objects"] == len(Bundle.load(tmp_path / "b"))
     fake.forbidden.add(("secrets", "shop"))
-    code = main(["export", "-n", "shop", "-o", str(tmp_path / "b")])
+    code = main(["export", "-n", "shop", "-d", str(tmp_path / "b")])
     text = capsys.readouterr().out
     assert code == 3
     assert "Could not be read" in text and "Secret" in text
 
 
 def test_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["export", "-o", str(tmp_path / "b")]) == 2  # no namespace
-    assert main(["export", "-n", "x", "-o", str(tmp_path / "b"), "--kubeconfig", str(tmp_path / "nope")]) == 2
+    assert main(["export", "-d", str(tmp_path / "b")]) == 2  # no namespace
+    assert main(["export", "-n", "x", "-d", str(tmp_path / "b"), "--kubeconfig", str(tmp_path / "nope")]) == 2
     assert "No kubeconfig" in capsys.readouterr().err
 
 

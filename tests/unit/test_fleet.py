@@ -316,7 +316,7 @@ def test_cli_writes_files_and_json(tmp_path: Path, capsys: pytest.CaptureFixture
     nsfile.write_text("a\nb\nc\n")
     code = main([*CLI, "--namespaces-file", str(nsfile), "--workspace-pvc", "ws", "--engine", "indexed",
                  "--parallelism", "2", "--namespace-map", "a=a2", "--migrate-arg=--no-wait", "--memory", "1Gi",
-                 "-o", str(tmp_path / "out"), "--format", "json"])  # fmt: skip
+                 "-d", str(tmp_path / "out"), "-o", "json"])  # fmt: skip
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     assert [u["name"] for u in data["units"]] == ["a", "b", "c"] and data["engine"] == "indexed"

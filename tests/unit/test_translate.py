@@ -620,7 +620,9 @@ def test_deployment_config_to_deployment() -> None:
 def test_report_renders_in_three_forms() -> None:
     t = T.translate([pvc("a", "gp3", "1Gi"), lb_service(dict(AWS_LB))], source="aws", target="hetzner")
     text = t.to_text()
-    assert "MANUAL ACTIONS" in text and "WARNINGS" in text and "/spec/storageClassName" in text
+    assert "MANUAL ACTIONS" in text and "WARNINGS" in text and " spec.storageClassName " in text
+    assert '.annotations["service.beta.kubernetes.io/aws-load-balancer-' in text  # readable, not a~1b
+    assert "~1" not in text and "/spec/storageClassName" in json.dumps(t.to_dict())  # JSON keeps pointers
     html = t._repr_html_()
     assert "<table>" in html and "Manual actions" in html
     d = t.to_dict()

@@ -362,7 +362,7 @@ def test_source_detection_weighs_evidence(file: str, expected: str | None) -> No
 def test_translated_bundle_can_be_translated_again_without_from(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["translate", str(CORPUS / "gke/samples-spot-batch-job.yaml"), "--from", "gke", "--to", "ovh",
-                 "-o", str(out), "-n", "corpus"]) in (0, 3)  # fmt: skip
+                 "-d", str(out), "-n", "corpus"]) in (0, 3)  # fmt: skip
     again = T.translate(Bundle.load(out), target="ionos")
     assert again.source == "ovh"
     assert main(["lint", str(out), "--to", "ionos"]) in (0, 3)

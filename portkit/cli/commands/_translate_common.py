@@ -6,18 +6,19 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from portkit.cli._common import add_key_file_flag, read_key_file
+from portkit.cli._common import add_input_flags, add_key_file_flag, load_input, notice, read_key_file
 from portkit.errors import ConfigurationError
 
-__all__ = ["add_translate_flags", "read_input", "translate_options"]
+__all__ = ["add_translate_flags", "read_input", "resolve_source", "translate_options"]
 
 
 def add_translate_flags(parser: argparse.ArgumentParser, *, target_required: bool = True) -> None:
-    """Input, --from/--to, --rules, --map, --namespace."""
-    parser.add_argument("input", metavar="DIR|FILE", nargs="+", help="a bundle directory, YAML files or directories")
+    """Input (``DIR|FILE|-``, ``-f``), --from/--to, --rules, --map, --namespace, --key-file."""
+    add_input_flags(parser)
     parser.add_argument(
-        "--from", dest="source", metavar="PROVIDER", help="source provider (default: recorded in the bundle)"
-    )
+        "--from", dest="source", metavar="PROVIDER",
+        help="source provider (default: recorded in the bundle, else detected from the manifests)",
+    )  # fmt: skip
     parser.add_argument(
         "--to", dest="target", metavar="PROVIDER", required=target_required,
         help="target provider: a name, or several joined with + (rook-ceph+metallb)",
@@ -33,17 +34,37 @@ def add_translate_flags(parser: argparse.ArgumentParser, *, target_required: boo
 
 
 def read_input(args: argparse.Namespace) -> Any:
-    """The bundle named on the command line (a bundle directory or plain manifests)."""
-    from portkit.bundle import MANIFEST, Bundle
+    """The bundle named on the command line (a bundle directory, plain manifests, or ``-`` for stdin)."""
+    return load_input(args, key=read_key_file(getattr(args, "key_file", None)))
 
-    for item in args.input:
-        if not Path(item).exists():
-            raise ConfigurationError(f"{item} does not exist.", hint="Give a bundle directory or YAML files.")
-    key = read_key_file(getattr(args, "key_file", None))
-    if len(args.input) == 1 and (Path(args.input[0]) / MANIFEST).is_file():
-        # keeps the bundle's meta (source provider, namespaces, ...) and its key: saved encrypted again
-        return Bundle.load(args.input[0], key=key)
-    return Bundle.from_manifests(args.input if len(args.input) > 1 else args.input[0], namespace=args.namespace)
+
+def resolve_source(args: argparse.Namespace, bundle: Any) -> tuple[str, list[str]]:
+    """The source provider: ``--from``, else the one the bundle records, else detected from the manifests
+    (said on stderr, with what it was detected from). Returns ``(source, evidence)``; evidence is empty
+    unless detected.
+
+    Raises:
+        ConfigurationError: nothing in the manifests is specific to one provider.
+    """
+    from portkit.translate import detect_source_evidence, source_of
+
+    if args.source:
+        return args.source, []
+    recorded = source_of(bundle)
+    if recorded:
+        return recorded, []
+    source, evidence = detect_source_evidence(bundle.objects)
+    if source is None:
+        raise ConfigurationError(
+            "cannot tell which provider these manifests come from: nothing in them is specific to one provider.",
+            hint="Name it with --from (see `portkit providers`).",
+        )
+    first = f", e.g. {evidence[0]}" if evidence else ""
+    notice(
+        f"source provider detected: {source} (from {len(evidence)} provider-specific item(s){first}); "
+        "give --from to choose another"
+    )
+    return source, list(evidence)
 
 
 def translate_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -5,14 +5,26 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
-from portkit.cli._common import EXIT_FAILED, EXIT_OK, add_observe_flags, emit
-from portkit.cli.commands.plan import add_replay_flags, make_plan
-from portkit.display import terminal_safe
-from portkit.errors import ConfigurationError
+from portkit.cli._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_check,
+    add_dry_run_flag,
+    add_observe_flags,
+    add_timeout_flag,
+    connect,
+    emit,
+    highlight_plan,
+    input_identity,
+    load_input,
+    progress,
+    read_key_file,
+)
+from portkit.cli.commands.export import add_progress_flag
+from portkit.cli.commands.plan import add_replay_flags, emit_plan, make_plan, plan_exit_code
 
 __all__ = ["default_workdir", "register", "run"]
 
@@ -33,14 +45,15 @@ def register(subparsers: Any) -> None:
         "server-side apply (field manager 'portkit'). A journal in --workdir records every object applied, so "
         "running the same command again after an interruption resumes, and a finished apply run again writes "
         "nothing. Objects whose fields another field manager owns fail with the list of fields unless --force "
-        "is given. Exit code 1 when anything failed or was not ready in time.",
+        "is given. --dry-run=server sends every write as a server-side dry run, --dry-run=client only prints "
+        "the plan. Exit code 1 when anything failed or was not ready in time.",
     )
     add_replay_flags(parser)
-    parser.add_argument("--dry-run", action="store_true", help="server-side dry run of every write; nothing changes")
+    add_dry_run_flag(parser)
     parser.add_argument(
         "--wait", action="store_true", help="wait for workloads rolled out, PVCs bound and Jobs complete"
     )
-    parser.add_argument("--timeout", type=float, default=600, metavar="S", help="seconds to wait (default 600)")
+    add_timeout_flag(parser, default=600, help="how long --wait waits (and CRDs may take to be Established)")
     parser.add_argument(
         "--force", action="store_true", help="take over fields other field managers own (server-side apply force)"
     )
@@ -66,48 +79,59 @@ def register(subparsers: Any) -> None:
         help="with --rollback: go on although the journal names another cluster (only for the same cluster at a "
         "new address with a journal of an older portkit; only objects whose uid the journal recorded are deleted)",
     )
-    parser.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
+    add_progress_flag(parser)
+    add_check(parser, _check)
     add_observe_flags(parser, serve=True)
     parser.set_defaults(func=run)
 
 
+def _check(args: argparse.Namespace) -> str | None:
+    if args.allow_other_cluster and not args.rollback:
+        return (
+            "--allow-other-cluster only goes with --rollback (an apply never mixes clusters in one journal: "
+            "use a new --workdir for another cluster)"
+        )
+    if args.rollback and args.dry_run != "none":
+        return "--rollback has no dry run"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     """Plan, refuse if blocked, apply, print the result."""
-    from portkit.cluster import Cluster
     from portkit.replay import apply, rollback
 
-    if args.timeout <= 0:
-        raise ConfigurationError("--timeout must be positive.")
-    if args.allow_other_cluster and not args.rollback:
-        raise ConfigurationError(
-            "--allow-other-cluster only goes with --rollback.",
-            hint="An apply never mixes clusters in one journal: use a new --workdir for another cluster.",
+    with connect(args) as cluster:
+        bundle = None if args.rollback else load_input(args, key=read_key_file(args.key_file))
+        workdir = (
+            Path(args.workdir) if args.workdir else default_workdir(input_identity(args), cluster.server, cluster.name)
         )
-    cluster = Cluster.from_kubeconfig(args.kubeconfig, args.context)
-    workdir = Path(args.workdir) if args.workdir else default_workdir(args.directory, cluster.server, cluster.name)
-    try:
         if args.rollback:
-            undone = rollback(workdir, cluster, workers=args.workers, allow_other_cluster=args.allow_other_cluster)
+            with progress("rollback", clusters=[cluster]):
+                undone = rollback(workdir, cluster, workers=args.workers, allow_other_cluster=args.allow_other_cluster)
+            import logging
+
             for warning in undone.warnings:  # loud, also with -o json
-                print(f"portkit: WARNING: {terminal_safe(warning)}", file=sys.stderr, flush=True)
+                logging.getLogger("portkit.cli").warning("%s", warning)
             emit(undone, args.output_format)
             return EXIT_OK if undone.ok else EXIT_FAILED
-        plan = make_plan(args, cluster)
+        plan = make_plan(args, cluster, bundle)
+        if args.dry_run == "client":  # nothing is sent but the plan's reads
+            emit_plan(plan, args)
+            return plan_exit_code(plan)
         if plan.blockers:
-            emit(plan, args.output_format)
+            emit(plan, args.output_format, highlight=highlight_plan)
             return EXIT_FAILED
-        result = apply(
-            plan,
-            wait=args.wait,
-            timeout=args.timeout,
-            dry_run=args.dry_run,
-            workdir=None if args.dry_run else workdir,
-            force=args.force,
-            workers=args.workers,
-            progress=args.progress,
-            on_error=args.on_error,
-        )
-    finally:
-        cluster.close()
+        with progress("apply", unit="objects", clusters=[cluster]) as status:
+            result = apply(
+                plan,
+                wait=args.wait,
+                timeout=args.timeout,
+                dry_run=args.dry_run == "server",
+                workdir=None if args.dry_run == "server" else workdir,
+                force=args.force,
+                workers=args.workers,
+                progress=lambda done, total: status.update(done, total=total),
+                on_error=args.on_error,
+            )
     emit(result, args.output_format)
     return EXIT_OK if result.ok else EXIT_FAILED

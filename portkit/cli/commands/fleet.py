@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import math
 from typing import Any
 
-from portkit.cli._common import EXIT_OK, emit
+from portkit.cli._common import (
+    EXIT_OK,
+    add_key_value_flag,
+    add_legacy_format_flags,
+    add_output_dir_flag,
+    add_output_flag,
+    add_timeout_flag,
+    emit,
+    key_values,
+    write_out,
+)
 
 __all__ = ["register", "run"]
 
@@ -54,21 +64,23 @@ def register(sub: Any) -> None:
     p.add_argument("--parallelism", type=int, metavar="N", help="units at once (indexed, argo)")
     p.add_argument("--name", default="portkit-fleet", help="fleet name: label, Job prefix, workdir root")
     p.add_argument("--job-namespace", default="portkit", metavar="NS", help="where the Jobs run (default portkit)")
-    p.add_argument("--namespace-map", action="append", default=[], metavar="OLD=NEW")
+    p.add_argument("--namespace-map", action="append", default=[], metavar="OLD=NEW",
+                   help="move namespace OLD to NEW, rewriting every reference (repeatable)")  # fmt: skip
     p.add_argument("--map", action="append", default=[], metavar="KIND:OLD=NEW", help="mapping override (repeat)")
     p.add_argument("--rules-configmap", metavar="NAME", help="ConfigMap with the rules under key rules.yaml")
     p.add_argument("--volumes", choices=["velero"], help="move PersistentVolume data with Velero")
-    p.add_argument("--timeout", type=float, help="readiness timeout per unit, seconds")
+    add_timeout_flag(p, default=None, help="readiness timeout per unit (default: migrate's)")
     p.add_argument("--backoff-limit", type=int, default=3, metavar="N", help="retries per unit (default 3)")
-    p.add_argument("--deadline", type=int, metavar="SECONDS", help="activeDeadlineSeconds")
-    p.add_argument("--ttl", type=int, metavar="SECONDS", help="delete finished Jobs after SECONDS")
+    add_timeout_flag(p, "--deadline", default=None, help="activeDeadlineSeconds of each Job: its longest run")
+    add_timeout_flag(p, "--ttl", default=None, positive=False, help="delete finished Jobs after this long")
     p.add_argument("--cpu", default="250m", help="CPU request (default 250m)")
     p.add_argument("--memory", default="512Mi", help="memory request (default 512Mi)")
     p.add_argument("--memory-limit", default="2Gi", help="memory limit (default 2Gi)")
     p.add_argument("--service-account", metavar="NAME", help="the pods' ServiceAccount")
     p.add_argument("--queue", metavar="NAME", help="Kueue LocalQueue (Jobs are created suspended)")
-    p.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="extra label (repeat)")
-    p.add_argument("--image-pull-secret", action="append", default=[], metavar="NAME")
+    add_key_value_flag(p, "--label", help="extra label of every manifest")
+    p.add_argument("--image-pull-secret", action="append", default=[], metavar="NAME",
+                   help="Secret the pods pull the portkit image with (repeatable)")  # fmt: skip
     p.add_argument(
         "--key-secret",
         metavar="NAME",
@@ -87,31 +99,19 @@ def register(sub: Any) -> None:
     metrics.add_argument(
         "--metrics-port", dest="unit_metrics_port", type=int, default=9464, metavar="PORT",
         help="port on which every unit serves its Prometheus metrics (default 9464; the pods are annotated for "
-        "scraping and each unit also writes metrics.prom to its workdir; the image needs portkit[prometheus])",
+        "scraping and each unit also writes metrics.prom to its workdir)",
     )  # fmt: skip
     metrics.add_argument("--no-metrics", action="store_true", help="units without metrics")
-    p.add_argument("-o", "--out", metavar="DIR", help="write one YAML file per manifest into DIR (default: stdout)")
-    p.add_argument(
-        "--format",
-        "--output-format",
-        dest="output_format",
-        choices=["text", "json"],
-        default="text",
-        help="summary format with -o (json: the plan, manifests included)",
+    add_output_dir_flag(
+        p, help="write one YAML file per manifest into DIR (default: print the manifests)", legacy=["--out"]
     )
+    add_legacy_format_flags(p, "--format", "--output-format")
+    add_output_flag(p, legacy_dir=True)
     p.set_defaults(func=run)
 
 
-def _labels(items: list[str]) -> dict[str, str]:
-    from portkit.errors import ConfigurationError
-
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigurationError(f"--label {item!r} is not of the form KEY=VALUE.")
-        out[key] = value
-    return out
+def _seconds(value: float | None) -> int | None:
+    return None if value is None else math.ceil(value)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -130,26 +130,32 @@ def run(args: argparse.Namespace) -> int:
         namespace_map=parse_namespace_map(args.namespace_map), maps=args.map, rules_configmap=args.rules_configmap,
         volumes=args.volumes, timeout=args.timeout, extra_args=args.migrate_arg,
         resources={"requests": {"cpu": args.cpu, "memory": args.memory}, "limits": {"memory": args.memory_limit}},
-        backoff_limit=args.backoff_limit, active_deadline_seconds=args.deadline, ttl_seconds_after_finished=args.ttl,
-        service_account=args.service_account, queue=args.queue, labels=_labels(args.label),
+        backoff_limit=args.backoff_limit, active_deadline_seconds=_seconds(args.deadline),
+        ttl_seconds_after_finished=_seconds(args.ttl),
+        service_account=args.service_account, queue=args.queue,
+        labels=key_values(args.label, "--label", example="team=shop"),
         image_pull_secrets=args.image_pull_secret, key_secret=args.key_secret, key_secret_key=args.key_secret_key,
         metrics_port=None if args.no_metrics else args.unit_metrics_port,
     )  # fmt: skip
-    if not args.out:
-        sys.stdout.write(plan.to_yaml())
+    if not args.output_dir:
+        if args.output_format == "text":  # the manifests, as helm template prints them
+            write_out(plan.to_yaml())
+        else:
+            emit(plan, args.output_format)
         return EXIT_OK
-    paths = plan.write(args.out)
-    if args.output_format == "json":
+    paths = plan.write(args.output_dir)
+    if args.output_format != "text":
         data = plan.to_dict()
         data["files"] = [str(p) for p in paths]
-        emit(data, "json")
+        emit(data, args.output_format)
     else:
         emit(
-            plan.to_text() + f"\n\nWrote {len(paths)} files to {args.out}. Create the Secrets "
+            plan,
+            "text",
+            footer=f"Wrote {len(paths)} files to {args.output_dir}. Create the Secrets "
             f"{args.source_secret} and {args.target_secret} in namespace {args.job_namespace} (kubectl create secret "
             f"generic NAME --from-file={args.kubeconfig_key}=FILE -n {args.job_namespace}), then "
-            f"`kubectl apply -f {args.out}` and follow with `kubectl get jobs,pods -n {args.job_namespace} "
+            f"`kubectl apply -f {args.output_dir}` and follow with `kubectl get jobs,pods -n {args.job_namespace} "
             f"-l {plan.selector}`.",
-            "text",
         )
     return EXIT_OK

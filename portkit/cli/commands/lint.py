@@ -7,10 +7,9 @@ from typing import Any
 
 import attrs
 
-from portkit.cli._common import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, add_observe_flags, add_output_flag, emit
+from portkit.cli._common import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, add_observe_flags, add_output_flag, emit, progress
 from portkit.cli.commands._policy import add_policy_flags
-from portkit.cli.commands._translate_common import add_translate_flags, read_input, translate_options
-from portkit.errors import ConfigurationError
+from portkit.cli.commands._translate_common import add_translate_flags, read_input, resolve_source, translate_options
 
 __all__ = ["LintOutput", "register", "run"]
 
@@ -22,8 +21,9 @@ def register(subparsers: Any) -> None:
         help="report what would not survive the move to a provider (writes nothing)",
         description="Translate in memory and report the changes, warnings, manual actions and any residue of "
         "the source provider left. The source is --from, else recorded in the bundle, else detected from "
-        "the manifests. With --policy the translated objects are also checked against OPA/Rego and Gatekeeper "
-        "policies. Exit 1 when a policy denies an object, 3 when something needs attention.",
+        "the manifests. Reads stdin with -: helm template ... | portkit lint - --to ionos. With --policy the "
+        "translated objects are also checked against OPA/Rego and Gatekeeper policies. Exit 1 when a policy "
+        "denies an object, 3 when something needs attention.",
     )
     add_translate_flags(parser)
     add_policy_flags(parser, override=False)
@@ -34,21 +34,16 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Lint the input against the target."""
-    from portkit.translate import detect_source_evidence, lint_residue, source_of, translate
+    from portkit.translate import lint_residue, translate
 
-    bundle = read_input(args)
-    source = args.source or source_of(bundle)
-    evidence: list[str] = []
-    if source is None:
-        source, evidence = detect_source_evidence(bundle.objects)
-    if source is None:
-        raise ConfigurationError(
-            "cannot tell which provider these manifests come from: nothing in them is specific to one provider.",
-            hint="Name it with --from (see `portkit providers`).",
-        )
-    options = translate_options(args)
-    t = translate(bundle, source=source, target=args.target, **options)
-    residue = lint_residue(t, source, args.target, options["mappings"])
+    with progress("lint") as status:
+        status.update(note="reading the input")
+        bundle = read_input(args)
+        source, evidence = resolve_source(args, bundle)
+        status.update(note=f"translating {len(bundle)} objects {source} → {args.target}")
+        options = translate_options(args)
+        t = translate(bundle, source=source, target=args.target, **options)
+        residue = lint_residue(t, source, args.target, options["mappings"])
     t = attrs.evolve(t, residue=tuple(residue), source_evidence=tuple(evidence))
     policy = None
     if args.policies:

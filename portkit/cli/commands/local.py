@@ -29,18 +29,32 @@ def register(sub: Any) -> None:
         "kwok nodes) as background processes built from Go modules.",
     )
     actions = parser.add_subparsers(dest="local_action", metavar="ACTION", required=True)
-    up = actions.add_parser("up", help="start the clusters (builds binaries on first use)")
-    up.add_argument("--dir", type=Path, default=None, help="state directory (default: ~/.cache/portkit/local)")
-    up.add_argument("--source-provider", default=DEFAULT_CLUSTERS["source"])
-    up.add_argument("--target-provider", default=DEFAULT_CLUSTERS["target"])
+    state = "state directory (default: $PORTKIT_LOCAL_DIR, else ~/.cache/portkit/local)"
+    up = actions.add_parser(
+        "up", help="start the clusters (builds binaries on first use)",
+        description="Start a source and a target cluster in the background and print their kubeconfigs. The "
+        "Kubernetes binaries are built from Go modules on first use (minutes, with progress) and cached.",
+    )  # fmt: skip
+    up.add_argument("--dir", type=Path, default=None, metavar="DIR", help=state)
+    up.add_argument("--source-provider", default=DEFAULT_CLUSTERS["source"], metavar="PROVIDER",
+                    help="provider the source cluster looks like (default: aws)")  # fmt: skip
+    up.add_argument("--target-provider", default=DEFAULT_CLUSTERS["target"], metavar="PROVIDER",
+                    help="provider the target cluster looks like (default: ionos)")  # fmt: skip
     add_output_flag(up)
     up.set_defaults(func=run_up)
-    down = actions.add_parser("down", help="stop the clusters and remove their data")
-    down.add_argument("--dir", type=Path, default=None)
+    down = actions.add_parser(
+        "down", help="stop the clusters and remove their data",
+        description="Stop the clusters `portkit local up` started and remove their data.",
+    )  # fmt: skip
+    down.add_argument("--dir", type=Path, default=None, metavar="DIR", help=state)
     add_output_flag(down)
     down.set_defaults(func=run_down)
-    status = actions.add_parser("status", help="show the running clusters")
-    status.add_argument("--dir", type=Path, default=None)
+    status = actions.add_parser(
+        "status", help="show the running clusters",
+        description="Show the clusters `portkit local up` started, their servers and kubeconfigs, and whether "
+        "their processes still run (exit 1 when one does not).",
+    )  # fmt: skip
+    status.add_argument("--dir", type=Path, default=None, metavar="DIR", help=state)
     add_output_flag(status)
     status.set_defaults(func=run_status)
 

@@ -4,21 +4,26 @@ verify → verify-data)."""
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from portkit.cli._common import (
     EXIT_ATTENTION,
     EXIT_FAILED,
     EXIT_OK,
+    Status,
     add_key_file_flag,
     add_kube_flags,
     add_observe_flags,
     add_output_flag,
+    add_timeout_flag,
+    connect,
     emit,
+    progress,
     read_key_file,
 )
 from portkit.cli.commands._policy import add_policy_flags
+
+__all__ = ["progress_printer", "register", "run"]
 
 
 def register(sub: Any) -> None:
@@ -27,21 +32,30 @@ def register(sub: Any) -> None:
         "migrate", help="migrate namespaces from one cluster to another (resumable)",
         description="Export namespaces from the source, translate them for the target provider, plan, apply, wait "
         "and verify. Run it again after a failure: it continues from the last completed step (state in --workdir).",
-    )
+    )  # fmt: skip
     add_kube_flags(p, "from-")
     add_kube_flags(p, "to-")
-    p.add_argument("-n", "--namespace", dest="namespaces", action="append", required=True, help="namespace (repeat)")
-    p.add_argument("-l", "--selector", help="label selector for the export")
-    p.add_argument("--from", dest="source", help="source provider (default: detected)")
-    p.add_argument("--to", dest="target", required=True, help="target provider(s), e.g. ionos or rook-ceph+metallb")
+    p.add_argument("-n", "--namespace", dest="namespaces", action="append", required=True, metavar="NS",
+                   help="namespace (repeat)")  # fmt: skip
+    p.add_argument("-l", "--selector", metavar="SELECTOR", help="label selector for the export")
+    p.add_argument("--from", dest="source", metavar="PROVIDER", help="source provider (default: detected)")
+    p.add_argument("--to", dest="target", metavar="PROVIDER", required=True,
+                   help="target provider(s), e.g. ionos or rook-ceph+metallb")  # fmt: skip
     p.add_argument("--volumes", choices=["velero"], help="move PersistentVolume data with Velero")
-    p.add_argument("--namespace-map", action="append", default=[], metavar="OLD=NEW")
-    p.add_argument("--map", action="append", default=[], metavar="KIND:OLD=NEW",
-                   help="mapping override: storageclass:gp3=fast, images:OLD=NEW, zone:OLD=NEW, ingressclass:NEW")
-    p.add_argument("--rules", help="user rules file (portkit rules or a Velero resource-modifier file)")
-    p.add_argument("--workdir", default="portkit-migration", help="state directory (default: ./portkit-migration)")
+    p.add_argument("--namespace-map", action="append", default=[], metavar="OLD=NEW",
+                   help="move namespace OLD to NEW, rewriting every reference (repeatable)")  # fmt: skip
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="KIND:OLD=NEW",
+        help="mapping override: storageclass:gp3=fast, images:OLD=NEW, zone:OLD=NEW, ingressclass:NEW",
+    )
+    p.add_argument("--rules", metavar="FILE", help="user rules file (portkit rules or a Velero resource-modifier file)")
+    p.add_argument("--workdir", default="portkit-migration", metavar="DIR",
+                   help="state directory (default: ./portkit-migration)")  # fmt: skip
     p.add_argument("--no-wait", action="store_true", help="do not wait for readiness after the apply")
-    p.add_argument("--timeout", type=float, default=600, help="readiness timeout in seconds")
+    add_timeout_flag(p, default=600, help="readiness timeout")
     p.add_argument("--allow-blockers", action="store_true", help="continue past lint and plan blockers")
     p.add_argument("--quiesce", action="store_true",
                    help="scale the source's Deployments and StatefulSets to 0 before the volume backup (replicas "
@@ -60,33 +74,19 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def progress_printer(enabled: bool) -> Any:
-    """An event hook showing step progress on stderr: a tqdm bar when tqdm is installed, lines otherwise.
-
-    Returns None (no output at all) when ``enabled`` is false, i.e. when stderr is not a terminal.
-    """
-    from portkit.display import terminal_safe
+def progress_printer(status: Status) -> Any:
+    """An event hook showing the migration's steps in the status line (drawn only on a terminal; warnings
+    are in the report)."""
     from portkit.migration import STEPS, MigrationEvent
-
-    if not enabled:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        tqdm = None
-    bar = tqdm(total=len(STEPS), desc="migrate", unit="step", file=sys.stderr) if tqdm is not None else None
 
     def on_event(event: MigrationEvent) -> None:
         if event.kind not in ("step_start", "step_end", "step_skipped"):
             return
-        if bar is None:
-            print(f"portkit: {terminal_safe(event.message)}", file=sys.stderr, flush=True)
-        elif event.kind == "step_start":
-            bar.set_postfix_str(event.step)
+        number = STEPS.index(event.step) + 1 if event.step in STEPS else 0
+        if event.kind == "step_start":
+            status.update(number - 1, total=len(STEPS), note=event.step)
         else:
-            bar.update(1)
-            if bar.n >= len(STEPS):
-                bar.close()
+            status.update(number, total=len(STEPS), note=event.message)
 
     return on_event
 
@@ -94,29 +94,28 @@ def progress_printer(enabled: bool) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Run the migration and print its report."""
     from portkit.cli._common import parse_map_flags
-    from portkit.cluster import Cluster
     from portkit.migration import Migration
     from portkit.replay import parse_namespace_map
 
     key = read_key_file(args.key_file)
-    source = Cluster.from_kubeconfig(args.from_kubeconfig, args.from_context)
-    target = Cluster.from_kubeconfig(args.to_kubeconfig, args.to_context)
-    migration = Migration(
-        source=source, target=target, namespaces=args.namespaces, source_provider=args.source,
-        target_provider=args.target, volumes=args.volumes,
-        namespace_map=parse_namespace_map(args.namespace_map),
-        mappings=parse_map_flags(args.map) if args.map else None, rules=args.rules, workdir=args.workdir,
-        selector=args.selector, wait=not args.no_wait, timeout=args.timeout, allow_blockers=args.allow_blockers,
-        on_event=progress_printer(sys.stderr.isatty()), encryption_key=key,
-        quiesce=args.quiesce, verify_data=args.verify_data,
-        policies=args.policies, policy_namespaces=args.policy_namespaces,
-        allow_policy_violations=args.allow_policy_violations,
-        **({"helper_image": args.helper_image} if args.helper_image else {}),
-    )
-    if args.rollback:
-        emit(migration.rollback(), args.output_format)
-        return EXIT_OK
-    report = migration.run()
+    with progress("migrate", unit="steps") as status, connect(args, "from-") as source, \
+            connect(args, "to-") as target:  # fmt: skip
+        migration = Migration(
+            source=source, target=target, namespaces=args.namespaces, source_provider=args.source,
+            target_provider=args.target, volumes=args.volumes,
+            namespace_map=parse_namespace_map(args.namespace_map),
+            mappings=parse_map_flags(args.map) if args.map else None, rules=args.rules, workdir=args.workdir,
+            selector=args.selector, wait=not args.no_wait, timeout=args.timeout, allow_blockers=args.allow_blockers,
+            on_event=progress_printer(status), encryption_key=key,
+            quiesce=args.quiesce, verify_data=args.verify_data,
+            policies=args.policies, policy_namespaces=args.policy_namespaces,
+            allow_policy_violations=args.allow_policy_violations,
+            **({"helper_image": args.helper_image} if args.helper_image else {}),
+        )  # fmt: skip
+        if args.rollback:
+            emit(migration.rollback(), args.output_format)
+            return EXIT_OK
+        report = migration.run()
     emit(report, args.output_format)
     if not report.ok:
         return EXIT_FAILED

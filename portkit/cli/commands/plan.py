@@ -10,23 +10,28 @@ from portkit.cli._common import (
     EXIT_ATTENTION,
     EXIT_FAILED,
     EXIT_OK,
+    add_input_flags,
     add_key_file_flag,
     add_kube_flags,
     add_observe_flags,
     add_output_flag,
+    connect,
     emit,
+    highlight_plan,
+    load_input,
+    progress,
     read_key_file,
+    write_out,
 )
 from portkit.cli.commands._policy import add_policy_flags
-from portkit.display import terminal_safe
 from portkit.errors import ConfigurationError
 
-__all__ = ["add_replay_flags", "load_bundle", "make_plan", "register", "run"]
+__all__ = ["add_replay_flags", "load_bundle", "make_plan", "plan_exit_code", "register", "run"]
 
 
 def add_replay_flags(parser: argparse.ArgumentParser) -> None:
     """Flags ``plan`` and ``apply`` share: the bundle, the target, the namespace map, the policies."""
-    parser.add_argument("directory", metavar="DIR", help="bundle directory (or YAML manifests: file or directory)")
+    add_input_flags(parser, what="bundle directory or YAML manifests (files or directories)")
     add_kube_flags(parser)
     parser.add_argument(
         "--namespace-map",
@@ -71,26 +76,30 @@ def load_bundle(directory: str, key_file: str | None = None) -> Any:
     return Bundle.from_manifests(path)
 
 
-def make_plan(args: argparse.Namespace, cluster: Any) -> Any:
-    """Load the bundle named by ``args`` and plan it against ``cluster``."""
+def make_plan(args: argparse.Namespace, cluster: Any, bundle: Any = None) -> Any:
+    """Plan the input named by ``args`` (or ``bundle``, when already loaded) against ``cluster``."""
     from portkit.replay import parse_namespace_map, plan
 
     if args.workers < 1:
         raise ConfigurationError("--workers must be at least 1.")
     mapping = parse_namespace_map(args.namespace_map)
-    bundle = load_bundle(args.directory, args.key_file)
-    return plan(
-        bundle,
-        cluster,
-        namespace_map=mapping,
-        existing=args.existing,
-        dry_run_check=args.dry_run_check,
-        workers=args.workers,
-        rewrite_dns=args.rewrite_dns,
-        policies=args.policies,
-        policy_namespaces=args.policy_namespaces,
-        allow_policy_violations=args.allow_policy_violations,
-    )
+    if bundle is None:
+        bundle = load_input(args, key=read_key_file(args.key_file))
+    current = progress("plan")
+    current.update(note=f"{len(bundle)} objects")
+    with current:
+        return plan(
+            bundle,
+            cluster,
+            namespace_map=mapping,
+            existing=args.existing,
+            dry_run_check=args.dry_run_check,
+            workers=args.workers,
+            rewrite_dns=args.rewrite_dns,
+            policies=args.policies,
+            policy_namespaces=args.policy_namespaces,
+            allow_policy_violations=args.allow_policy_violations,
+        )
 
 
 def register(subparsers: Any) -> None:
@@ -98,12 +107,11 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "plan",
         help="show what applying a bundle to a cluster would do (writes nothing)",
-        description="Compare a bundle with the target cluster: create / update / unchanged / conflict / skip per "
-        "object with field-level diffs, blockers (kinds not served, missing namespaces, StorageClasses, "
-        "IngressClasses, PriorityClasses, policy violations with --policy) and a server-side dry run of every "
-        "object. Nothing is written. "
-        "Exit code 1 when the plan is blocked or the API rejects objects, 3 when there are conflicts or "
-        "warnings, 0 otherwise.",
+        description="Compare a bundle with the target cluster: create (+) / update (~) / unchanged / conflict (!) "
+        "/ skip per object with field-level diffs, blockers (kinds not served, missing namespaces, "
+        "StorageClasses, IngressClasses, PriorityClasses, policy violations with --policy) and a server-side dry "
+        "run of every object. Nothing is written. Exit code 1 when the plan is blocked or the API rejects objects, "
+        "3 when there are conflicts or warnings, 0 otherwise.",
     )
     add_replay_flags(parser)
     parser.add_argument("--diff", action="store_true", help="also print the field-level diff (text output)")
@@ -111,21 +119,26 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Plan and print it."""
-    from portkit.cluster import Cluster
-
-    cluster = Cluster.from_kubeconfig(args.kubeconfig, args.context)
-    try:
-        result = make_plan(args, cluster)
-    finally:
-        cluster.close()
-    emit(result, args.output_format)
-    if args.diff and args.output_format == "text":
-        print()
-        print(terminal_safe(result.diff()))
+def plan_exit_code(result: Any) -> int:
+    """1 when the plan is blocked or objects were rejected, 3 with conflicts or warnings, else 0."""
     if not result.ok:
         return EXIT_FAILED
     if result.conflicts or result.warnings:
         return EXIT_ATTENTION
     return EXIT_OK
+
+
+def emit_plan(result: Any, args: argparse.Namespace) -> None:
+    """Print a plan (and its diff with ``--diff`` in text output), coloured on a terminal."""
+    emit(result, args.output_format, highlight=highlight_plan)
+    if getattr(args, "diff", False) and args.output_format == "text":
+        write_out("\n")
+        emit(result.diff(), "text", highlight=highlight_plan)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan and print it."""
+    with connect(args) as cluster:
+        result = make_plan(args, cluster)
+    emit_plan(result, args)
+    return plan_exit_code(result)

@@ -18,7 +18,7 @@ def register(subparsers: Any) -> None:
         description="List the provider profiles: what each covers (storage, load balancers, ingress, identity, "
         "topology, registries) and how many of its values the catalog could not verify.",
     )
-    parser.add_argument("name", nargs="?", help="show one profile in detail")
+    parser.add_argument("name", nargs="?", metavar="PROVIDER", help="show one profile in detail")
     add_output_flag(parser)
     parser.set_defaults(func=run)
 
@@ -29,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.name:
         prof = profiles.load(args.name)
-        if args.output_format == "json":
-            emit(prof.to_dict(), "json")
+        if args.output_format != "text":
+            emit(prof.to_dict(), args.output_format)
         else:
             d = prof.to_dict()
             lines = [f"{prof.name}: {prof.display_name} ({prof.category}; {', '.join(d['aspects'])})", prof.summary]

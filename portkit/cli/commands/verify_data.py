@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from portkit.cli._common import EXIT_FAILED, EXIT_OK, add_kube_flags, add_observe_flags, add_output_flag, emit
+from portkit.cli._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_kube_flags,
+    add_observe_flags,
+    add_output_flag,
+    add_timeout_flag,
+    connect,
+    emit,
+    progress,
+)
 
 
 def register(sub: Any) -> None:
@@ -19,15 +29,15 @@ def register(sub: Any) -> None:
     )
     add_kube_flags(p, "from-")
     add_kube_flags(p, "to-")
-    p.add_argument("-n", "--namespace", dest="namespaces", action="append", required=True,
+    p.add_argument("-n", "--namespace", dest="namespaces", action="append", required=True, metavar="NS",
                    help="source namespace (repeat)")
     p.add_argument("--namespace-map", action="append", default=[], metavar="OLD=NEW",
-                   help="target namespace of a source namespace")
+                   help="target namespace of a source namespace (repeatable)")
     p.add_argument("--claim", dest="claims", action="append", default=[], metavar="NAME",
                    help="only this claim (NAME or NAMESPACE/NAME; repeat)")
     p.add_argument("--image", default=None, metavar="IMAGE",
                    help="checker image (a busybox; default docker.io/library/busybox:1.36.1)")
-    p.add_argument("--timeout", type=float, default=600, help="seconds one checker pod may take (default 600)")
+    add_timeout_flag(p, default=600, help="how long one checker pod may take")
     add_output_flag(p)
     add_observe_flags(p, serve=True)
     p.set_defaults(func=run)
@@ -35,19 +45,14 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compare and print the result; exit 1 unless every claim is equal."""
-    from portkit.cluster import Cluster
     from portkit.replay import parse_namespace_map
     from portkit.volumes.verify import DEFAULT_IMAGE, verify_data
 
-    source = Cluster.from_kubeconfig(args.from_kubeconfig, args.from_context)
-    target = Cluster.from_kubeconfig(args.to_kubeconfig, args.to_context)
-    try:
+    with progress("verify-data") as status, connect(args, "from-") as source, connect(args, "to-") as target:
+        status.update(note="checker pods on both sides")
         result = verify_data(
             source, target, args.namespaces, namespace_map=parse_namespace_map(args.namespace_map),
             claims=args.claims or None, image=args.image or DEFAULT_IMAGE, timeout=args.timeout,
         )
-    finally:
-        source.close()
-        target.close()
     emit(result, args.output_format)
     return EXIT_OK if result.ok else EXIT_FAILED

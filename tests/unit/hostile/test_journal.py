@@ -351,7 +351,7 @@ def test_cli_rollback_against_another_cluster_exits_2_and_names_the_cluster(
     assert b.deletes() == []
     assert main([*argv, "--allow-other-cluster"]) == 0
     err = capsys.readouterr().err
-    assert "WARNING" in err and "overridden" in err
+    assert "portkit: warning: " in err and "overridden" in err
     assert b.deletes() == [], "B's objects have other uids: still nothing deleted"
 
 
