@@ -1,5 +1,6 @@
 """Deterministic YAML for bundles: a small fast emitter for manifests, PyYAML's C dumper as fallback,
-and a loader that keeps timestamps as strings (as Kubernetes does)."""
+and the loader for untrusted YAML (:mod:`portkit._safe_yaml`: limits, duplicate keys, timestamps kept as
+strings as Kubernetes does)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 
 import yaml
 
-from portkit.errors import BundleError
+from portkit._safe_yaml import load_yaml
+from portkit.limits import DEFAULT_LIMITS, ReadLimits
 
 __all__ = ["Dumper", "dump_yaml", "load_yaml_documents"]
 
@@ -32,16 +34,6 @@ def _represent_str(dumper: Dumper, data: str) -> yaml.Node:
 
 
 Dumper.add_representer(str, _represent_str)
-
-
-class _Loader(yaml.CSafeLoader):
-    """PyYAML's C loader reading timestamps as strings, as Kubernetes does."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 #: Plain (unquoted) scalars we emit: start with a letter, ``_`` or ``/``; no ``#``, no ``: ``, no
@@ -179,12 +171,12 @@ def _dump_with_pyyaml(obj: Mapping[str, Any]) -> bytes:
     return text.encode("utf-8")
 
 
-def load_yaml_documents(text: str | bytes, *, where: str) -> list[Any]:
-    """Parse every document of a YAML stream (timestamps stay strings); BundleError naming ``where``."""
-    try:
-        return list(yaml.load_all(text, Loader=_Loader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise BundleError(f"{where}: cannot parse YAML{at}: {problem}.", hint="Fix or regenerate the file.") from None
+def load_yaml_documents(text: str | bytes, *, where: str, limits: ReadLimits = DEFAULT_LIMITS) -> list[Any]:
+    """Parse every document of a YAML stream (timestamps stay strings) within ``limits``.
+
+    Raises:
+        BundleError: naming ``where`` (and the line): invalid YAML, a duplicate key
+            (:class:`~portkit.errors.DuplicateKeyError`), nesting too deep or aliases expanding too far
+            (:class:`~portkit.errors.DocumentTooComplexError`).
+    """
+    return load_yaml(text, where=where, limits=limits)

@@ -13,18 +13,22 @@ every file: a missing, corrupt or edited file raises :class:`~portkit.errors.Bun
 holding Secrets are written with mode 0600; Secret values (data, stringData, annotations) can also be
 encrypted at rest, each bound to its object and field (``pip install 'portkit[crypto]'``, :func:`generate_key`,
 :mod:`portkit._cipher`). Format-1 bundles (Fernet) are still read; :func:`upgrade` rewrites one as format 2.
+
+Bundles and manifest files are untrusted input: they are read like a careful archiver reads an archive
+(:mod:`portkit._files`: regular files only, no symbolic link followed inside a bundle, size limits per file
+and per bundle; :mod:`portkit._safe_yaml`: no alias bombs, no nesting deeper than portkit can walk, no
+duplicate keys), with the limits of :class:`portkit.limits.ReadLimits`. Saving replaces the directory
+atomically and never deletes or writes through anything portkit did not write (:mod:`portkit._commit`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import json
 import os
 import re
-import secrets
-import shutil
+import stat
 import threading
 import warnings
 from collections import Counter
@@ -36,6 +40,7 @@ from typing import Any
 import attrs
 import yaml
 
+from portkit import _commit
 from portkit._cipher import (
     KEY_ENV,
     SCHEME,
@@ -45,9 +50,13 @@ from portkit._cipher import (
     refuse_ciphertext,
     resolve_key,
 )
+from portkit._files import Budget, SafeTree, read_user_file
+from portkit._identity import identity_problem
+from portkit._safe_yaml import load_json
 from portkit._yaml import Dumper, dump_yaml, load_yaml_documents
 from portkit.display import html_table, text_table
-from portkit.errors import BundleError
+from portkit.errors import BundleError, BundleWriteError, UnsafeFileError
+from portkit.limits import DEFAULT_LIMITS, ReadLimits
 from portkit.model import CLUSTER_SCOPED_KINDS, ObjectRef, split_api_version
 
 __all__ = [
@@ -58,6 +67,7 @@ __all__ = [
     "Bundle",
     "BundleFormatWarning",
     "BundleWriter",
+    "ReadLimits",
     "dump_yaml",
     "generate_key",
     "load_yaml_documents",
@@ -137,12 +147,14 @@ def _is_secret(ref: ObjectRef) -> bool:
 
 
 def _validate(obj: Any, where: str) -> ObjectRef:
-    """Check the identity fields of a manifest; BundleError naming ``where`` when one is missing."""
+    """Check the identity fields of a manifest; BundleError naming ``where`` when one is missing or invalid."""
     if not isinstance(obj, dict):
         raise BundleError(f"{where}: expected a Kubernetes object (a mapping), found {type(obj).__name__}.")
     meta = obj.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
-    what = f"{obj.get('kind') or 'object'} {name or ''}".strip()
+    kind = obj.get("kind")
+    what = f"{kind if isinstance(kind, str) else 'object'} {name if isinstance(name, str) else ''}"
+    what = what.strip()[:100].encode("unicode_escape").decode("ascii")  # no control characters in messages
     hint = "Every manifest needs apiVersion, kind and metadata.name."
     for field, value in (("apiVersion", obj.get("apiVersion")), ("kind", obj.get("kind"))):
         if not isinstance(value, str) or not value:
@@ -155,10 +167,11 @@ def _validate(obj: Any, where: str) -> ObjectRef:
     namespace = meta.get("namespace")
     if namespace is not None and not isinstance(namespace, str):
         raise BundleError(f"{where}: {what} has a metadata.namespace that is not a string.")
-    for label, value in (("name", name), ("namespace", namespace or "")):
-        if "/" in value or value in (".", ".."):
-            raise BundleError(f"{where}: {what} has an invalid metadata.{label} {value!r}.")
-    return ObjectRef.from_obj(obj)
+    ref = ObjectRef.from_obj(obj)
+    problem = identity_problem(ref.group, ref.version, ref.kind, ref.namespace, ref.name)
+    if problem is not None:
+        raise BundleError(f"{where}: {what} has {problem}.", hint="Fix the manifest.")
+    return ref
 
 
 # ------------------------------------------------------------------------------------------------ entries
@@ -175,42 +188,52 @@ class _Entry:
 
     @classmethod
     def from_manifest(cls, data: Any, where: str) -> _Entry:
-        try:
-            ref = data["ref"]
-            group, version = split_api_version(str(ref["apiVersion"]))
-            entry = cls(
-                ref=ObjectRef(group, version, str(ref["kind"]), str(ref.get("namespace") or ""), str(ref["name"])),
-                file=str(data["file"]),
-                sha256=str(data["sha256"]),
-                encrypted=bool(data.get("encrypted", False)),
+        """An entry of ``manifest.yaml``, checked: string fields, a valid identity and its proper file."""
+        ref_data = data.get("ref") if isinstance(data, dict) else None
+        fields = ("apiVersion", "kind", "name")
+        if (
+            not isinstance(ref_data, dict)
+            or not all(isinstance(ref_data.get(f), str) for f in fields)
+            or not isinstance(ref_data.get("namespace", ""), str)
+            or not isinstance(data.get("file"), str)
+            or not isinstance(data.get("sha256"), str)
+        ):
+            raise BundleError(f"{where}: an object entry is malformed.", hint="Regenerate the bundle.")
+        group, version = split_api_version(ref_data["apiVersion"])
+        ref = ObjectRef(group, version, ref_data["kind"], ref_data.get("namespace") or "", ref_data["name"])
+        problem = identity_problem(ref.group, ref.version, ref.kind, ref.namespace, ref.name)
+        if problem is not None:
+            raise BundleError(f"{where}: an object entry has {problem}.", hint="Regenerate the bundle.")
+        file = data["file"]
+        if file != object_path(ref):
+            shown = file[:200].encode("unicode_escape").decode("ascii").replace("'", "\\'")
+            raise BundleError(
+                f"{where} lists the file '{shown}' for {ref}; a bundle keeps that object in '{object_path(ref)}'.",
+                hint="Regenerate the bundle.",
             )
-        except (KeyError, TypeError, AttributeError):
-            raise BundleError(f"{where}: an object entry is malformed.", hint="Regenerate the bundle.") from None
-        if entry.file.startswith("/") or ".." in entry.file.split("/"):
-            raise BundleError(f"{where}: entry file {entry.file!r} points outside the bundle.")
-        return entry
+        if not re.fullmatch(r"[0-9a-f]{64}", data["sha256"]):
+            raise BundleError(f"{where}: the entry of {ref} has a malformed sha256.", hint="Regenerate the bundle.")
+        return cls(ref=ref, file=file, sha256=data["sha256"], encrypted=bool(data.get("encrypted", False)))
 
 
-def _read_entry(root: Path, entry: _Entry, cipher: Cipher | LegacyFernetCipher | None) -> Manifest:
-    path = root / entry.file
+def _read_entry(tree: SafeTree, entry: _Entry, cipher: Cipher | LegacyFernetCipher | None) -> Manifest:
+    path = tree.where(entry.file)
     try:
-        data = path.read_bytes()
+        data, digest = tree.read(entry.file, want_hash=True)
     except FileNotFoundError:
         raise BundleError(
-            f"Bundle file {path} is missing (listed in {root / MANIFEST}).", hint="Restore it or re-export."
+            f"Bundle file {path} is missing (listed in {tree.where(MANIFEST)}).", hint="Restore it or re-export."
         ) from None
-    except OSError as exc:
-        raise BundleError(f"Cannot read bundle file {path}: {exc.strerror}.") from None
-    if hashlib.sha256(data).hexdigest() != entry.sha256:
+    if digest != entry.sha256:
         raise BundleError(
             f"Bundle file {path} was changed after it was written (checksum mismatch).",
             hint="Restore it, re-export, or build a bundle from edited files with Bundle.from_manifests().",
         )
-    docs = load_yaml_documents(data, where=str(path))
+    docs = load_yaml_documents(data, where=path, limits=tree.budget.limits)
     if len(docs) != 1:
         raise BundleError(f"Bundle file {path} must hold exactly one object, found {len(docs)}.")
     obj = docs[0]
-    ref = _validate(obj, str(path))
+    ref = _validate(obj, path)
     if ref.key != entry.ref.key:
         raise BundleError(f"Bundle file {path} holds {ref}, but {MANIFEST} lists {entry.ref} for it.")
     if entry.encrypted:
@@ -226,24 +249,22 @@ def _read_entry(root: Path, entry: _Entry, cipher: Cipher | LegacyFernetCipher |
     return result
 
 
-def _read_manifest(root: Path) -> dict[str, Any]:
-    path = root / MANIFEST
-    if not root.is_dir():
-        raise BundleError(f"Bundle directory {root} does not exist.", hint="Check the path or export first.")
+def _read_manifest(tree: SafeTree) -> dict[str, Any]:
+    path = tree.where(MANIFEST)
     try:
-        text = path.read_bytes()
+        text, _ = tree.read(MANIFEST)
     except FileNotFoundError:
         raise BundleError(
-            f"{path} is missing: {root} is not a portkit bundle.",
+            f"{path} is missing: {tree.root} is not a portkit bundle.",
             hint="Export one with portkit.export(), or read plain YAML with Bundle.from_manifests().",
         ) from None
-    docs = load_yaml_documents(text, where=str(path))
+    docs = load_yaml_documents(text, where=path, limits=tree.budget.limits)
     data = docs[0] if len(docs) == 1 else None
     if not isinstance(data, dict) or "format" not in data or not isinstance(data.get("objects"), list):
         raise BundleError(f"{path} is not a portkit bundle manifest.")
     fmt = data["format"]
-    if not isinstance(fmt, int) or fmt < 1:
-        raise BundleError(f"{path} has an unknown format version {fmt!r}.")
+    if not isinstance(fmt, int) or isinstance(fmt, bool) or fmt < 1:
+        raise BundleError(f"{path} has an unknown format version {str(fmt)[:20]!r}.")
     if fmt > FORMAT_VERSION:
         raise BundleError(
             f"{path} is bundle format {fmt}; this portkit reads format {FORMAT_VERSION}.",
@@ -306,20 +327,49 @@ def _open_cipher(meta: Mapping[str, Any], key: str | bytes | None) -> Cipher | L
     return cipher
 
 
-def _is_bundle_dir(root: Path) -> bool:
+def _open_tree(root: Path, limits: ReadLimits) -> SafeTree:
+    """The bundle directory ``root`` for reading; BundleError when it is missing or not a directory."""
     try:
-        _read_manifest(root)
-    except BundleError:
-        return False
-    return True
+        return SafeTree(root, Budget(limits, f"bundle {root}"))
+    except FileNotFoundError:
+        displaced = _commit.displaced_dirs(Path(os.path.abspath(root)))
+        if displaced:
+            raise BundleError(
+                f"Bundle directory {root} does not exist: a save into it was interrupted and left the previous "
+                f"bundle in {displaced[-1]}.",
+                hint="Save into it again (portkit puts the old one back first), or rename that directory back.",
+            ) from None
+        raise BundleError(f"Bundle directory {root} does not exist.", hint="Check the path or export first.") from None
+    except NotADirectoryError:
+        raise BundleError(f"{root} is not a directory.", hint="Give a bundle directory.") from None
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"Cannot open the bundle directory {root}: {exc}.") from None
 
 
-def _visible_files(root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if not name.startswith("."):
-                yield Path(dirpath) / name
+def _inspect(root: Path) -> set[str] | None:
+    """The files of the bundle directory ``root`` that portkit wrote (``manifest.yaml`` and the object files it
+    lists at their proper paths), or None when ``root`` holds no readable bundle manifest. Never raises."""
+    try:
+        with _open_tree(root, DEFAULT_LIMITS) as tree:
+            manifest = _read_manifest(tree)
+    except (BundleError, OSError):
+        return None
+    owned = {MANIFEST}
+    for item in manifest["objects"]:
+        try:
+            owned.add(_Entry.from_manifest(item, MANIFEST).file)
+        except BundleError:
+            continue  # not a file portkit wrote (README.md, .git/config, ../x): never deleted
+    return owned
+
+
+def _is_bundle_dir(root: Path) -> bool:
+    return _inspect(root) is not None
+
+
+def _owned_files(root: Path) -> set[str]:
+    """The files of the bundle directory ``root`` that portkit wrote; empty when it holds no bundle."""
+    return _inspect(root) or set()
 
 
 def _default_meta() -> dict[str, Any]:
@@ -346,23 +396,33 @@ class BundleWriter:
     """Writes a bundle object by object (thread-safe), then commits it into place.
 
     Objects are written to a staging directory next to ``path`` as they come, so nothing is held in memory
-    but a small index; :meth:`commit` moves them into ``path`` (replacing the files of a bundle already
-    there, leaving unrelated files such as ``.git`` alone) and writes ``manifest.yaml`` last.
+    but a small index; :meth:`commit` writes ``manifest.yaml`` there and puts the staging directory in
+    place of ``path`` atomically (:mod:`portkit._commit`): ``path`` holds the old bundle or the new one,
+    never neither; files portkit did not write (``.git``, notes) are carried over; the directory's mode is
+    kept; nothing is written through or deleted behind a symbolic link. Staging directories left behind by
+    a killed save are cleaned up (or finished) when the next writer for the same path starts.
 
     Args:
         path: the bundle directory: new, empty, or holding an earlier bundle.
         key: key to encrypt Secret values and annotations with (default: ``$PORTKIT_BUNDLE_KEY`` if set).
+
+    Raises:
+        BundleError: ``path`` is not a directory, or holds something other than a bundle.
+        BundleWriteError: the staging directory cannot be made (permissions, disk full).
     """
 
     def __init__(self, path: str | Path, *, key: str | bytes | None = None) -> None:
         self.root = Path(path)
-        _check_target(self.root)
         self._key = _resolve_key(key)
         self._cipher = Cipher(self._key) if self._key else None
-        self.root.parent.mkdir(parents=True, exist_ok=True)
-        self._staging = self.root.parent / f".{self.root.name}.portkit-{secrets.token_hex(6)}"
-        self._staging.mkdir()  # mode from the umask, like any directory the user makes
-        self._dirs: set[Path] = set()
+        self._real = _real_target(self.root)
+        _check_target(self._real)
+        try:
+            self._real.parent.mkdir(parents=True, exist_ok=True)
+            self._staging = _commit.Staging(self._real, _owned_files)
+        except OSError as exc:
+            raise _write_error(exc, self.root) from None
+        self._dirs: set[str] = set()
         self._entries: dict[tuple[str, str, str, str], _Entry] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -384,21 +444,30 @@ class BundleWriter:
         secret = _is_secret(ref)
         encrypted = bool(secret and self._cipher is not None)
         data = dump_yaml(self._cipher.encrypt(obj) if encrypted and self._cipher else obj)
-        target = self._staging / file
-        parent = target.parent
-        if parent not in self._dirs:
-            parent.mkdir(parents=True, exist_ok=True)
-            self._dirs.add(parent)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if secret else 0o644)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        parent = file.rpartition("/")[0]
+        try:
+            if parent not in self._dirs:
+                os.makedirs(self._staging.path / parent, exist_ok=True)  # our own new directory: no links in it
+                self._dirs.add(parent)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_NOFOLLOW | _O_CLOEXEC
+            fd = os.open(self._staging.path / file, flags, 0o600 if secret else 0o644)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        except OSError as exc:
+            raise _write_error(exc, self.root) from None
         entry = _Entry(ref=ref, file=file, sha256=hashlib.sha256(data).hexdigest(), encrypted=encrypted)
         with self._lock:
             self._entries[ref.key] = entry
         return ref
 
     def commit(self, meta: Mapping[str, Any]) -> Bundle:
-        """Move the written objects into place, write ``manifest.yaml`` and return the (lazy) bundle."""
+        """Write ``manifest.yaml``, put the bundle in place of ``path`` and return the (lazy) bundle.
+
+        Raises:
+            UnsafeFileError: an entry portkit did not write is in the way (a symbolic link where a namespace
+                directory goes, an unlisted YAML file); nothing was changed.
+            BundleWriteError: the file system failed; ``path`` holds the old bundle or the new one.
+        """
         entries = sorted(self._entries.values(), key=lambda e: _sort_key(e.ref))
         full_meta = _default_meta()
         full_meta.update(copy.deepcopy(dict(meta)))
@@ -415,45 +484,41 @@ class BundleWriter:
         else:
             full_meta.pop("encryption", None)
         full_meta = _ordered_meta(full_meta)
-        (self._staging / MANIFEST).write_bytes(_manifest_bytes(full_meta, entries))
-        _check_target(self.root)
-        if not self.root.exists():
-            os.rename(self._staging, self.root)  # a new bundle: one rename
-        elif not any(self.root.iterdir()):
-            self.root.rmdir()
-            os.rename(self._staging, self.root)
-        else:
-            self._move_into_existing(entries)
+        try:
+            (self._staging.path / MANIFEST).write_bytes(_manifest_bytes(full_meta, entries))
+            _commit.commit(self._staging, _owned_files, {e.file for e in entries} | {MANIFEST}, _check_target)
+        except OSError as exc:
+            raise _write_error(exc, self.root) from None
         self._closed = True
         return Bundle._lazy(self.root, full_meta, entries, self._key)
 
-    def _move_into_existing(self, entries: list[_Entry]) -> None:
-        """Replace the bundle in ``root`` file by file, leaving files it does not own (``.git``) alone."""
-        old_files: set[str] = set()
-        if (self.root / MANIFEST).exists():
-            old = _read_manifest(self.root)
-            old_files = {str(e.get("file")) for e in old["objects"] if isinstance(e, dict)}
-            (self.root / MANIFEST).unlink()
-        new_files = {e.file for e in entries}
-        for stale in sorted(old_files - new_files):
-            if stale.startswith("/") or ".." in stale.split("/"):
-                continue
-            (self.root / stale).unlink(missing_ok=True)
-        made: set[Path] = set()
-        for entry in entries:
-            dest = self.root / entry.file
-            if dest.parent not in made:
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                made.add(dest.parent)
-            os.replace(self._staging / entry.file, dest)
-        os.replace(self._staging / MANIFEST, self.root / MANIFEST)
-        _prune_empty_dirs(self.root)
-        shutil.rmtree(self._staging, ignore_errors=True)
-
     def abort(self) -> None:
         """Throw away what was written (the target directory is left as it was)."""
-        shutil.rmtree(self._staging, ignore_errors=True)
+        self._staging.discard()
         self._closed = True
+
+
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def _write_error(exc: OSError, root: Path) -> BundleWriteError:
+    where = exc.filename or root
+    return BundleWriteError(
+        f"Cannot write the bundle {root}: {exc.strerror or exc} ({where}).",
+        hint="Check the free space and the permissions of the directory.",
+    )
+
+
+def _real_target(root: Path) -> Path:
+    """The directory to replace: ``root`` itself, or what it points to when it is a symbolic link (the user
+    named it), so that the link stays a link and staging happens on the target's file system."""
+    try:
+        if root.is_symlink():
+            return Path(os.path.realpath(root))
+        return Path(os.path.abspath(root))
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"{root!s} is not a usable path for a bundle: {exc}.") from None
 
 
 def _quote(text: str) -> str:
@@ -481,27 +546,28 @@ def _manifest_bytes(meta: Mapping[str, Any], entries: list[_Entry]) -> bytes:
     return "".join(parts).encode("utf-8")
 
 
-def _check_target(root: Path) -> None:
-    if not root.exists():
-        return
-    if not root.is_dir():
+def _check_target(root: Path) -> set[str]:
+    """Refuse a target that is not a directory, or a non-empty one that holds no bundle; return the files of
+    the bundle in it that portkit wrote (empty for a new or empty directory)."""
+    try:
+        st = os.lstat(root)
+    except FileNotFoundError:
+        return set()
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"{root} is not a usable path for a bundle: {exc}.") from None
+    if not stat.S_ISDIR(st.st_mode):
         raise BundleError(f"{root} exists and is not a directory.", hint="Choose a directory for the bundle.")
-    visible = [p for p in root.iterdir() if not p.name.startswith(".")]
-    if visible and not _is_bundle_dir(root):
+    try:
+        visible = [n for n in os.listdir(root) if not n.startswith(".")]
+    except OSError as exc:
+        raise BundleError(f"Cannot read the directory {root}: {exc.strerror}.") from None
+    owned = _inspect(root) if visible else set()
+    if owned is None:
         raise BundleError(
             f"{root} is not empty and holds no portkit bundle; refusing to write into it.",
             hint="Choose a new or empty directory.",
         )
-
-
-def _prune_empty_dirs(root: Path) -> None:
-    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
-        path = Path(dirpath)
-        if path == root or any(part.startswith(".") for part in path.relative_to(root).parts):
-            continue
-        if not filenames and not any((path / d).exists() for d in dirnames):
-            with contextlib.suppress(OSError):
-                path.rmdir()
+    return owned
 
 
 # ------------------------------------------------------------------------------------------------ bundle
@@ -550,13 +616,21 @@ class Bundle:
         self._objects: list[Manifest] | None = [o for _, o in pairs]
         self._entries: list[_Entry] | None = None
         self._key: str | bytes | None = None
+        self._limits: ReadLimits = DEFAULT_LIMITS
         self._lock = threading.Lock()
         self._index: dict[tuple[str, str], list[int]] | None = None
 
     # -- construction -------------------------------------------------------------------------------
 
     @classmethod
-    def _lazy(cls, root: Path, meta: dict[str, Any], entries: list[_Entry], key: str | bytes | None) -> Bundle:
+    def _lazy(
+        cls,
+        root: Path,
+        meta: dict[str, Any],
+        entries: list[_Entry],
+        key: str | bytes | None,
+        limits: ReadLimits = DEFAULT_LIMITS,
+    ) -> Bundle:
         """A bundle on disk whose objects are read (and verified) on first access."""
         bundle = cls.__new__(cls)
         bundle.meta = meta
@@ -565,53 +639,62 @@ class Bundle:
         bundle._objects = None
         bundle._entries = entries
         bundle._key = key
+        bundle._limits = limits
         bundle._lock = threading.Lock()
         bundle._index = None
         return bundle
 
     @classmethod
-    def load(cls, path: str | Path, *, key: str | bytes | None = None) -> Bundle:
+    def load(cls, path: str | Path, *, key: str | bytes | None = None, limits: ReadLimits | None = None) -> Bundle:
         """Read a bundle directory, checking its format version and the checksum of every file.
+
+        The bundle is untrusted input: only regular files are read, no symbolic link below ``path`` is
+        followed, and files, YAML aliases and nesting are limited (:class:`~portkit.limits.ReadLimits`).
 
         Args:
             path: the bundle directory.
             key: key of a bundle with encrypted Secrets (default: ``$PORTKIT_BUNDLE_KEY``).
+            limits: size and complexity limits (default: :data:`portkit.limits.DEFAULT_LIMITS`).
 
         Raises:
-            BundleError: naming the file that is missing, corrupt, edited, unlisted, or of another format; an
-                encrypted bundle read without its key, with another key, with a ciphertext moved to another
-                object or field, with a plain value or a missing ``encrypted`` flag.
+            BundleError: naming the file that is missing, corrupt, edited, unlisted, or of another format;
+                :class:`~portkit.errors.UnsafeFileError` for a symbolic link, FIFO or device,
+                :class:`~portkit.errors.FileTooLargeError`, :class:`~portkit.errors.DocumentTooComplexError`
+                and :class:`~portkit.errors.DuplicateKeyError` for files over the limits; an encrypted bundle
+                read without its key, with another key, with a ciphertext moved to another object or field,
+                with a plain value or a missing ``encrypted`` flag.
 
         Warns:
             BundleFormatWarning: the bundle is format 1 (Fernet); saving it writes format 2.
         """
         root = Path(path)
-        manifest = _read_manifest(root)
-        where = str(root / MANIFEST)
-        entries = [_Entry.from_manifest(e, where) for e in manifest["objects"]]
-        listed = {e.file for e in entries}
-        if len(listed) != len(entries) or len({e.ref.key for e in entries}) != len(entries):
-            raise BundleError(f"{where} lists the same file or object twice.", hint="Regenerate the bundle.")
-        for file in _visible_files(root):
-            rel = file.relative_to(root).as_posix()
-            if rel != MANIFEST and file.suffix in (".yaml", ".yml") and rel not in listed:
-                raise BundleError(
-                    f"Bundle file {file} is not listed in {MANIFEST}.",
-                    hint="Remove it, or build a bundle from edited files with Bundle.from_manifests().",
+        limits = limits if limits is not None else DEFAULT_LIMITS
+        with _open_tree(root, limits) as tree:
+            manifest = _read_manifest(tree)
+            where = tree.where(MANIFEST)
+            entries = [_Entry.from_manifest(e, where) for e in manifest["objects"]]
+            listed = {e.file for e in entries}
+            if len(listed) != len(entries) or len({e.ref.key for e in entries}) != len(entries):
+                raise BundleError(f"{where} lists the same file or object twice.", hint="Regenerate the bundle.")
+            for rel, _entry in tree.walk():
+                if rel != MANIFEST and rel.endswith((".yaml", ".yml")) and rel not in listed:
+                    raise BundleError(
+                        f"Bundle file {tree.where(rel)} is not listed in {MANIFEST}.",
+                        hint="Remove it, or build a bundle from edited files with Bundle.from_manifests().",
+                    )
+            scheme = _encryption_scheme(manifest, entries, where)
+            if scheme == "fernet":
+                warnings.warn(
+                    BundleFormatWarning(
+                        f"{root} is bundle format 1: its Secret values are encrypted with Fernet, not bound to "
+                        "their objects, and its Secret annotations are not encrypted. Save it (or run `portkit "
+                        f"bundle upgrade {root} --key-file FILE`) to rewrite it as format {FORMAT_VERSION}."
+                    ),
+                    stacklevel=2,
                 )
-        scheme = _encryption_scheme(manifest, entries, where)
-        if scheme == "fernet":
-            warnings.warn(
-                BundleFormatWarning(
-                    f"{root} is bundle format 1: its Secret values are encrypted with Fernet, not bound to their "
-                    "objects, and its Secret annotations are not encrypted. Save it (or run `portkit bundle upgrade "
-                    f"{root} --key-file FILE`) to rewrite it as format {FORMAT_VERSION}."
-                ),
-                stacklevel=2,
-            )
-        meta = {k: v for k, v in manifest.items() if k != "objects"}
-        bundle = cls._lazy(root, _ordered_meta(meta), entries, _resolve_key(key))
-        bundle._materialize()
+            meta = {k: v for k, v in manifest.items() if k != "objects"}
+            bundle = cls._lazy(root, _ordered_meta(meta), entries, _resolve_key(key), limits)
+            bundle._read_all(tree)
         return bundle
 
     @classmethod
@@ -620,6 +703,7 @@ class Bundle:
         sources: str | Path | Mapping[str, Any] | Iterable[str | Path | Mapping[str, Any]],
         *,
         namespace: str | None = None,
+        limits: ReadLimits | None = None,
     ) -> Bundle:
         """Build a bundle from plain YAML/JSON files, directories or dicts; no cluster needed.
 
@@ -632,17 +716,26 @@ class Bundle:
             sources: a path, a dict, or an iterable of them.
             namespace: namespace for namespaced objects that have none (as ``kubectl apply -n`` does);
                 without it such objects are an error.
+            limits: size and complexity limits for the files (default:
+                :data:`portkit.limits.DEFAULT_LIMITS`); ``max_total_bytes`` counts all files together.
+
+        Files are untrusted input, read as :meth:`load` reads a bundle: regular files only (a FIFO or
+        device is refused, never read), within the size limits; a symbolic link inside a directory is
+        followed only when it stays inside that directory. YAML aliases and nesting are limited and
+        duplicate keys are an error, as kubectl has them.
 
         Raises:
-            BundleError: a file is missing or unreadable, or an object lacks apiVersion, kind or
-                metadata.name, or two objects are the same; the message names the file and document.
+            BundleError: a file is missing, unreadable, unsafe or over a limit (see :meth:`load`), or an
+                object lacks apiVersion, kind or metadata.name, or two objects are the same; the message
+                names the file and document.
         """
+        budget = Budget(limits if limits is not None else DEFAULT_LIMITS, "the manifests")
         items: list[tuple[Manifest, str]] = []
         for source in _as_sources(sources):
             if isinstance(source, Mapping):
                 items.append((copy.deepcopy(dict(source)), f"object #{len(items) + 1}"))
             else:
-                items.extend(_read_source(Path(source)))
+                items.extend(_read_source(Path(source), budget))
         crd_scopes = {
             (str(_get(o, "spec", "group") or ""), str(_get(o, "spec", "names", "kind") or "")): str(
                 _get(o, "spec", "scope") or "Namespaced"
@@ -674,13 +767,21 @@ class Bundle:
 
     # -- access ---------------------------------------------------------------------------------------
 
-    def _materialize(self) -> list[Manifest]:
+    def _read_all(self, tree: SafeTree) -> list[Manifest]:
+        """Read every object of a lazy bundle from ``tree`` (once)."""
         with self._lock:
             if self._objects is None:
-                assert self.path is not None and self._entries is not None
+                assert self._entries is not None
                 cipher = _open_cipher(self.meta, self._key)
-                self._objects = [_read_entry(self.path, e, cipher) for e in self._entries]
+                self._objects = [_read_entry(tree, e, cipher) for e in self._entries]
             return self._objects
+
+    def _materialize(self) -> list[Manifest]:
+        if self._objects is not None:
+            return self._objects
+        assert self.path is not None
+        with _open_tree(self.path, self._limits) as tree:  # a bundle this process wrote (BundleWriter.commit)
+            return self._read_all(tree)
 
     @property
     def objects(self) -> list[Manifest]:
@@ -869,33 +970,57 @@ def _as_sources(
     return list(sources)
 
 
-def _read_source(path: Path) -> list[tuple[Manifest, str]]:
-    if path.is_dir():
+def _read_source(path: Path, budget: Budget) -> list[tuple[Manifest, str]]:
+    try:
+        is_dir = path.is_dir()
+        exists = is_dir or path.exists()
+    except (OSError, ValueError):
+        exists = is_dir = False
+    if is_dir:
         if _is_bundle_dir(path):
-            bundle = Bundle.load(path)
+            bundle = Bundle.load(path, limits=budget.limits)
             return [(o, f"{path / object_path(r)}") for r, o in zip(bundle._refs, bundle.objects, strict=True)]
         items: list[tuple[Manifest, str]] = []
-        for file in _visible_files(path):
-            if file.suffix in (".yaml", ".yml", ".json"):
-                items.extend(_read_file(file))
+        real_root = os.path.realpath(path)
+        with _open_tree(path, budget.limits) as tree:
+            tree.budget = budget
+            for rel, entry in tree.walk():
+                if not rel.endswith((".yaml", ".yml", ".json")):
+                    continue
+                where = tree.where(rel)
+                if entry.is_symlink():  # followed only when it stays inside the directory
+                    target = os.path.realpath(path / rel)
+                    if os.path.commonpath([real_root, target]) != real_root:
+                        raise UnsafeFileError(
+                            f"{where} is a symbolic link to {target}, outside {path}; refusing to follow it.",
+                            hint="Copy the file into the directory, or name it on its own.",
+                        )
+                    data = _read_named(Path(where), budget)
+                else:
+                    try:
+                        data, _ = tree.read(rel)
+                    except FileNotFoundError:
+                        continue  # removed while we walked
+                items.extend(_parse_file(data, Path(where), budget.limits))
         return items
-    if not path.exists():
+    if not exists:
         raise BundleError(f"Manifest file {path} does not exist.")
-    return _read_file(path)
+    return _parse_file(_read_named(path, budget), path, budget.limits)
 
 
-def _read_file(path: Path) -> list[tuple[Manifest, str]]:
+def _read_named(path: Path, budget: Budget) -> bytes:
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BundleError(f"Cannot read manifest file {path}: {exc.strerror}.") from None
+        data, _ = read_user_file(path, budget)
+    except FileNotFoundError:
+        raise BundleError(f"Manifest file {path} does not exist.") from None
+    return data
+
+
+def _parse_file(data: bytes, path: Path, limits: ReadLimits) -> list[tuple[Manifest, str]]:
     if path.suffix == ".json":
-        try:
-            docs = [json.loads(data)]
-        except ValueError as exc:
-            raise BundleError(f"{path}: cannot parse JSON: {exc}.") from None
+        docs = [load_json(data, where=str(path), limits=limits)]
     else:
-        docs = load_yaml_documents(data, where=str(path))
+        docs = load_yaml_documents(data, where=str(path), limits=limits)
     items: list[tuple[Manifest, str]] = []
     for n, doc in enumerate(docs, start=1):
         where = f"{path} (document {n})" if len(docs) > 1 else str(path)

@@ -7,8 +7,15 @@ go through :func:`trim_status` so that object bodies (which may hold Secret data
 ::
 
     PortkitError
-    ├── InputError                  marker: bad input (flags, files, kubeconfigs); the CLI exits 2
-    │   └── ConfigurationError      bad input, kubeconfig, options
+    ├── InputError                  bad input from the user: flags, files, kubeconfigs (CLI exit code 2)
+    │   ├── ConfigurationError      bad input, kubeconfig, options
+    │   └── BundleError             a bundle or manifest file is missing, unsafe, corrupt, edited or of
+    │       │                       another format; an object in it is invalid or duplicated
+    │       ├── UnsafeFileError     a symlink, FIFO, device or other non-regular file where a file belongs
+    │       ├── FileTooLargeError   a file, or a whole bundle, is over its size limit
+    │       ├── DocumentTooComplexError  YAML/JSON nested too deep, or YAML aliases expanding too far
+    │       └── DuplicateKeyError   a YAML/JSON mapping holds the same key twice
+    ├── BundleWriteError            a bundle could not be written (disk full, permissions)
     ├── ClusterUnreachableError     connection refused, TLS, DNS, timeouts
     ├── ApiError                    the API server answered with an error status
     │   ├── NotFoundError           404
@@ -18,7 +25,6 @@ go through :func:`trim_status` so that object bodies (which may hold Secret data
     │   ├── ThrottledError          429 (after retries ran out)
     │   ├── GoneError               410 (expired continue token)
     │   └── ServerError             5xx (after retries ran out)
-    ├── BundleError                 a bundle on disk is missing, corrupt, edited or of another format
     ├── TranslationError            a translator, profile or rule cannot be used
     │   └── UnknownProviderError    no provider profile of that name (also an InputError)
     ├── PlanError / ApplyError      replay
@@ -26,6 +32,17 @@ go through :func:`trim_status` so that object bodies (which may hold Secret data
     │   └── JournalError            an apply journal with an unusable record (also an InputError)
     ├── VolumeMoveError             Velero backup/restore failed
     └── LocalClusterError           a local test cluster could not be built or started
+
+Exit codes are decided by class, not by message: the CLI (:func:`portkit.cli._common.exit_code_for`) exits
+2 ("usage or bad input") for every :class:`InputError` and 1 ("failed") for every other
+:class:`PortkitError`. To make a new kind of error a bad-input error, derive it from :class:`InputError` —
+alone, or next to the class it belongs with::
+
+    class UnknownProviderError(TranslationError, InputError):
+        ...  # the provider named on the command line is not known
+
+``isinstance(err, InputError)`` is then true and the CLI exits 2; ``except TranslationError`` still
+catches it. Nothing else needs to change (no message matching, no list of classes in the CLI).
 """
 
 from __future__ import annotations
@@ -38,10 +55,14 @@ __all__ = [
     "ApiError",
     "ApplyError",
     "BundleError",
+    "BundleWriteError",
     "ClusterMismatchError",
     "ClusterUnreachableError",
     "ConfigurationError",
     "ConflictError",
+    "DocumentTooComplexError",
+    "DuplicateKeyError",
+    "FileTooLargeError",
     "ForbiddenError",
     "GoneError",
     "InputError",
@@ -55,6 +76,7 @@ __all__ = [
     "ThrottledError",
     "TranslationError",
     "UnknownProviderError",
+    "UnsafeFileError",
     "VolumeMoveError",
     "api_error_from_status",
     "trim_status",
@@ -85,9 +107,13 @@ class PortkitError(Exception):
 
 
 class InputError(PortkitError):
-    """Marker base of errors caused by bad input (flags, files, kubeconfigs, a work directory of another
-    cluster) rather than by a failure: the CLI exits 2 for them. Concrete errors derive from it next to
-    their topical base (e.g. ``class JournalError(ApplyError, InputError)``)."""
+    """Base of the errors about bad input from the user (flags, files, kubeconfigs, bundles, a work directory
+    of another cluster) rather than a failure.
+
+    The CLI exits 2 for these ("usage or bad input") and 1 for every other :class:`PortkitError`. Derive a
+    new error from it next to its topical base to make it a bad-input error (e.g. ``class
+    JournalError(ApplyError, InputError)``).
+    """
 
 
 class ConfigurationError(InputError):
@@ -167,8 +193,33 @@ class ServerError(ApiError):
     default_hint = "The API server is failing; check its health and try again."
 
 
-class BundleError(PortkitError):
-    """A bundle on disk is missing, corrupt, edited or written in another format version."""
+class BundleError(InputError):
+    """A bundle or manifest file is missing, unsafe, corrupt, edited or written in another format version,
+    or an object in it is invalid or duplicated."""
+
+
+class UnsafeFileError(BundleError):
+    """A symbolic link, FIFO, device or other non-regular file where portkit reads or writes a file.
+
+    portkit reads only regular files inside a bundle (never through a symlink, never from a FIFO that
+    would block) and never writes through, or deletes, an entry it did not write.
+    """
+
+
+class FileTooLargeError(BundleError):
+    """A file, or all files of one bundle together, are over the size limit (:class:`portkit.limits.ReadLimits`)."""
+
+
+class DocumentTooComplexError(BundleError):
+    """A YAML or JSON document nests deeper, or expands through YAML aliases further, than the limits allow."""
+
+
+class DuplicateKeyError(BundleError):
+    """A YAML or JSON mapping holds the same key twice (kubectl refuses such files too)."""
+
+
+class BundleWriteError(PortkitError):
+    """A bundle could not be written: the disk is full, or a directory is not writable."""
 
 
 class TranslationError(PortkitError):

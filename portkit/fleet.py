@@ -301,10 +301,15 @@ class FleetPlan:
 
 def read_namespaces_file(path: str | Path) -> list[str]:
     """Namespaces from a file: one per line (or several separated by spaces); ``#`` starts a comment."""
+    from portkit._files import read_user_file
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data, _ = read_user_file(path)  # a regular file within the size limit: never a FIFO that hangs
+        text = data.decode("utf-8")
     except OSError as exc:
         raise ConfigurationError(f"cannot read the namespaces file {path}: {exc.strerror}.") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"the namespaces file {path} is not UTF-8 text ({exc.reason}).") from None
     return [word for line in text.splitlines() for word in line.split("#", 1)[0].split()]
 
 

@@ -11,8 +11,9 @@ or after the command, ``--version``, ``portkit completion bash|zsh|fish``.
 
 Exit codes: 0 success, 1 failed, 2 usage error or bad input (any :class:`portkit.errors.InputError`, e.g. a
 ConfigurationError), 3 finished but with manual actions or warnings that need attention, 130 interrupted
-(Ctrl-C), 141 the reader of the output went away (``| head``). Errors print one paragraph (``--debug``
-shows the traceback); text output has terminal control characters escaped.
+(Ctrl-C), 141 the reader of the output went away (``| head``); which errors exit 2 is decided by class
+(:func:`portkit.cli._common.exit_code_for`). Errors print one paragraph (``--debug`` shows the traceback);
+text output has terminal control characters escaped.
 
 ``$PORTKIT_BUNDLE_KEY`` is taken out of the process environment while a command runs (portkit keeps it in
 memory as the default bundle key), so child processes — the velero CLI, kubeconfig exec plugins — never
@@ -34,11 +35,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from portkit._version import __version__
-from portkit.cli._common import EXIT_INTERRUPTED, EXIT_PIPE, EXIT_USAGE, run_observed
+from portkit.cli._common import EXIT_INTERRUPTED, EXIT_PIPE, EXIT_USAGE, exit_code_for, run_observed
 from portkit.cli._logging import configure_logging
 from portkit.cli._parser import PortkitParser, add_global_flags, global_values, walk
 from portkit.cli._term import Settings, use_settings
-from portkit.errors import InputError, PortkitError
+from portkit.errors import PortkitError
 
 __all__ = ["build_parser", "main"]
 
@@ -162,7 +163,7 @@ def _run(args: argparse.Namespace, *, debug: bool, log_format: str) -> int:
         if debug and log_format == "text":
             traceback.print_exc()
         log.error("%s", exc, exc_info=exc if debug and log_format == "json" else None)
-        return EXIT_USAGE if isinstance(exc, InputError) else 1
+        return exit_code_for(exc)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,13 @@ exists, so every command looks and behaves the same::
 The global flags (``--debug``, ``-v``, ``--log-format``, ``--no-color``) are added to every command by
 :func:`portkit.cli.build_parser`; commands do not declare them. ``tests/unit/test_cli_conventions.py``
 walks every command and fails when one breaks these conventions.
+
+Exit codes: 0 success (:data:`EXIT_OK`), 1 failed (:data:`EXIT_FAILED`), 2 usage or bad input
+(:data:`EXIT_USAGE`), 3 finished but with manual actions or warnings that need attention
+(:data:`EXIT_ATTENTION`). A command returns 0, 1 or 3 itself; an error it raises is mapped by
+:func:`exit_code_for`, by class: every :class:`portkit.errors.InputError` (a bad flag, kubeconfig, file or
+bundle) exits 2, every other :class:`portkit.errors.PortkitError` exits 1. To make an error exit 2, derive
+it from ``InputError`` (see :mod:`portkit.errors`); never match messages here.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from portkit.cli._output import OUTPUT_FORMATS, emit, write_out
 from portkit.cli._parser import PortkitParser, add_check
 from portkit.cli._progress import Status, status, watch_cluster, write_err
 from portkit.cli._term import highlight_plan, highlight_report
-from portkit.errors import ConfigurationError
+from portkit.errors import ConfigurationError, InputError
 
 __all__ = [
     "DRY_RUN_MODES",
@@ -68,6 +75,7 @@ __all__ = [
     "deprecated",
     "duration",
     "emit",
+    "exit_code_for",
     "highlight_plan",
     "highlight_report",
     "input_identity",
@@ -95,6 +103,11 @@ EXIT_PIPE = 141
 
 #: The values of ``--dry-run``.
 DRY_RUN_MODES = ("server", "client", "none")
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code for an error a command raised: 2 for bad input (:class:`~portkit.errors.InputError`), else 1."""
+    return EXIT_USAGE if isinstance(exc, InputError) else EXIT_FAILED
 
 
 # -- clusters --------------------------------------------------------------------------------------------

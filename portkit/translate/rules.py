@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import yaml
 
-from portkit.errors import TranslationError
+from portkit._files import read_user_file
+from portkit._safe_yaml import load_yaml
+from portkit.errors import BundleError, TranslationError
 from portkit.model import split_api_version
 from portkit.translate._base import BaseTranslator, Context, Item, fast_copy
 
@@ -254,7 +255,7 @@ def _velero_value(value: Any) -> Any:
         try:
             return json.loads(text)
         except ValueError:
-            return yaml.safe_load(text)
+            return _load_one(text, "a patch value")
     try:
         float(text)
     except ValueError:
@@ -320,12 +321,22 @@ def _fail(where: str, field: str, message: str) -> TranslationError:
     )
 
 
+def _load_one(text: str | bytes, where: str) -> Any:
+    """One YAML document, read as untrusted input (alias, depth and duplicate-key limits)."""
+    docs = load_yaml(text, where=where)
+    if len(docs) > 1:
+        raise BundleError(f"{where}: expected one YAML document, found {len(docs)}.")
+    return docs[0] if docs else None
+
+
 def _parse_patch_data(data: Any, where: str, field: str) -> Any:
     if isinstance(data, str):
         try:
-            return yaml.safe_load(data)
-        except yaml.YAMLError as exc:
-            raise _fail(where, field, f"patchData is neither JSON nor YAML ({exc})") from exc
+            return _load_one(data, f"{where}: {field}")
+        except BundleError as exc:
+            if type(exc) is not BundleError:  # over a limit, a duplicate key: said precisely already
+                raise
+            raise _fail(where, field, f"patchData is neither JSON nor YAML ({exc.message})") from exc
     return data
 
 
@@ -440,20 +451,17 @@ def load_rules(source: Any) -> list[Rule]:
         path = Path(source)
         origin = str(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise TranslationError(f"cannot read the rule file {path}: {exc}.") from exc
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise TranslationError(f"rule file {path} is not valid YAML: {exc}.") from exc
+            raw, _ = read_user_file(path)  # a regular file within the size limit (never a FIFO)
+        except FileNotFoundError as exc:
+            raise TranslationError(f"cannot read the rule file {path}: {exc.strerror}.") from exc
+        data = _load_one(raw, f"rule file {path}")
     elif isinstance(source, str):
-        data = yaml.safe_load(source)
+        data = _load_one(source, "rules")
     if isinstance(data, Mapping) and data.get("kind") == "ConfigMap":
         values = list((data.get("data") or {}).values())
         if len(values) != 1:
             raise TranslationError(f"{origin}: a resource-modifier ConfigMap must have exactly one data key.")
-        data = yaml.safe_load(values[0])
+        data = _load_one(str(values[0]), f"{origin}: the ConfigMap's data")
     if isinstance(data, Mapping):
         if "version" in data and str(data["version"]) != "v1":
             raise TranslationError(f"{origin}: version {data['version']!r} is not supported (use v1).")

@@ -1,0 +1,1 @@
+"""Bad-input and hostile-input tests: files, bundles, servers that try to break portkit (no cluster needed)."""

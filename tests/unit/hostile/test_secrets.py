@@ -468,7 +468,7 @@ def test_translate_and_lint_read_encrypted_bundles_with_a_key_file(
     Bundle([namespace(), dockercfg_secret(), hinted_secret()], meta={"source": {"provider": "openshift"}}).save(
         tmp_path / "b", key=key
     )
-    assert main(["lint", str(tmp_path / "b"), "--to", "ionos"]) == 1  # no key: a clear error
+    assert main(["lint", str(tmp_path / "b"), "--to", "ionos"]) == 2  # no key: a clear error (bad input: exit 2)
     assert "no key was given" in capsys.readouterr().err
     assert main(["lint", str(tmp_path / "b"), "--to", "ionos", "--key-file", str(key_file)]) in (0, 3)
     out_dir = tmp_path / "o"
