@@ -245,22 +245,45 @@ def fit_text(text: str, width: int | None) -> str:
     return "\n".join(out)
 
 
+#: Rows an HTML table holds at most (the rest is left out with a note); the first ``MAX_ROWS`` are shown open.
+MAX_HTML_ROWS = 20_000
+
+
+def _html_rows(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    head = "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(truncate(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table>{head}{body}</table>"
+
+
 def html_table(
     headers: Sequence[str],
     rows: Sequence[Sequence[Any]],
     *,
     title: str | None = None,
     max_rows: int = MAX_ROWS,
+    limit: int | None = MAX_HTML_ROWS,
 ) -> str:
-    """An escaped, truncated HTML table for notebooks."""
+    """An escaped HTML table for notebooks, every row in it.
+
+    The first ``max_rows`` rows are shown; the others follow in a collapsed ``<details>`` element (a click
+    opens them) holding a second table with the same headers. Past ``limit`` rows (None: no limit) the rest
+    is left out with a note pointing at ``to_dataframe()``: a notebook page with hundreds of thousands of
+    table rows is no longer readable. Every cell is escaped and cut to :data:`MAX_CELL` characters.
+    """
     parts = []
     if title:
         parts.append(f"<strong>{html.escape(title)}</strong>")
-    parts.append("<table>")
-    parts.append("<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>")
-    for row in rows[:max_rows]:
-        parts.append("<tr>" + "".join(f"<td>{html.escape(truncate(c))}</td>" for c in row) + "</tr>")
-    parts.append("</table>")
-    if len(rows) > max_rows:
-        parts.append(f"<em>… and {len(rows) - max_rows} more</em>")
+    kept = rows if limit is None else rows[: max(limit, max_rows)]
+    parts.append(_html_rows(headers, kept[:max_rows]))
+    rest = kept[max_rows:]
+    if rest:
+        first, last = max_rows + 1, max_rows + len(rest)
+        parts.append(
+            f"<details><summary>… {len(rest)} more rows ({first} to {last}): click to show</summary>"
+            f"{_html_rows(headers, rest)}</details>"
+        )
+    if len(rows) > len(kept):
+        parts.append(
+            f"<em>… and {len(rows) - len(kept)} more rows not shown here: use to_dataframe() or to_dict()</em>"
+        )
     return "".join(parts)

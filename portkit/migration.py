@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import attrs
 
@@ -40,6 +40,10 @@ from portkit.volumes.quiesce import QuiesceState, delete_holders, quiesce, unqui
 from portkit.volumes.result import VolumeMoveResult
 from portkit.volumes.verify import DEFAULT_IMAGE, DataVerifyResult
 from portkit.volumes.verify import verify_data as run_verify_data
+
+if TYPE_CHECKING:
+    import pandas
+    from matplotlib.axes import Axes
 
 __all__ = [
     "STEPS", "EventKind", "Migration", "MigrationBlocked", "MigrationEvent", "MigrationReport", "Step", "VolumeMode",
@@ -206,6 +210,29 @@ class MigrationReport:
             "verify_data": dump(self.data_verified),
             "downtime_seconds": self.downtime_seconds,
         }
+
+    # -- notebooks --------------------------------------------------------------------------------
+    def to_dataframe(self) -> pandas.DataFrame:
+        """One row per step of :data:`STEPS`, in order (needs pandas: ``pip install 'portkit[notebook]'``).
+
+        Columns: ``step``, ``status`` (``completed`` or ``not run``), ``seconds`` (of its last run; None when
+        it never ran).
+        """
+        from portkit.frames import dataframe
+
+        rows = [{"step": step, "status": "completed" if step in self.completed else "not run",
+                 "seconds": self.timings.get(step)} for step in STEPS]
+        return dataframe(rows, ("step", "status", "seconds"))
+
+    def plot_timings(self, *, ax: Axes | None = None) -> Axes:
+        """A chart of the seconds each step took (the steps that ran, in order; needs matplotlib:
+        ``pip install 'portkit[notebook]'``); returns the Axes."""
+        from portkit.charts import plot_timings
+
+        timings: dict[str, float] = {step: self.timings[step] for step in STEPS if step in self.timings}
+        total = sum(timings.values())
+        return plot_timings(timings, title=f"Migration of {', '.join(self.namespaces)}: {total:.0f} s in steps",
+                            ax=ax)
 
 
 def _target_name(target: str | Sequence[str]) -> str:

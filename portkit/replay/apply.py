@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import attrs
 
@@ -46,6 +46,10 @@ from portkit.replay.ownership import only_own_conflicts, upgrade_ownership
 from portkit.replay.plan import FIELD_MANAGER, Action, ActionOp, Plan
 from portkit.replay.wait import WaitResult, wait_ready
 
+if TYPE_CHECKING:
+    import pandas
+    from matplotlib.axes import Axes
+
 __all__ = [
     "OUTCOMES",
     "ApplyInterrupted",
@@ -65,6 +69,8 @@ Outcome = Literal["created", "updated", "unchanged", "skipped", "failed", "dry-r
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 #: What apply does when an object fails: ``continue`` with the others, or ``stop`` after the running wave.
 OnError = Literal["continue", "stop"]
+#: The columns of :meth:`ApplyResult.to_dataframe`.
+APPLY_FRAME_COLUMNS = ("outcome", "op", "object", "kind", "group", "namespace", "name", "wave", "seconds", "message")
 
 _CRD_WAVE = WAVE_NAMES.index("crds")
 
@@ -79,6 +85,7 @@ class ObjectResult:
         outcome: ``created``, ``updated``, ``unchanged``, ``skipped``, ``failed`` or ``dry-run``.
         message: the API's message for failures; why for skips.
         wave: the wave name.
+        seconds: how long its write took (retries included; 0 when nothing was sent).
     """
 
     ref: ObjectRef
@@ -86,6 +93,7 @@ class ObjectResult:
     outcome: Outcome
     message: str = ""
     wave: str = ""
+    seconds: float = 0.0
 
     @property
     def error(self) -> str:
@@ -101,6 +109,7 @@ class ObjectResult:
             "outcome": self.outcome,
             "message": self.message,
             "wave": self.wave,
+            "seconds": round(self.seconds, 4),
         }
 
 
@@ -204,6 +213,31 @@ class ApplyResult:
             "objects": [o.to_dict() for o in self.objects],
             "wait": self.waited.to_dict() if self.waited is not None else None,
         }
+
+    # -- notebooks --------------------------------------------------------------------------------
+    def to_dataframe(self) -> pandas.DataFrame:
+        """One row per object of the plan (needs pandas: ``pip install 'portkit[notebook]'``).
+
+        Columns: ``outcome``, ``op`` (what the plan said), ``object``, ``kind``, ``group``, ``namespace``,
+        ``name``, ``wave``, ``seconds`` (its write, retries included; 0 when nothing was sent), ``message``.
+        """
+        from portkit.frames import dataframe, ref_columns
+
+        rows = [
+            {"outcome": o.outcome, "op": o.op, **ref_columns(o.ref), "wave": o.wave, "seconds": o.seconds,
+             "message": o.message}
+            for o in self.objects
+        ]
+        return dataframe(rows, APPLY_FRAME_COLUMNS)
+
+    def plot_waves(self, *, ax: Axes | None = None) -> Axes:
+        """A chart of the objects per apply wave, stacked by outcome (needs matplotlib:
+        ``pip install 'portkit[notebook]'``); returns the Axes."""
+        from portkit.charts import format_seconds, plot_waves
+
+        head = "Dry run" if self.dry_run else "Apply"
+        return plot_waves([(o.wave, o.outcome) for o in self.objects], waves=WAVE_NAMES, categories=OUTCOMES,
+                          title=f"{head} in {format_seconds(self.seconds)}: objects per wave", ax=ax)
 
 
 class ApplyInterrupted(ApplyError):
@@ -428,8 +462,11 @@ def apply(
     index = {id(a): i for i, a in enumerate(plan.actions)}
     bar = _Progress(len(plan.actions), progress)
 
+    seconds: dict[int, float] = {}  # per object: how long its write took (set by timed_apply_one)
+
     def done(a: Action, outcome: Outcome, message: str = "") -> None:
-        results[index[id(a)]] = ObjectResult(a.ref, a.op, outcome, message, a.wave_name)
+        i = index[id(a)]
+        results[i] = ObjectResult(a.ref, a.op, outcome, message, a.wave_name, seconds.get(i, 0.0))
         bar.step()
 
     def failed(a: Action, api_message: str, shown: str) -> tuple[Outcome, str, bool]:
@@ -510,6 +547,13 @@ def apply(
         )
         return ("created" if created else "updated"), "", True
 
+    def timed_apply_one(a: Action) -> tuple[Outcome, str, bool]:
+        started_one = time.monotonic()
+        try:
+            return apply_one(a)
+        finally:
+            seconds[index[id(a)]] = time.monotonic() - started_one
+
     crd_problems: list[str] = []
     try:
         for wave_actions in observe.current().waves(plan.by_wave(), lambda a: results.get(index[id(a)])):
@@ -565,7 +609,7 @@ def apply(
                     while queue or futures:
                         while queue and len(futures) < workers * 2 and fatal is None and not stopped:
                             a = queue.pop()
-                            futures[pool.submit(apply_one, a)] = a
+                            futures[pool.submit(timed_apply_one, a)] = a
                         if not futures:
                             break
                         finished, _ = wait_futures(futures, return_when=FIRST_COMPLETED)

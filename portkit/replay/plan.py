@@ -14,7 +14,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import attrs
 
@@ -50,6 +50,10 @@ from portkit.replay.nsmap import MappingResult, iter_pod_specs, map_namespaces
 from portkit.replay.order import WAVE_NAMES, wave_of
 from portkit.replay.ownership import created_ownership, only_own_conflicts
 
+if TYPE_CHECKING:
+    import pandas
+    from matplotlib.axes import Axes
+
 __all__ = [
     "APPLIED_ANNOTATION",
     "EXISTING_POLICIES",
@@ -73,6 +77,11 @@ APPLIED_ANNOTATION = "portkit.io/applied-sha256"
 #: What an action can be.
 ActionOp = Literal["create", "update", "unchanged", "conflict", "skip"]
 OPS: tuple[ActionOp, ...] = get_args(ActionOp)
+#: The columns of :meth:`Plan.to_dataframe`.
+PLAN_FRAME_COLUMNS = (
+    "op", "object", "kind", "group", "namespace", "name", "wave", "wave_index", "changed_fields", "validated",
+    "error", "message",
+)
 #: What ``existing=`` may say about objects already in the target.
 ExistingPolicy = Literal["update", "skip", "fail"]
 EXISTING_POLICIES: tuple[ExistingPolicy, ...] = get_args(ExistingPolicy)
@@ -328,6 +337,31 @@ class Plan:
             "actions": [a.to_dict() for a in self.actions],
             "policy": self.policy.to_dict() if self.policy is not None else None,
         }
+
+    # -- notebooks --------------------------------------------------------------------------------
+    def to_dataframe(self) -> pandas.DataFrame:
+        """One row per action (needs pandas: ``pip install 'portkit[notebook]'``).
+
+        Columns: ``op``, ``object``, ``kind``, ``group``, ``namespace`` (after the namespace map), ``name``,
+        ``wave`` (its name), ``wave_index`` (apply order), ``changed_fields`` (fields in the diff),
+        ``validated`` (accepted by the server-side dry run), ``error`` (the API's objection), ``message``.
+        """
+        from portkit.frames import dataframe, ref_columns
+
+        rows = [
+            {"op": a.op, **ref_columns(a.ref), "wave": a.wave_name, "wave_index": a.wave,
+             "changed_fields": len(a.diff), "validated": a.validated, "error": a.error, "message": a.message}
+            for a in self.actions
+        ]
+        return dataframe(rows, PLAN_FRAME_COLUMNS)
+
+    def plot_waves(self, *, ax: Axes | None = None) -> Axes:
+        """A chart of the objects per apply wave, stacked by op (needs matplotlib:
+        ``pip install 'portkit[notebook]'``); returns the Axes."""
+        from portkit.charts import plot_waves
+
+        return plot_waves([(a.wave_name, a.op) for a in self.actions], waves=WAVE_NAMES, categories=OPS,
+                          title=f"Plan into {self.cluster.name or 'the target'}: objects per wave", ax=ax)
 
 
 # ---------------------------------------------------------------------------------------------------

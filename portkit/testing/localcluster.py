@@ -31,7 +31,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import urllib3
 import yaml
@@ -39,10 +39,13 @@ import yaml
 from portkit.cluster import Cluster
 from portkit.errors import LocalClusterError, PortkitError
 from portkit.model import ObjectRef
-from portkit.testing._pki import Pki, make_pki
 from portkit.testing._process import ManagedProcess, pid_alive, rss_bytes, spawn
 from portkit.testing.binaries import Binaries, ensure_binaries, tail
 from portkit.testing.node import RealNode
+from portkit.testing.prerequisites import require_local_extra
+
+if TYPE_CHECKING:  # the PKI needs cryptography (the [local] extra), imported when a cluster starts
+    from portkit.testing._pki import Pki
 
 __all__ = ["LocalCluster", "load_manifests", "start_all", "wait_for"]
 
@@ -215,13 +218,14 @@ class LocalCluster:
         """Build binaries if needed, start every component and wait until nodes are Ready."""
         if self._started:
             return self
+        require_local_extra()  # before a long first build, not after it
         t0 = time.monotonic()
         binaries = self.binaries
         self.timings["binaries"] = time.monotonic() - t0
         spec = self._provider_spec()
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            self._pki = make_pki(self.data_dir / "pki", self.name)
+            self._pki = require_local_extra().make_pki(self.data_dir / "pki", self.name)
             for component in ("etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler"):
                 self.ports.setdefault(component, _free_port())
             self._write_kubeconfig()

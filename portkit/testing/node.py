@@ -30,14 +30,17 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from portkit.errors import LocalClusterError
-from portkit.testing._pki import Pki, issue_node_certs
 from portkit.testing._process import ManagedProcess, pid_alive, spawn
 from portkit.testing.binaries import tail
+from portkit.testing.prerequisites import require_local_extra
+
+if TYPE_CHECKING:  # the PKI needs cryptography (the [local] extra), imported when a node starts
+    from portkit.testing._pki import Pki
 
 __all__ = ["CNI_DIR", "KUBELET_ROOT", "RealNode", "check_host", "leftover_cgroups", "sweep_stale_nodes"]
 
@@ -304,7 +307,7 @@ class RealNode:
         self.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.run_dir, 0o700)
         cgroup_parent = _make_cgroup_parent(slot)
-        certs = issue_node_certs(self.pki, self.name, self.internal_ip, self.root / "pki")
+        certs = require_local_extra().issue_node_certs(self.pki, self.name, self.internal_ip, self.root / "pki")
         containerd_config = self._write_containerd_config()
         kubelet_argv = self._write_kubelet_config(cgroup_parent, certs)
         status = self.root / "status"

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from portkit.display import html_table, readable_path, text_table, truncate
 from portkit.translate._base import Change, ManualAction, TranslationWarning
 
+if TYPE_CHECKING:
+    import pandas
+    from matplotlib.axes import Axes
+
 __all__ = ["Translation"]
+
+#: The columns of :meth:`Translation.to_dataframe`.
+FRAME_COLUMNS = (
+    "record", "object", "kind", "group", "namespace", "name", "path", "op", "old", "new", "translator", "message",
+    "confidence", "tier",
+)
 
 
 def _value(v: Any) -> str:
@@ -206,3 +216,37 @@ class Translation:
             "source_evidence": list(self.source_evidence),
             "changes": [c.to_dict() for c in self.changes],
         }
+
+    # -- notebooks ------------------------------------------------------------------------------------
+    def to_dataframe(self) -> pandas.DataFrame:
+        """One row per record (needs pandas: ``pip install 'portkit[notebook]'``).
+
+        Column ``record`` says which: ``change`` (``path``, ``op``, ``old`` → ``new``; ``message`` is the
+        reason), ``warning``, ``manual action`` (``message`` says what; no path, op or values) or ``residue``
+        (what ``lint`` found still source-specific; only ``message``). The object is in ``object``, ``kind``,
+        ``group``, ``namespace`` and ``name`` (empty for a record about the whole bundle). Secret values are
+        redacted as in :meth:`to_dict`. Columns: :data:`FRAME_COLUMNS`.
+        """
+        from portkit.frames import dataframe, ref_columns
+
+        rows: list[dict[str, Any]] = [
+            {"record": "change", **ref_columns(c.ref), "path": c.path, "op": c.op, "old": c.old, "new": c.new,
+             "translator": c.translator, "message": c.reason, "confidence": c.confidence, "tier": c.tier}
+            for c in self.changes
+        ]
+        for record, notes in (("warning", self.warnings), ("manual action", self.manual_actions)):
+            rows += [{"record": record, **ref_columns(n.ref), "translator": n.translator, "message": n.message}
+                     for n in notes]
+        rows += [{"record": "residue", **ref_columns(None), "message": r} for r in self.residue]
+        return dataframe(rows, FRAME_COLUMNS)
+
+    def plot_changes(self, *, ax: Axes | None = None) -> Axes:
+        """A chart of changes, warnings and manual actions per translator (needs matplotlib:
+        ``pip install 'portkit[notebook]'``); returns the Axes."""
+        from portkit.charts import plot_records
+
+        records = [(c.translator, "changes") for c in self.changes]
+        records += [(w.translator, "warnings") for w in self.warnings]
+        records += [(a.translator, "manual actions") for a in self.manual_actions]
+        return plot_records(records, title=f"Translation {self.source} → {self.target}: records per translator",
+                            ax=ax)

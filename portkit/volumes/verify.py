@@ -27,7 +27,7 @@ import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -35,6 +35,9 @@ from portkit import observe
 from portkit.cluster import Cluster
 from portkit.display import html_table, text_table
 from portkit.errors import ApiError, NotFoundError, PortkitError
+
+if TYPE_CHECKING:
+    import pandas
 
 __all__ = [
     "DEFAULT_IMAGE",
@@ -287,6 +290,11 @@ class ClaimCheck:
 
 
 _HEADERS = ["claim", "files", "bytes", "source digest", "target digest", "result"]
+#: The columns of :meth:`DataVerifyResult.to_dataframe`.
+DATA_FRAME_COLUMNS = (
+    "source", "target", "status", "reason", "files", "bytes", "target_files", "target_bytes", "source_digest",
+    "target_digest", "missing", "extra", "different",
+)
 
 
 @attrs.frozen
@@ -354,6 +362,29 @@ class DataVerifyResult:
             "compared": list(COMPARED),
             "claims": [c.to_dict() for c in self.claims],
         }
+
+    def to_dataframe(self) -> pandas.DataFrame:
+        """One row per claim (needs pandas: ``pip install 'portkit[notebook]'``).
+
+        Columns: ``source`` and ``target`` (``namespace/claim``), ``status`` (``equal``, ``different``,
+        ``missing``, ``not-checkable``), ``reason``, ``files`` and ``bytes`` (source side), ``target_files``,
+        ``target_bytes``, ``source_digest`` and ``target_digest`` (of the whole tree), and the number of paths
+        ``missing`` on the target, ``extra`` on the target and ``different`` (the paths: :meth:`to_dict`).
+        Counts and digests are None where a side could not be read.
+        """
+        from portkit.frames import dataframe
+
+        rows = []
+        for c in self.claims:
+            src, dst = c.source_tree, c.target_tree
+            rows.append({
+                "source": c.source, "target": c.target, "status": c.status, "reason": c.reason,
+                "files": src.files if src else None, "bytes": src.bytes if src else None,
+                "target_files": dst.files if dst else None, "target_bytes": dst.bytes if dst else None,
+                "source_digest": src.digest if src else None, "target_digest": dst.digest if dst else None,
+                "missing": len(c.missing), "extra": len(c.extra), "different": len(c.different),
+            })
+        return dataframe(rows, DATA_FRAME_COLUMNS)
 
 
 # -- checker pods ---------------------------------------------------------------------------------------------

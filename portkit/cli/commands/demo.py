@@ -1,4 +1,8 @@
-"""``portkit demo``: migrate a sample shop from an AWS-looking local cluster to an IONOS-looking one."""
+"""``portkit demo``: migrate a sample shop from an AWS-looking local cluster to an IONOS-looking one.
+
+``portkit demo --offline`` instead translates, lints and plans the shop against a recorded IONOS-looking
+target (see :mod:`portkit.cli.commands._demo_offline`): no Go, no cluster, seconds.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from portkit.cli._common import EXIT_FAILED, EXIT_OK, add_observe_flags, add_output_flag, emit
-from portkit.errors import ConfigurationError
+from portkit.errors import ConfigurationError, LocalClusterError
 
 #: Registry rewrite the demo uses (the ECR images of the sample move to a European registry).
 DEMO_MAPPINGS = {"images": {"123456789012.dkr.ecr.eu-central-1.amazonaws.com/": "registry.example.eu/",
@@ -18,16 +22,11 @@ DEMO_MAPPINGS = {"images": {"123456789012.dkr.ecr.eu-central-1.amazonaws.com/": 
 
 
 def examples_dir() -> Path:
-    """The sample application (``examples/shop-eks`` of a portkit checkout)."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "examples" / "shop-eks"
-        if candidate.is_dir():
-            return candidate
-    raise ConfigurationError(
-        "The demo's sample application (examples/shop-eks) was not found.",
-        hint="Run the demo from a portkit source checkout: bash scripts/demo.sh",
-    )
+    """The sample application: package data (``portkit/demo_data/shop-eks``; ``examples/shop-eks`` in a checkout
+    is a link to it), so the demo runs from a wheel as well as from a source checkout."""
+    from portkit.demo_data import shop_dir
+
+    return shop_dir()
 
 
 # No registry is reachable from the local clusters, so the shop's images are stand-ins made from a real busybox
@@ -93,14 +92,18 @@ def load_stand_ins(src: Any, dst: Any, workdir: Path) -> None:
 def register(sub: Any) -> None:
     """Add ``demo``."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "demo", help="migrate a sample shop between two real local clusters",
+        "demo", help="migrate a sample shop between two real local clusters (--offline: no cluster, seconds)",
         description="Start two local clusters (an AWS-looking source and an IONOS-looking target, each with a real "
-        "node: a kubelet and containerd that really run the pods), install the sample shop (examples/shop-eks) in "
-        "the source, let it write its data, and migrate namespace 'shop' with its volumes (Velero file-system "
-        "backup, the source quiesced during the copy), then prove the data arrived (files, bytes, digests) and "
-        "print the report with the downtime.",
+        "node: a kubelet and containerd that really run the pods), install the sample shop (shipped with portkit; "
+        "examples/shop-eks in a checkout) in the source, let it write its data, and migrate namespace 'shop' with "
+        "its volumes (Velero file-system backup, the source quiesced during the copy), then prove the data arrived "
+        "(files, bytes, digests) and print the report with the downtime. Needs root, Go (the first run builds "
+        "Kubernetes, kwok and Velero, about 20 minutes on 2 cores) and the [local] extra. --offline needs none of "
+        "them: it translates, lints and plans the shop against a RECORDED IONOS-looking target in seconds.",
     )
-    p.add_argument("--workdir", type=Path, default=None, help="where the migration keeps its files")
+    p.add_argument("--offline", action="store_true",
+                   help="translate, lint and plan against a recorded target: no Go, no cluster, no root, seconds")
+    p.add_argument("--workdir", type=Path, default=None, help="where the demo keeps its files")
     p.add_argument("--keep", action="store_true", help="leave both clusters running afterwards")
     p.add_argument("--no-volumes", action="store_true",
                    help="skip the Velero volume move and the data verification (faster: Velero checks the shared "
@@ -134,14 +137,54 @@ def _wait_rolled_out(lc: Any, namespace: str, timeout: float = 120.0) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the demo."""
+    """Run the demo (``--offline``: against the recorded target)."""
+    if args.offline:
+        if args.keep or args.no_volumes:
+            raise ConfigurationError(
+                "--keep and --no-volumes are options of the demo on local clusters; --offline starts none.",
+                hint="Drop them, or run `portkit demo` without --offline.",
+            )
+        return _run_offline(args)
+    velero = not args.no_volumes
+    problems = _prerequisites(velero=velero)
+    if problems:
+        raise LocalClusterError(
+            "portkit demo starts two real local clusters, and this machine is not ready for them: "
+            + " ".join(problems),
+            hint="Or run `portkit demo --offline`: translate, lint and plan against a recorded IONOS-looking target "
+            "(no Go, no cluster, no root; seconds).",
+        )
+    return _run_live(args, velero)
+
+
+def _prerequisites(*, velero: bool) -> list[str]:
+    from portkit.testing.prerequisites import missing, missing_builds
+
+    problems = missing(velero=velero, real_nodes=True)
+    if not problems:
+        builds = missing_builds(velero=velero, real_nodes=True)
+        if builds:
+            _say(f"first run: building {', '.join(builds)} from Go modules (about 20 minutes on 2 cores, cached "
+                 "afterwards); progress follows")
+    return problems
+
+
+def _run_offline(args: argparse.Namespace) -> int:
+    from portkit.cli.commands._demo_offline import run_offline
+    from portkit.demo_data import RECORDED_IONOS
+
+    result = run_offline(examples_dir(), RECORDED_IONOS, DEMO_MAPPINGS, args.workdir, _say)
+    emit(result, args.output_format)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _run_live(args: argparse.Namespace, velero: bool) -> int:
     from portkit.migration import Migration
     from portkit.testing import LocalCluster, start_all
 
     sample = examples_dir()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="portkit-demo-"))
     store = workdir / "velero-store"  # the object store both Velero servers share
-    velero = not args.no_volumes
     clusters = {
         "source": LocalCluster(name="demo-source", provider="aws", data_dir=workdir / "clusters" / "source",
                                nodes=0, real_nodes=1, detach=args.keep, progress=_say, velero=velero,

@@ -151,6 +151,7 @@ def test_translate_never_records_secret_annotation_values(tmp_path: Path) -> Non
     assert removed and removed[0].old == redact.REDACTED and removed[0].op == "remove"
     rendered = (
         t.to_text() + json.dumps(t.to_dict(), default=str) + t._repr_html_() + repr(t) + str(t)
+        + t.to_dataframe().to_csv()
         + "".join(str(c) + repr(c) for c in t.changes)
         + "".join(str(w) for w in (*t.warnings, *t.manual_actions))
     )  # fmt: skip
@@ -551,6 +552,7 @@ def test_status_messages_quoting_a_secret_value_are_redacted(tmp_path: Path) -> 
     failed = result.result("Secret", "db")
     assert failed is not None and failed.outcome == "failed" and "Invalid value" in failed.message
     shown += result.to_text() + json.dumps(result.to_dict()) + result._repr_html_()
+    shown += p.to_dataframe().to_csv() + result.to_dataframe().to_csv()
     journal = (tmp_path / "work" / "journal.jsonl").read_text()
     assert '"event":"failed"' in journal
     assert value not in shown + journal
