@@ -1,13 +1,14 @@
 """Pausing Python's cyclic garbage collector while translate and plan build many small containers.
 
-Measured on the development machine (2 shared cores), in CPU time of the process:
+Measured on the development machine (2 shared cores), in CPU time of the process, with the pause and with
+``PORTKIT_GC_PAUSE=0``:
 
-* ``python bench/translate.py --objects 20000 --repeat 3`` (the aws → ionos chain): 20,833-21,425
-  objects/s with the pause, 16,033-17,995 objects/s with the collector running (three runs each): the
-  collector costs about a quarter more CPU;
-* ``python bench/plan_gc.py`` (a no-op re-plan against an in-memory cluster): 20,000 objects plan in about
-  1.2 s of CPU with the pause and 1.9-2.1 s without; at 2,000 objects the difference is within noise, as it
-  is in ``python bench/apply.py --objects 2000 --rounds 1``, whose time is the API server's.
+* ``python bench/translate.py --objects 20000 --repeat 3`` (the aws → ionos chain), three runs each:
+  21,118-22,170 objects/s paused, 16,799-17,669 objects/s with the collector running;
+* ``python bench/plan_gc.py --objects 20000`` (a no-op re-plan against an in-memory cluster): median 1.22 s
+  of CPU paused, 2.28 s running (1.37 s and 2.21 s while the process holds 300,000 other containers); with
+  2,000 objects 0.13 s and 0.16 s. In ``python bench/apply.py --objects 2000 --rounds 1`` the difference is
+  lost in the API server's time.
 
 The collector's generation-2 passes walk every container the process holds, again and again while these
 steps allocate; reference counting frees everything they make that is not in a cycle, so the pause only
