@@ -48,7 +48,7 @@ def _escape_one(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def escape_control(value: Any, *, keep_layout: bool = False) -> str:
+def escape_control(value: object, *, keep_layout: bool = False) -> str:
     """``str(value)`` with terminal control characters escaped (``ESC`` → ``\\x1b``, CR → ``\\r``, ...).
 
     The one helper text output uses for strings it did not write itself (object names, messages of API
@@ -67,7 +67,7 @@ def terminal_safe(text: str) -> str:
     return escape_control(text, keep_layout=True)
 
 
-def truncate(value: Any, limit: int = MAX_CELL) -> str:
+def truncate(value: object, limit: int = MAX_CELL) -> str:
     """``str(value)`` with control characters escaped (:func:`escape_control`), cut to ``limit``
     characters with an ellipsis."""
     text = escape_control(value)

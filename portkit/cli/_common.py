@@ -38,7 +38,7 @@ import argparse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from portkit._duration import parse_duration
 from portkit._kv import parse_key_values
@@ -60,6 +60,7 @@ __all__ = [
     "OUTPUT_FORMATS",
     "STDIN",
     "Status",
+    "Subparsers",
     "add_check",
     "add_dry_run_flag",
     "add_input_flags",
@@ -91,6 +92,9 @@ __all__ = [
     "write_err",
     "write_out",
 ]
+
+#: What a command's ``register()`` gets: the subcommands of the ``portkit`` parser.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 EXIT_OK = 0
 EXIT_FAILED = 1

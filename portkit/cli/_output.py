@@ -19,13 +19,13 @@ __all__ = ["OUTPUT_FORMATS", "emit", "render", "write_out"]
 OUTPUT_FORMATS = ("text", "json", "yaml")
 
 
-def _data(result: Any) -> Any:
+def _data(result: object) -> Any:
     data = result.to_dict() if hasattr(result, "to_dict") else result
     # one JSON-able form for both formats (tuples become lists, other values their str())
     return json.loads(json.dumps(data, default=str))
 
 
-def render(result: Any, fmt: str, *, highlight: Highlighter | None = None, color: bool = False,
+def render(result: object, fmt: str, *, highlight: Highlighter | None = None, color: bool = False,
            width: int | None = None, footer: str = "") -> str:  # fmt: skip
     """The text :func:`emit` prints (without the final newline)."""
     if fmt == "json":
@@ -46,7 +46,7 @@ def render(result: Any, fmt: str, *, highlight: Highlighter | None = None, color
     return text
 
 
-def emit(result: Any, fmt: str, *, highlight: Highlighter | None = None, footer: str = "") -> None:
+def emit(result: object, fmt: str, *, highlight: Highlighter | None = None, footer: str = "") -> None:
     """Print a result on stdout in format ``fmt`` (``text``, ``json``, ``yaml``).
 
     ``text`` is the result's ``to_text()`` (or ``str()``) and then ``footer`` (a closing sentence such as

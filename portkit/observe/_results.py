@@ -7,17 +7,26 @@ Results are read by their public attributes (no import of the modules that make 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from portkit.observe._observer import Observer, SpanHandle
+
+if TYPE_CHECKING:  # only for the types: these modules import portkit.observe
+    from portkit.bundle import Bundle
+    from portkit.policy import PolicyResult
+    from portkit.replay import ApplyResult, Plan, VerifyResult, WaitResult
+    from portkit.translate import Translation
+    from portkit.volumes.quiesce import QuiesceState
+    from portkit.volumes.result import VolumeMoveResult
+    from portkit.volumes.verify import DataVerifyResult
 
 __all__ = ["record"]
 
 _MAX_ERRORS = 20
 
 
-def _export(obs: Observer, span: SpanHandle, bundle: Any) -> None:
+def _export(obs: Observer, span: SpanHandle, bundle: Bundle) -> None:
     count = len(bundle)
     failures = list((getattr(bundle, "meta", None) or {}).get("failures") or [])
     kinds = Counter(str(o.get("kind")) for o in bundle)
@@ -28,7 +37,7 @@ def _export(obs: Observer, span: SpanHandle, bundle: Any) -> None:
                              for f in failures[:_MAX_ERRORS]] or None)
 
 
-def _translate(obs: Observer, span: SpanHandle, t: Any) -> None:
+def _translate(obs: Observer, span: SpanHandle, t: Translation) -> None:
     obs.add("translation_changes", len(t.changes))
     obs.add("translation_warnings", len(t.warnings))
     obs.add("manual_actions", len(t.manual_actions))
@@ -36,13 +45,13 @@ def _translate(obs: Observer, span: SpanHandle, t: Any) -> None:
              manual_actions=len(t.manual_actions))
 
 
-def _lint(obs: Observer, span: SpanHandle, residue: Any) -> None:
+def _lint(obs: Observer, span: SpanHandle, residue: Sequence[str] | None) -> None:
     findings = list(residue or [])
     obs.set("lint_findings", len(findings))
     span.set(findings=len(findings), error_messages=findings[:_MAX_ERRORS] or None)
 
 
-def _policy(obs: Observer, span: SpanHandle, result: Any) -> None:
+def _policy(obs: Observer, span: SpanHandle, result: PolicyResult) -> None:
     denied, warned = list(result.denied), list(result.warned)
     obs.set("policy_violations", len(denied), action="deny")
     obs.set("policy_violations", len(warned), action="warn")
@@ -51,7 +60,7 @@ def _policy(obs: Observer, span: SpanHandle, result: Any) -> None:
              error_messages=[str(v) for v in denied[:_MAX_ERRORS]] or None)
 
 
-def _plan(obs: Observer, span: SpanHandle, plan: Any) -> None:
+def _plan(obs: Observer, span: SpanHandle, plan: Plan) -> None:
     counts = plan.counts()
     for op, n in counts.items():
         obs.set("plan_actions", n, op=op)
@@ -64,7 +73,7 @@ def _plan(obs: Observer, span: SpanHandle, plan: Any) -> None:
              **{f"op.{op}": n for op, n in counts.items() if n})
 
 
-def _apply(obs: Observer, span: SpanHandle, result: Any) -> None:
+def _apply(obs: Observer, span: SpanHandle, result: ApplyResult) -> None:
     counts = result.counts()
     failed = result.failed
     obs.add("apply_writes", result.writes)
@@ -73,7 +82,7 @@ def _apply(obs: Observer, span: SpanHandle, result: Any) -> None:
              **{f"outcome.{k.replace('-', '_')}": n for k, n in counts.items() if n})
 
 
-def _wait(obs: Observer, span: SpanHandle, result: Any) -> None:
+def _wait(obs: Observer, span: SpanHandle, result: WaitResult | None) -> None:
     if result is None:
         return
     obs.set("wait_objects", len(result.ready), state="ready")
@@ -83,7 +92,7 @@ def _wait(obs: Observer, span: SpanHandle, result: Any) -> None:
              error_messages=[f"{n.ref}: {n.reason}" for n in result.not_ready[:_MAX_ERRORS]] or None)
 
 
-def _verify(obs: Observer, span: SpanHandle, result: Any) -> None:
+def _verify(obs: Observer, span: SpanHandle, result: VerifyResult) -> None:
     mismatches = list(result.mismatches)
     obs.set("verify_objects", max(0, result.checked - len(mismatches)), result="ok")
     obs.set("verify_objects", len(mismatches), result="mismatch")
@@ -92,7 +101,7 @@ def _verify(obs: Observer, span: SpanHandle, result: Any) -> None:
              error_messages=[f"{m.ref}: {m.problem}" for m in mismatches[:_MAX_ERRORS]] or None)
 
 
-def _volumes(obs: Observer, span: SpanHandle, result: Any) -> None:
+def _volumes(obs: Observer, span: SpanHandle, result: VolumeMoveResult | None) -> None:
     if result is None:
         return
     phases = Counter(str(v.phase) for v in result.volumes)
@@ -105,14 +114,14 @@ def _volumes(obs: Observer, span: SpanHandle, result: Any) -> None:
              **{f"phase.{p}": n for p, n in sorted(phases.items())})
 
 
-def _quiesce(obs: Observer, span: SpanHandle, state: Any) -> None:
+def _quiesce(obs: Observer, span: SpanHandle, state: QuiesceState | None) -> None:
     if state is None:
         return
     obs.set("quiesced_workloads", len(state.workloads))
     span.set(workloads=len(state.workloads), holders=len(state.holders))
 
 
-def _verify_data(obs: Observer, span: SpanHandle, result: Any) -> None:
+def _verify_data(obs: Observer, span: SpanHandle, result: DataVerifyResult | None) -> None:
     if result is None:
         return
     obs.add("data_bytes", result.bytes)
@@ -140,7 +149,7 @@ _RECORDERS: dict[str, Callable[[Observer, SpanHandle, Any], None]] = {
 }
 
 
-def record(obs: Observer, span: SpanHandle, step: str, result: Any) -> None:
+def record(obs: Observer, span: SpanHandle, step: str, result: object) -> None:
     """Record the result of step ``step`` (unknown steps and None results record nothing)."""
     recorder = _RECORDERS.get(step)
     if recorder is not None and result is not None:

@@ -61,7 +61,7 @@ class _Checker:
         )
 
     def mapping(
-        self, value: Any, path: str, allowed: set[str], required: frozenset[str] | set[str] = frozenset()
+        self, value: object, path: str, allowed: set[str], required: frozenset[str] | set[str] = frozenset()
     ) -> dict[str, Any]:
         if value is None:
             value = {}
@@ -75,38 +75,38 @@ class _Checker:
             raise self.fail(path, f"missing key(s) {sorted(missing)}")
         return dict(value)
 
-    def str_(self, value: Any, path: str, *, optional: bool = False) -> str:
+    def str_(self, value: object, path: str, *, optional: bool = False) -> str:
         if value is None and optional:
             return ""
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise self.fail(path, f"expected a string, got {type(value).__name__}")
         return str(value)
 
-    def opt_str(self, value: Any, path: str) -> str | None:
+    def opt_str(self, value: object, path: str) -> str | None:
         return None if value is None else self.str_(value, path)
 
-    def bool_(self, value: Any, path: str, default: bool) -> bool:
+    def bool_(self, value: object, path: str, default: bool) -> bool:
         if value is None:
             return default
         if not isinstance(value, bool):
             raise self.fail(path, f"expected true or false, got {value!r}")
         return value
 
-    def strs(self, value: Any, path: str) -> tuple[str, ...]:
+    def strs(self, value: object, path: str) -> tuple[str, ...]:
         if value is None:
             return ()
         if not isinstance(value, list):
             raise self.fail(path, "expected a list of strings")
         return tuple(self.str_(v, f"{path}[{i}]") for i, v in enumerate(value))
 
-    def str_map(self, value: Any, path: str) -> dict[str, str]:
+    def str_map(self, value: object, path: str) -> dict[str, str]:
         if value is None:
             return {}
         if not isinstance(value, Mapping):
             raise self.fail(path, "expected a mapping of strings")
         return {str(k): self.str_(v, f"{path}.{k}") for k, v in value.items()}
 
-    def enum(self, value: Any, path: str, allowed: set[str] | tuple[str, ...], default: str | None = None) -> str:
+    def enum(self, value: object, path: str, allowed: set[str] | tuple[str, ...], default: str | None = None) -> str:
         if value is None and default is not None:
             return default
         text = self.str_(value, path)
@@ -114,7 +114,7 @@ class _Checker:
             raise self.fail(path, f"{text!r} is not one of {sorted(allowed)}")
         return text
 
-    def regex(self, value: Any, path: str) -> str | None:
+    def regex(self, value: object, path: str) -> str | None:
         if value is None:
             return None
         text = self.str_(value, path)
@@ -124,7 +124,7 @@ class _Checker:
             raise self.fail(path, f"invalid regular expression: {exc}") from exc
         return text
 
-    def quantity(self, value: Any, path: str) -> str | None:
+    def quantity(self, value: object, path: str) -> str | None:
         if value is None:
             return None
         text = self.str_(value, path)
@@ -135,7 +135,7 @@ class _Checker:
         return text
 
 
-def _storage(c: _Checker, raw: Any) -> StorageProfile:
+def _storage(c: _Checker, raw: object) -> StorageProfile:
     data = c.mapping(
         raw,
         "storage",
@@ -258,7 +258,7 @@ def attrs_evolve_default(cl: StorageClassSpec) -> StorageClassSpec:
     return attrs.evolve(cl, default=True)
 
 
-def _load_balancer(c: _Checker, raw: Any) -> LoadBalancerProfile:
+def _load_balancer(c: _Checker, raw: object) -> LoadBalancerProfile:
     data = c.mapping(
         raw,
         "load_balancer",
@@ -320,7 +320,7 @@ def _load_balancer(c: _Checker, raw: Any) -> LoadBalancerProfile:
     )
 
 
-def _ingress(c: _Checker, raw: Any) -> IngressProfile:
+def _ingress(c: _Checker, raw: object) -> IngressProfile:
     data = c.mapping(
         raw,
         "ingress",
@@ -359,7 +359,7 @@ def _ingress(c: _Checker, raw: Any) -> IngressProfile:
     )
 
 
-def _identity(c: _Checker, raw: Any) -> IdentityProfile:
+def _identity(c: _Checker, raw: object) -> IdentityProfile:
     data = c.mapping(
         raw,
         "identity",
@@ -386,7 +386,7 @@ def _identity(c: _Checker, raw: Any) -> IdentityProfile:
     )
 
 
-def _topology(c: _Checker, raw: Any) -> TopologyProfile:
+def _topology(c: _Checker, raw: object) -> TopologyProfile:
     data = c.mapping(
         raw,
         "topology",
@@ -419,7 +419,7 @@ def _topology(c: _Checker, raw: Any) -> TopologyProfile:
     )
 
 
-def _registries(c: _Checker, raw: Any) -> tuple[Registry, ...]:
+def _registries(c: _Checker, raw: object) -> tuple[Registry, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -440,7 +440,7 @@ def _registries(c: _Checker, raw: Any) -> tuple[Registry, ...]:
     return tuple(out)
 
 
-def _service_images(c: _Checker, raw: Any) -> tuple[ServiceImage, ...]:
+def _service_images(c: _Checker, raw: object) -> tuple[ServiceImage, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -455,7 +455,7 @@ def _service_images(c: _Checker, raw: Any) -> tuple[ServiceImage, ...]:
     return tuple(out)
 
 
-def _provider_resources(c: _Checker, raw: Any) -> tuple[ProviderResource, ...]:
+def _provider_resources(c: _Checker, raw: object) -> tuple[ProviderResource, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -475,7 +475,7 @@ def _provider_resources(c: _Checker, raw: Any) -> tuple[ProviderResource, ...]:
     return tuple(out)
 
 
-def _provider_objects(c: _Checker, raw: Any) -> tuple[tuple[ProviderKind, ...], tuple[str, ...], tuple[str, ...]]:
+def _provider_objects(c: _Checker, raw: object) -> tuple[tuple[ProviderKind, ...], tuple[str, ...], tuple[str, ...]]:
     data = c.mapping(raw, "provider_objects", {"kinds", "annotation_prefixes", "label_prefixes", "images", "resources"})
     kinds = []
     keys = {
@@ -503,7 +503,7 @@ def _provider_objects(c: _Checker, raw: Any) -> tuple[tuple[ProviderKind, ...], 
     )
 
 
-def parse_profile(data: Any, where: str) -> Profile:
+def parse_profile(data: object, where: str) -> Profile:
     """Validate the parsed YAML of one profile and build a :class:`Profile`."""
     c = _Checker(where)
     top = c.mapping(

@@ -13,7 +13,7 @@ servers are equal.
 from __future__ import annotations
 
 import re
-from typing import Any, TypeGuard
+from typing import TypeGuard
 from urllib.parse import urlsplit, urlunsplit
 
 import attrs
@@ -78,7 +78,7 @@ class ClusterIdentity:
         return {"server": self.server, "uid": self.uid}
 
     @classmethod
-    def from_dict(cls, data: Any) -> ClusterIdentity:
+    def from_dict(cls, data: object) -> ClusterIdentity:
         """Read :meth:`to_dict` output back (ValueError when it is not that)."""
         if not isinstance(data, dict):
             raise ValueError("a cluster identity must be a mapping with 'server' and 'uid'")
@@ -90,7 +90,7 @@ class ClusterIdentity:
         return cls(server, uid)
 
 
-def cluster_identity(cluster: Any) -> ClusterIdentity:
+def cluster_identity(cluster: object) -> ClusterIdentity:
     """The identity of a :class:`portkit.Cluster` (one GET of the ``kube-system`` namespace).
 
     The uid is ``""`` when the namespace does not exist or the credentials may not read it (or ``cluster`` is

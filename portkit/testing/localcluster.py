@@ -82,7 +82,11 @@ def _advertise_address() -> str:
     return "10.255.255.1"
 
 
-def load_manifests(source: Any) -> list[dict[str, Any]]:
+#: What :meth:`LocalCluster.apply` takes: a manifest, a YAML file or directory, or a list of those.
+ManifestSource = Mapping[str, Any] | str | os.PathLike[str] | Iterable["ManifestSource"]
+
+
+def load_manifests(source: ManifestSource) -> list[dict[str, Any]]:
     """Manifests from a dict, a list of dicts, or YAML files/directories (``List`` kinds are flattened)."""
     if isinstance(source, Mapping):
         items: list[Any] = [dict(source)]
@@ -461,7 +465,7 @@ class LocalCluster:
             raise LocalClusterError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()[-800:]}")
         return proc.stdout
 
-    def apply(self, manifests: Any, *, timeout: float = 60.0) -> list[dict[str, Any]]:
+    def apply(self, manifests: ManifestSource, *, timeout: float = 60.0) -> list[dict[str, Any]]:
         """Create or update objects (server-side apply, forced); CRDs are waited for until Established.
 
         Args:

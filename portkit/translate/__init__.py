@@ -321,7 +321,7 @@ def _translate(
 
 @observe.step("lint")
 def lint_residue(
-    translation: Translation | Any,
+    translation: Translation | TranslateInput,
     source: str | Sequence[str] | Profile,
     target: str | Sequence[str] | Profile,
     mappings: Mappings | Mapping[str, Any] | None = None,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from importlib.metadata import entry_points
-from typing import Any
 
 from portkit.errors import TranslationError
 from portkit.translate._base import Translator
@@ -43,7 +42,7 @@ def builtin_translators() -> list[Translator]:
     ]
 
 
-def _instance(obj: Any, where: str) -> Translator:
+def _instance(obj: object, where: str) -> Translator:
     value = obj() if isinstance(obj, type) else obj
     if not isinstance(value, Translator):
         raise TranslationError(
@@ -75,7 +74,7 @@ def _plugins() -> dict[str, Translator]:
         return dict(_PLUGINS)
 
 
-def register_translator(translator: Any) -> Translator:
+def register_translator(translator: Translator | type) -> Translator:
     """Add a translator (an instance or a class) to every following translation.
 
     A translator with the name of a built-in one replaces it. Returns the registered instance.

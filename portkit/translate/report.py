@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from portkit.bundle import Bundle
 from portkit.display import html_table, readable_path, text_table, truncate
 from portkit.translate._base import Change, ManualAction, TranslationWarning
 
@@ -24,7 +25,7 @@ FRAME_COLUMNS = (
 )
 
 
-def _value(v: Any) -> str:
+def _value(v: object) -> str:
     if v is None:
         return "-"
     if isinstance(v, str):
@@ -49,7 +50,7 @@ class Translation:
             provider-bound items it was detected from.
     """
 
-    bundle: Any
+    bundle: Bundle
     changes: tuple[Change, ...]
     warnings: tuple[TranslationWarning, ...]
     manual_actions: tuple[ManualAction, ...]

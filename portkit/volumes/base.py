@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import attrs
 
 from portkit.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from portkit.volumes.result import VolumeMoveResult
 
 __all__ = [
     "DATA_PATHS",
@@ -46,7 +49,17 @@ DATA_PATHS: tuple[str, ...] = ("data-mover", "fs-backup", "native", "none")
 - ``none``: objects only (PVCs re-provisioned empty by the target's StorageClass).
 """
 
-StorageMapping = Mapping[str, str] | Any
+class StorageChanges(Protocol):
+    """What a storage mapping can be read from besides a dict: a :class:`portkit.Translation` (its ``changes``
+    of the ``storage`` translator, and its ``mappings``)."""
+
+    @property
+    def changes(self) -> Sequence[object]:
+        """The recorded changes."""
+        ...
+
+
+StorageMapping = Mapping[str, str] | StorageChanges
 """A ``{source class: target class}`` dict, or a Translation (its storage changes are read)."""
 
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?([KMGTPE]i?|[mkMGTPE]|e[0-9]+)?$")
@@ -117,12 +130,12 @@ class VolumeMover(Protocol):
         storage: StorageMapping | None = None,
         selector: str | None = None,
         progress: ProgressCallback | None = None,
-    ) -> Any:
+    ) -> VolumeMoveResult:
         """Back up ``namespaces`` in the source and restore them into the target."""
         ...
 
 
-def _changes_of(source: Any) -> Sequence[Any]:
+def _changes_of(source: object) -> Sequence[object]:
     changes = getattr(source, "changes", None)
     if changes is None:
         raise ConfigurationError(
@@ -132,7 +145,7 @@ def _changes_of(source: Any) -> Sequence[Any]:
     return list(changes)
 
 
-def _kind_ns_name(change: Any) -> tuple[str, str, str]:
+def _kind_ns_name(change: object) -> tuple[str, str, str]:
     ref = getattr(change, "ref", None)
     return (
         str(getattr(ref, "kind", "") or ""),
@@ -171,9 +184,9 @@ def storage_class_mapping(source: StorageMapping | None) -> dict[str, str]:
         path = str(getattr(change, "path", "") or "")
         if getattr(change, "translator", "storage") != "storage" or not _CLASS_PATH.match(path):
             continue
-        old, new = getattr(change, "old", None), getattr(change, "new", None)
-        if isinstance(old, str) and isinstance(new, str) and old and new and old != new:
-            seen.setdefault(old, set()).add(new)
+        was, now = getattr(change, "old", None), getattr(change, "new", None)
+        if isinstance(was, str) and isinstance(now, str) and was and now and was != now:
+            seen.setdefault(was, set()).add(now)
     return {old: next(iter(news)) for old, news in sorted(seen.items()) if len(news) == 1}
 
 
@@ -196,7 +209,7 @@ def ambiguous_classes(source: StorageMapping | None) -> list[str]:
     return sorted(old for old, news in seen.items() if len(news) > 1)
 
 
-def _template_name(source: Any, namespace: str, sts: str, index: int) -> str | None:
+def _template_name(source: object, namespace: str, sts: str, index: int) -> str | None:
     bundle = getattr(source, "bundle", None)
     getter = getattr(bundle, "get", None)
     if getter is None:

@@ -6,11 +6,11 @@ import argparse
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
 
 from portkit.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
+    Subparsers,
     add_check,
     add_dry_run_flag,
     add_observe_flags,
@@ -36,7 +36,7 @@ def default_workdir(directory: str, server: str, context: str) -> Path:
     return base / f"{Path(directory).resolve().name or 'bundle'}-{key}"
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``apply`` subcommand."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "apply",

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from portkit.cli._common import EXIT_OK, add_key_file_flag, add_observe_flags, add_output_flag, emit, read_key_file
+from portkit.cli._common import (
+    EXIT_OK,
+    Subparsers,
+    add_key_file_flag,
+    add_observe_flags,
+    add_output_flag,
+    emit,
+    read_key_file,
+)
 
 __all__ = ["register", "run_upgrade"]
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``bundle`` subcommand (``bundle upgrade``)."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "bundle", help="maintain bundle directories (upgrade)", description="Maintain bundle directories."

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from portkit.cli._common import EXIT_OK, write_out
+from portkit.cli._common import EXIT_OK, Subparsers, write_out
 
 __all__ = ["register", "run"]
 
@@ -17,7 +16,7 @@ install it for good:            portkit completion bash > ~/.local/share/bash-co
                                 portkit completion fish > ~/.config/fish/completions/portkit.fish"""
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``completion`` subcommand."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "completion",

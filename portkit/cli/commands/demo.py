@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from portkit.cli._common import EXIT_FAILED, EXIT_OK, add_observe_flags, add_output_flag, emit
+from portkit.cli._common import EXIT_FAILED, EXIT_OK, Subparsers, add_observe_flags, add_output_flag, emit
 from portkit.errors import ConfigurationError, LocalClusterError
 
 #: Registry rewrite the demo uses (the ECR images of the sample move to a European registry).
@@ -89,7 +89,7 @@ def load_stand_ins(src: Any, dst: Any, workdir: Path) -> None:
         dst.load_image(archive, name=_mapped(ref))
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     """Add ``demo``."""
     p: argparse.ArgumentParser = sub.add_parser(
         "demo", help="migrate a sample shop between two real local clusters (--offline: no cluster, seconds)",

@@ -8,6 +8,7 @@ from typing import Any
 from portkit.cli._common import (
     EXIT_ATTENTION,
     EXIT_OK,
+    Subparsers,
     add_key_file_flag,
     add_kube_flags,
     add_legacy_format_flags,
@@ -37,7 +38,7 @@ def add_progress_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress", action=_ProgressFlag, help=argparse.SUPPRESS)
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``export`` subcommand."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "export",

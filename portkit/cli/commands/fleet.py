@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import Any
 
 from portkit.cli._common import (
     EXIT_OK,
+    Subparsers,
     add_key_value_flag,
     add_legacy_format_flags,
     add_output_dir_flag,
@@ -21,7 +21,7 @@ from portkit.cli._common import (
 __all__ = ["register", "run"]
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     """Add ``fleet``."""
     p: argparse.ArgumentParser = sub.add_parser(
         "fleet",

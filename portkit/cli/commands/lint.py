@@ -7,14 +7,23 @@ from typing import Any
 
 import attrs
 
-from portkit.cli._common import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, add_observe_flags, add_output_flag, emit, progress
+from portkit.cli._common import (
+    EXIT_ATTENTION,
+    EXIT_FAILED,
+    EXIT_OK,
+    Subparsers,
+    add_observe_flags,
+    add_output_flag,
+    emit,
+    progress,
+)
 from portkit.cli.commands._policy import add_policy_flags
 from portkit.cli.commands._translate_common import add_translate_flags, read_input, resolve_source, translate_options
 
 __all__ = ["LintOutput", "register", "run"]
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``lint`` subcommand."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "lint",

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from portkit.cli._common import EXIT_FAILED, EXIT_OK, add_output_flag, emit, notice
+from portkit.cli._common import EXIT_FAILED, EXIT_OK, Subparsers, add_output_flag, emit, notice
 from portkit.errors import ConfigurationError
 
 DEFAULT_CLUSTERS = {"source": "aws", "target": "ionos"}
@@ -22,7 +22,7 @@ def default_dir() -> Path:
     return Path(env) if env else cache_dir() / "local"
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     """Add ``local`` and its subcommands."""
     parser: argparse.ArgumentParser = sub.add_parser(
         "local", help="start/stop two real local clusters (source: aws-like, target: ionos-like)",

@@ -11,6 +11,7 @@ from portkit.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
     Status,
+    Subparsers,
     add_key_file_flag,
     add_kube_flags,
     add_observe_flags,
@@ -26,7 +27,7 @@ from portkit.cli.commands._policy import add_policy_flags
 __all__ = ["progress_printer", "register", "run"]
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     """Add ``migrate``."""
     p: argparse.ArgumentParser = sub.add_parser(
         "migrate", help="migrate namespaces from one cluster to another (resumable)",

@@ -10,6 +10,7 @@ from portkit.cli._common import (
     EXIT_ATTENTION,
     EXIT_FAILED,
     EXIT_OK,
+    Subparsers,
     add_input_flags,
     add_key_file_flag,
     add_kube_flags,
@@ -102,7 +103,7 @@ def make_plan(args: argparse.Namespace, cluster: Any, bundle: Any = None) -> Any
         )
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``plan`` subcommand."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "plan",

@@ -12,6 +12,7 @@ from portkit.cli._common import (
     EXIT_ATTENTION,
     EXIT_OK,
     STDIN,
+    Subparsers,
     add_check,
     add_legacy_format_flags,
     add_observe_flags,
@@ -28,7 +29,7 @@ from portkit.cli.commands._translate_common import add_translate_flags, read_inp
 __all__ = ["register", "run"]
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``translate`` subcommand."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "translate",

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from portkit.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
+    Subparsers,
     add_kube_flags,
     add_observe_flags,
     add_output_flag,
@@ -18,7 +18,7 @@ from portkit.cli._common import (
 )
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     """Add ``verify-data``."""
     p: argparse.ArgumentParser = sub.add_parser(
         "verify-data", help="prove the volume data arrived: compare every claim's files in source and target",

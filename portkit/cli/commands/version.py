@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
-from typing import Any
 
-from portkit.cli._common import EXIT_OK, add_output_flag, emit
+from portkit.cli._common import EXIT_OK, Subparsers, add_output_flag, emit
 
 __all__ = ["register", "run", "version_info"]
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``version`` subcommand."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "version",
