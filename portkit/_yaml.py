@@ -52,7 +52,7 @@ class _Unsupported(Exception):
     """A value the fast emitter does not handle (dates, bytes, ...): PyYAML dumps the object instead."""
 
 
-def _scalar(value: Any) -> str:
+def _scalar(value: object) -> str:
     if value is None:
         return "null"
     if value is True:

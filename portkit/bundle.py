@@ -149,7 +149,7 @@ def _is_secret(ref: ObjectRef) -> bool:
 # ------------------------------------------------------------------------------------------- validation
 
 
-def _validate(obj: Any, where: str) -> ObjectRef:
+def _validate(obj: object, where: str) -> ObjectRef:
     """Check the identity fields of a manifest; BundleError naming ``where`` when one is missing or invalid."""
     if not isinstance(obj, dict):
         raise BundleError(f"{where}: expected a Kubernetes object (a mapping), found {type(obj).__name__}.")

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 import attrs
 
@@ -50,6 +50,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 #: The steps of a migration, in the order they run.
 Step = Literal["export", "translate", "lint", "quiesce", "volumes", "plan", "apply", "wait", "verify", "verify_data"]
@@ -423,7 +425,7 @@ class Migration:
         if self.on_event is not None:
             self.on_event(MigrationEvent(kind, step, message, data))
 
-    def _step(self, name: Step, fn: Callable[[], Any]) -> Any:
+    def _step(self, name: Step, fn: Callable[[], _T]) -> _T:
         self._check_clusters()
         self._emit("step_start", name, f"{name} started")
         started = time.monotonic()
@@ -564,7 +566,7 @@ class Migration:
     def quiesce(self) -> QuiesceState | None:
         """Scale the source's writers to zero and mount the claims in holder pods (``quiesce=True``)."""
         if not self.quiesce_enabled:
-            return self._step("quiesce", lambda: None)  # type: ignore[no-any-return]
+            return self._step("quiesce", lambda: None)
         self.export()  # the bundle keeps the replicas the target gets
 
         def run() -> QuiesceState:
@@ -580,7 +582,7 @@ class Migration:
     def volumes(self) -> VolumeMoveResult | None:
         """Move volume data (``volumes="velero"``); nothing to do otherwise."""
         if self.volume_mode is None:
-            return self._step("volumes", lambda: None)  # type: ignore[no-any-return]
+            return self._step("volumes", lambda: None)
         t = self.translate()
 
         def run() -> VolumeMoveResult:
@@ -654,7 +656,7 @@ class Migration:
     def wait(self) -> WaitResult | None:
         """Wait until workloads are rolled out, claims bound and jobs complete."""
         if not self.wait_enabled:
-            return self._step("wait", lambda: None)  # type: ignore[no-any-return]
+            return self._step("wait", lambda: None)
         p = self._plan or self.plan()
 
         def run() -> WaitResult:
@@ -692,7 +694,7 @@ class Migration:
     def verify_data(self) -> DataVerifyResult | None:
         """Compare every claim's files in the source and the target (``verify_data=True``)."""
         if not self.verify_data_enabled:
-            return self._step("verify_data", lambda: None)  # type: ignore[no-any-return]
+            return self._step("verify_data", lambda: None)
 
         def run() -> DataVerifyResult:
             result = run_verify_data(self.source, self.target, self.namespaces,

@@ -495,7 +495,7 @@ def strip_pv_claim_ref_ids(obj: Manifest) -> None:
         claim.pop("resourceVersion", None)
 
 
-def _clean_nested_metadata(value: Any) -> None:
+def _clean_nested_metadata(value: object) -> None:
     if isinstance(value, dict):
         meta = value.get("metadata")
         if isinstance(meta, dict) and "creationTimestamp" in meta and meta["creationTimestamp"] is None:

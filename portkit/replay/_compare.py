@@ -85,7 +85,7 @@ class FieldDiff:
         return {"path": self.path, "change": self.change, "old": self.old, "new": self.new}
 
 
-def _short(value: Any) -> str:
+def _short(value: object) -> str:
     if isinstance(value, dict | list):
         return truncate(json.dumps(value, sort_keys=True), 80)
     return truncate(json.dumps(value) if isinstance(value, str) else value, 80)
@@ -109,7 +109,7 @@ def effective_desired(obj: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _parse_quantity(value: Any) -> Decimal | None:
+def _parse_quantity(value: object) -> Decimal | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -129,7 +129,7 @@ def _parse_quantity(value: Any) -> Decimal | None:
         return None
 
 
-def quantity_equal(a: Any, b: Any) -> bool:
+def quantity_equal(a: object, b: object) -> bool:
     """True when two Kubernetes quantities denote the same amount (``"1000m"`` and ``"1"``)."""
     qa, qb = _parse_quantity(a), _parse_quantity(b)
     return qa is not None and qb is not None and qa == qb
@@ -145,7 +145,7 @@ def _scalar_equal(want: Any, have: Any, key: str, parent: str) -> bool:
     return False
 
 
-def _empty(value: Any) -> bool:
+def _empty(value: object) -> bool:
     return value is None or value == {} or value == []
 
 

@@ -64,7 +64,7 @@ def _str(data: dict[str, Any], key: str, *, limit: int = 4096) -> str:
     return value
 
 
-def _ref(value: Any) -> ObjectRef:
+def _ref(value: object) -> ObjectRef:
     if not isinstance(value, dict) or set(value) != set(_REF_KEYS):
         raise InvalidRecord(f"'ref' must be a mapping with exactly the keys {', '.join(_REF_KEYS)}")
     if not all(isinstance(value[k], str) for k in _REF_KEYS):
@@ -133,7 +133,7 @@ class JournalEntry:
         return cls.from_data(data)
 
     @classmethod
-    def from_data(cls, data: Any) -> JournalEntry:
+    def from_data(cls, data: object) -> JournalEntry:
         """Validate a decoded record (:class:`InvalidRecord` naming the bad field)."""
         if not isinstance(data, dict):
             raise InvalidRecord(f"a record must be a JSON object, not {type(data).__name__}")

@@ -211,7 +211,7 @@ class ProcessIdentity:
         return cls(pid, exe, start)
 
     @classmethod
-    def from_dict(cls, data: Any) -> ProcessIdentity:
+    def from_dict(cls, data: object) -> ProcessIdentity:
         """Read :meth:`to_dict` output back; ValueError when it is not a valid identity."""
         if not isinstance(data, dict):
             raise ValueError("a process entry must be a mapping with pid, exe and start")

@@ -918,7 +918,7 @@ def _node_like(template: Mapping[str, Any], index: int, count: int, *, name: str
     return {"name": node_name, "labels": labels}
 
 
-def _write_private_yaml(path: Path, data: Any) -> None:
+def _write_private_yaml(path: Path, data: object) -> None:
     """A kubeconfig (it holds a client key): mode 0600 also when it replaces an existing 0644 file."""
     from portkit._private_files import write_private_text
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from portkit.model import split_api_version
 from portkit.profiles import load as load_profile
 from portkit.profiles import names as profile_names
@@ -21,7 +19,7 @@ _NO_CR_IMAGES = frozenset({"", "apps", "batch", "networking.k8s.io", "storage.k8
                            "policy", "autoscaling", "scheduling.k8s.io", "snapshot.storage.k8s.io"})  # fmt: skip
 
 
-def _image_paths(value: Any, path: tuple[str | int, ...], depth: int = 0) -> list[tuple[tuple[str | int, ...], str]]:
+def _image_paths(value: object, path: tuple[str | int, ...], depth: int = 0) -> list[tuple[tuple[str | int, ...], str]]:
     out: list[tuple[tuple[str | int, ...], str]] = []
     if depth > 12:
         return out

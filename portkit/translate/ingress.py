@@ -28,7 +28,7 @@ def target_ingress_class(ctx: Context) -> str:
     return "nginx"
 
 
-def _equivalent_value(eq: IngressEquivalent, raw: Any) -> str | None:
+def _equivalent_value(eq: IngressEquivalent, raw: object) -> str | None:
     if eq.values:
         return eq.values.get(str(raw).lower())
     if eq.value is not None:

@@ -40,7 +40,7 @@ _ALIASES = {
 _LABEL_VALUE = re.compile(r"(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 
 
-def _str_map(value: Any, key: str) -> dict[str, str]:
+def _str_map(value: object, key: str) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):

@@ -22,16 +22,16 @@ _BASELINE_CAPS = {
 }  # fmt: skip
 
 
-def _list(value: Any) -> list[Any]:
+def _list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _name(obj: Any) -> str:
+def _name(obj: object) -> str:
     meta = obj.get("metadata") if isinstance(obj, dict) else None
     return str(meta.get("name") or "") if isinstance(meta, dict) else ""
 
 
-def psp_level(spec: Any) -> str:
+def psp_level(spec: object) -> str:
     """The Pod Security Standard a PodSecurityPolicy spec corresponds to."""
     if not isinstance(spec, dict):
         return "baseline"

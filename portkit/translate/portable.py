@@ -147,14 +147,14 @@ def _get(obj: Any, *path: str | int) -> Any:
     return cur
 
 
-def _dicts(value: Any) -> Iterator[Mapping[str, Any]]:
+def _dicts(value: object) -> Iterator[Mapping[str, Any]]:
     if isinstance(value, list):
         for v in value:
             if isinstance(v, dict):
                 yield v
 
 
-def _meta(meta: Any) -> list[ProviderItem]:
+def _meta(meta: object) -> list[ProviderItem]:
     out: list[ProviderItem] = []
     if not isinstance(meta, dict):
         return out
@@ -172,7 +172,7 @@ def _meta(meta: Any) -> list[ProviderItem]:
     return out
 
 
-def _constraint(key: Any, values: Sequence[Any]) -> Iterator[ProviderItem]:
+def _constraint(key: object, values: Sequence[object]) -> Iterator[ProviderItem]:
     if not isinstance(key, str):
         return
     if provider_key(key):
@@ -183,14 +183,14 @@ def _constraint(key: Any, values: Sequence[Any]) -> Iterator[ProviderItem]:
                 yield ("zone/region/instance-type value", str(v))
 
 
-def _terms(terms: Any) -> Iterator[ProviderItem]:
+def _terms(terms: object) -> Iterator[ProviderItem]:
     for term in _dicts(terms):
         for expr in _dicts(term.get("matchExpressions")):
             values = expr.get("values")
             yield from _constraint(expr.get("key"), values if isinstance(values, list) else [])
 
 
-def _images(value: Any, depth: int = 0) -> Iterator[str]:
+def _images(value: object, depth: int = 0) -> Iterator[str]:
     if depth > 12:
         return
     if isinstance(value, dict):

@@ -335,7 +335,7 @@ def _load_one(text: str | bytes, where: str) -> Any:
     return docs[0] if docs else None
 
 
-def _parse_patch_data(data: Any, where: str, field: str) -> Any:
+def _parse_patch_data(data: object, where: str, field: str) -> Any:
     if isinstance(data, str):
         try:
             return _load_one(data, f"{where}: {field}")
@@ -346,7 +346,7 @@ def _parse_patch_data(data: Any, where: str, field: str) -> Any:
     return data
 
 
-def _rule(raw: Any, index: int, origin: str) -> Rule:
+def _rule(raw: object, index: int, origin: str) -> Rule:
     label = f"rule {index + 1}"
     if isinstance(raw, Mapping) and raw.get("name"):
         label += f" ({raw['name']})"

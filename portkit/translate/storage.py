@@ -34,7 +34,7 @@ _INTREE = ("awsElasticBlockStore", "gcePersistentDisk", "azureDisk", "azureFile"
 _ENCRYPTION_PARAMS = ("encrypted", "kmsKeyId", "diskEncryptionSetID", "disk-encryption-kms-key", "encryption")
 
 
-def _truthy(value: Any) -> bool:
+def _truthy(value: object) -> bool:
     return str(value).lower() in ("true", "yes", "1") if not isinstance(value, bool) else value
 
 
