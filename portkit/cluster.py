@@ -308,6 +308,8 @@ class Cluster:
             setattr(self.stats, field, getattr(self.stats, field) + 1)
 
     def _send(self, method: str, path: str, **kwargs: Any) -> Response:
+        log.debug("%s %s %s", self.name or self.server, method, path)  # the path only: never a query or body
+
         def once() -> Response:
             self._count("requests")
             if method not in ("GET", "HEAD"):
@@ -567,6 +569,7 @@ class Cluster:
                 query=query or None, action=f"create {ref}",
             ))  # fmt: skip
 
+        log.debug("%s POST %s (create %s)", self.name or self.server, resource.path(ref.namespace or None), ref)
         try:
             response = self.retry.call(once, on_retry=self._retry_hook(f"create {ref}"))
         except ConflictError as exc:

@@ -235,3 +235,16 @@ def test_auto_outside_a_pod_uses_the_home_kubeconfig(tmp_path: Path, monkeypatch
     (tmp_path / ".kube").mkdir()
     write_kubeconfig(tmp_path / ".kube" / "config", {"home": "https://127.0.0.1:1"}, "home")
     assert Cluster.auto(timeout=3.0).name == "home"
+
+
+def test_requests_are_logged_at_debug_without_the_token(
+    pod: Path, https_server: ThreadingHTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="portkit")
+    with Cluster.in_cluster(retry=RetryPolicy(attempts=1)) as cluster:
+        cluster.request("GET", "/version", query={"labelSelector": "app=secret-ish"})
+    requests = [r for r in caplog.records if r.name == "portkit.cluster" and "GET /version" in r.getMessage()]
+    assert requests and requests[0].levelno == logging.DEBUG
+    assert "token-one" not in caplog.text and "secret-ish" not in caplog.text  # no credentials, no query
