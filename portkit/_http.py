@@ -8,7 +8,8 @@ what sits above the parser:
   more try on a fresh connection when a reused one turns out to be closed (never for a POST);
 - framing rules http.client is lenient about and a client of an API server has no reason to accept:
   a ``Content-Length`` that is not a plain number (or several that disagree), a ``Transfer-Encoding``
-  other than exactly ``chunked``, both together, a final status outside 200-599 (1xx too);
+  other than exactly ``chunked``, both together, a ``Transfer-Encoding`` on a 204 or 304 (http.client
+  would read a body there), a final status outside 200-599 (1xx too);
 - bodies read in bounded pieces (a hostile length or chunk size cannot make it allocate gigabytes) with
   an overall size limit;
 - request headers checked strictly (no control characters at all, not even folded line breaks).
@@ -79,6 +80,8 @@ def check_framing(status: int, lengths: list[str], encodings: list[str]) -> None
     if not 200 <= status <= 599:
         raise MalformedResponse(f"the final status {status} is not a valid HTTP status for a response")
     if encodings:
+        if status in (204, 304):
+            raise MalformedResponse(f"a {status} response has no body, yet it has a Transfer-Encoding")
         codings = [c.strip().lower() for value in encodings for c in value.split(",")]
         if codings != ["chunked"]:
             raise MalformedResponse(
@@ -244,6 +247,7 @@ class HttpPool:
         for attempt in (1, 2):
             conn, reused = self._checkout()
             retry = reused and attempt == 1 and method != "POST"
+            response: http.client.HTTPResponse | None = None
             try:
                 assert conn.sock is not None
                 conn.sock.settimeout(timeout if timeout is not None else self._read_timeout)
@@ -256,37 +260,37 @@ class HttpPool:
                 )
                 data = read_body(response)
             except http.client.RemoteDisconnected as exc:  # closed before any response (also a BadStatusLine)
-                conn.close()
+                _discard(conn, response)
                 if retry:
                     continue  # the server had closed the idle connection: once more on a fresh one
                 raise ConnectionLost("the server closed the connection without answering") from exc
             except (ConnectionResetError, BrokenPipeError, ssl.SSLEOFError) as exc:
-                conn.close()
-                if retry:
+                _discard(conn, response)
+                if retry and response is None:
                     continue
                 raise ConnectionLost(f"the connection was reset ({type(exc).__name__})") from exc
             except http.client.IncompleteRead as exc:
-                conn.close()
+                _discard(conn, response)
                 raise ConnectionLost(
                     f"the response ended early or its chunked body was malformed "
                     f"({len(exc.partial)} bytes read, more expected)"
                 ) from None
             except (http.client.InvalidURL, http.client.CannotSendRequest, http.client.CannotSendHeader):
-                conn.close()
+                _discard(conn, response)
                 raise  # a request the caller should never have built
             except OSError:
-                conn.close()
+                _discard(conn, response)
                 raise
             except (http.client.HTTPException, ValueError, OverflowError) as exc:
-                conn.close()
+                _discard(conn, response)
                 raise MalformedResponse(f"{type(exc).__name__}: {str(exc)[:160]}") from None
             except BaseException:
-                conn.close()
+                _discard(conn, response)
                 raise
             if conn.sock is not None and not response.will_close:
                 self._checkin(conn)
             else:
-                conn.close()
+                _discard(conn, response)
             return RawResponse(response.status, response.headers, data)
         raise ConnectionLost("unreachable")  # pragma: no cover - the loop always returns or raises
 
@@ -296,6 +300,14 @@ class HttpPool:
             idle = list(self._idle)
             self._idle.clear()
         _close_all(idle)
+
+
+def _discard(conn: _Connection, response: http.client.HTTPResponse | None) -> None:
+    """Close a connection that will not be reused, and the response that may still hold its socket."""
+    with contextlib.suppress(OSError):
+        if response is not None:
+            response.close()
+        conn.close()
 
 
 def _close_all(connections: list[_Connection]) -> None:

@@ -421,8 +421,9 @@ class LocalCluster:
                      "roleRef": role_ref,
                      "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]})
         self.apply(objs)
-        token = self.cluster().request(
-            "POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token",
+        cluster = self.cluster()
+        token = cluster.request(
+            "POST", cluster.resource_for("v1", "ServiceAccount").path(namespace, name) + "/token",
             body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
                   "spec": {"expirationSeconds": 86400}},
         )["status"]["token"]
