@@ -23,6 +23,7 @@ __all__ = [
     "object_path",
     "query_string",
     "safe_path",
+    "selector_value",
 ]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -120,6 +121,11 @@ def safe_path(path: str) -> str:
             hint="Build request paths with ApiResource.path(), which checks and encodes names.",
         )
     return path
+
+
+def selector_value(value: str) -> str:
+    """``value`` escaped for a field selector term (``\\``, ``,`` and ``=`` escaped, as the API server reads them)."""
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=")
 
 
 def query_string(query: Mapping[str, Any] | None) -> str:

@@ -147,3 +147,11 @@ def _discovery_of(*resources: ApiResource) -> Any:
     from portkit.discovery import Discovery
 
     return Discovery(list(resources))
+
+
+def test_field_selector_values_are_escaped() -> None:
+    from portkit._paths import selector_value
+
+    assert selector_value("web") == "web"
+    assert selector_value("a,involvedObject.kind=Secret") == "a\\,involvedObject.kind\\=Secret"
+    assert selector_value("back\\slash") == "back\\\\slash"
