@@ -213,7 +213,11 @@ class HttpPool:
                 conn = self._idle.pop() if self._idle else None
             if conn is None:
                 conn = _Connection(self.host, self.port, self._connect_timeout, self._tls, self._server_hostname)
-                conn.connect()
+                try:
+                    conn.connect()
+                except BaseException:
+                    _discard(conn, None)
+                    raise
                 return conn, False
             if not conn.dropped():
                 return conn, True
