@@ -33,8 +33,7 @@ __all__ = ["MAX_BODY", "ConnectionLost", "HttpPool", "MalformedResponse", "RawRe
 
 #: The largest response body accepted (bytes). API server pages are far smaller (objects are at most ~1.5 MB).
 MAX_BODY = 1 << 30
-_PIECE = 1 << 20  # bodies of unknown or large length are read this much at a time
-_WHOLE = 16 << 20  # a body with a known length up to this size is read in one call
+_PIECE = 16 << 20  # bodies are read at most this much at a time (a body of known length up to it at once)
 
 _DIGITS = re.compile(r"[0-9]+")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token (header names)
@@ -98,9 +97,14 @@ def check_framing(status: int, lengths: list[str], encodings: list[str]) -> None
 
 
 def read_body(response: http.client.HTTPResponse) -> bytes:
-    """The whole body of ``response``: bounded pieces, truncation detected, size-limited."""
+    """The whole body of ``response``: truncation detected, size-limited, bounded allocations.
+
+    A body whose length is known and sane is read in one call; otherwise (chunked, as the API server sends
+    lists, or large) in pieces of at most ``_PIECE`` bytes, so a hostile chunk size or length cannot make
+    it allocate more than that ahead of the data actually received. A body of one piece is not copied.
+    """
     length = response.length
-    if length is not None and length <= _WHOLE:
+    if length is not None and length <= _PIECE:
         return response.read()  # http.client raises IncompleteRead when it ends early
     pieces: list[bytes] = []
     total = 0
@@ -114,7 +118,7 @@ def read_body(response: http.client.HTTPResponse) -> bytes:
         pieces.append(piece)
     if length is not None and total < length:
         raise http.client.IncompleteRead(b"", length - total)
-    return b"".join(pieces)
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 class _Connection(http.client.HTTPConnection):
