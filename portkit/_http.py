@@ -90,9 +90,10 @@ def check_framing(status: int, lengths: list[str], encodings: list[str]) -> None
             raise MalformedResponse("the response has both Transfer-Encoding and Content-Length")
     if lengths:
         numbers = {n.strip() for value in lengths for n in value.split(",")}
-        if len(numbers) != 1 or not _DIGITS.fullmatch(next(iter(numbers))):
+        number = next(iter(numbers))
+        if len(numbers) != 1 or not _DIGITS.fullmatch(number):
             raise MalformedResponse(f"invalid Content-Length {', '.join(lengths)[:80]!r}")
-        if int(next(iter(numbers))) > MAX_BODY:
+        if len(number) > 18 or int(number) > MAX_BODY:
             raise MalformedResponse(f"the response body would be larger than {MAX_BODY} bytes")
 
 
@@ -139,7 +140,7 @@ class _Connection(http.client.HTTPConnection):
     def send(self, data: bytes) -> None:  # type: ignore[override]
         """Send ``data``, or keep it for one write while :meth:`send_request` builds a request."""
         if self._held is not None:
-            self._held.append(bytes(data))
+            self._held.append(data if isinstance(data, bytes) else bytes(data))
             return
         super().send(data)
 

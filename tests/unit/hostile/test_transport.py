@@ -121,6 +121,8 @@ MALFORMED: list[tuple[str, bytes, type[PortkitError], str]] = [
      ServerResponseError, "malformed"),
     ("a body of a terabyte announced", b"HTTP/1.1 200 OK\r\nContent-Length: 1099511627776\r\n\r\n{}",
      ServerResponseError, "larger than"),
+    ("a Content-Length of 5,000 digits", b"HTTP/1.1 200 OK\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n{}",
+     ServerResponseError, "larger than"),
     ("a chunk of 280 terabytes announced",
      b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFF\r\n" + BODY,
      ClusterUnreachableError, "broke off"),
