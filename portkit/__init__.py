@@ -40,6 +40,7 @@ from portkit.translate import (
     register_translator,
     translate,
 )
+from portkit.volumes.verify import DataVerifyError, DataVerifyResult, verify_data
 
 __all__ = [
     "ApiError",
@@ -53,6 +54,8 @@ __all__ = [
     "ClusterUnreachableError",
     "ConfigurationError",
     "ConflictError",
+    "DataVerifyError",
+    "DataVerifyResult",
     "ExportReport",
     "ForbiddenError",
     "GoneError",
@@ -87,4 +90,5 @@ __all__ = [
     "rollback",
     "translate",
     "verify",
+    "verify_data",
 ]

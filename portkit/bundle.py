@@ -10,8 +10,9 @@ On disk a bundle is a directory (the format is documented in ``docs/bundle-forma
 Object files are written with a fixed key order by a small YAML emitter (:mod:`portkit._yaml`), so the
 same objects always give the same bytes. :meth:`Bundle.load` checks the format version and the sha256 of
 every file: a missing, corrupt or edited file raises :class:`~portkit.errors.BundleError` naming it. Files
-holding Secrets are written with mode 0600; Secret values can also be encrypted at rest with a Fernet key
-(``pip install 'portkit[crypto]'``, :func:`generate_key`).
+holding Secrets are written with mode 0600; Secret values (data, stringData, annotations) can also be
+encrypted at rest, each bound to its object and field (``pip install 'portkit[crypto]'``, :func:`generate_key`,
+:mod:`portkit._cipher`). Format-1 bundles (Fernet) are still read; :func:`upgrade` rewrites one as format 2.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import re
 import secrets
 import shutil
 import threading
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from importlib import metadata as _metadata
@@ -34,7 +36,15 @@ from typing import Any
 import attrs
 import yaml
 
-from portkit._cipher import Cipher, generate_key
+from portkit._cipher import (
+    KEY_ENV,
+    SCHEME,
+    Cipher,
+    LegacyFernetCipher,
+    generate_key,
+    refuse_ciphertext,
+    resolve_key,
+)
 from portkit._yaml import Dumper, dump_yaml, load_yaml_documents
 from portkit.display import html_table, text_table
 from portkit.errors import BundleError
@@ -46,25 +56,31 @@ __all__ = [
     "KEY_ENV",
     "MANIFEST",
     "Bundle",
+    "BundleFormatWarning",
     "BundleWriter",
     "dump_yaml",
     "generate_key",
     "load_yaml_documents",
     "object_path",
+    "upgrade",
 ]
 
 Manifest = dict[str, Any]
 
-#: Version of the on-disk format this portkit writes and reads.
-FORMAT_VERSION = 1
+#: Version of the on-disk format this portkit writes (it reads every version up to it). 2: Secret values
+#: and annotations encrypted with AES-256-GCM bound to their object (1: Fernet, data and stringData only).
+FORMAT_VERSION = 2
 #: Name of the manifest file at the root of a bundle directory.
 MANIFEST = "manifest.yaml"
 #: Directory holding cluster-scoped objects (no namespace can be named like this).
 CLUSTER_DIR = "_cluster"
 #: Directory name standing for the core (empty) API group.
 CORE_GROUP_DIR = "core"
-#: Environment variable holding the default Fernet key for Secret encryption.
-KEY_ENV = "PORTKIT_BUNDLE_KEY"
+
+
+class BundleFormatWarning(UserWarning):
+    """A bundle was read in an older format that is weaker than the current one; save it to upgrade it."""
+
 
 _MAX_NAME_CHARS = 150
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
@@ -110,9 +126,7 @@ def _sort_key(ref: ObjectRef) -> tuple[bool, str, str, str, str]:
 
 
 def _resolve_key(key: str | bytes | None) -> str | bytes | None:
-    if key:
-        return key
-    return os.environ.get(KEY_ENV) or None
+    return resolve_key(key)
 
 
 def _is_secret(ref: ObjectRef) -> bool:
@@ -177,7 +191,7 @@ class _Entry:
         return entry
 
 
-def _read_entry(root: Path, entry: _Entry, cipher: Cipher | None) -> Manifest:
+def _read_entry(root: Path, entry: _Entry, cipher: Cipher | LegacyFernetCipher | None) -> Manifest:
     path = root / entry.file
     try:
         data = path.read_bytes()
@@ -206,6 +220,8 @@ def _read_entry(root: Path, entry: _Entry, cipher: Cipher | None) -> Manifest:
                 hint=f"Pass key=... (CLI: --key-file) or set {KEY_ENV}.",
             )
         cipher.decrypt(obj, where=str(path))
+    elif _is_secret(ref):
+        refuse_ciphertext(obj, where=str(path))
     result: Manifest = obj
     return result
 
@@ -234,6 +250,60 @@ def _read_manifest(root: Path) -> dict[str, Any]:
             hint="Upgrade portkit to read this bundle.",
         )
     return data
+
+
+def _encryption_scheme(manifest: Mapping[str, Any], entries: list[_Entry], where: str) -> str | None:
+    """The encryption scheme a manifest declares (None: not encrypted), checked against its entries.
+
+    Refuses an unknown scheme, an encrypted bundle whose Secret entries lack the ``encrypted`` flag (the
+    flags were removed: ciphertext would be loaded as data), and flags without an ``encryption`` section.
+    """
+    section = manifest.get("encryption")
+    fmt = manifest.get("format")
+    scheme: str | None = None
+    if section is not None:
+        scheme = section.get("scheme") if isinstance(section, Mapping) else None
+        known = {1: "fernet", 2: SCHEME}
+        if scheme != known.get(fmt if isinstance(fmt, int) else 0):
+            raise BundleError(
+                f"{where}: unknown encryption scheme {scheme!r} for bundle format {fmt}.",
+                hint="Restore the manifest as it was written, or re-export.",
+            )
+        if scheme == SCHEME and not isinstance(section.get("key_id"), str):
+            raise BundleError(f"{where}: the encryption section has no key_id (the manifest was edited).")
+    for entry in entries:
+        if entry.encrypted and not _is_secret(entry.ref):
+            raise BundleError(f"{where}: {entry.ref} is marked encrypted, but only Secrets are encrypted.")
+        if entry.encrypted and scheme is None:
+            raise BundleError(
+                f"{where}: {entry.ref} is marked encrypted, but the manifest has no encryption section.",
+                hint="Restore the manifest as it was written, or re-export.",
+            )
+        if scheme is not None and _is_secret(entry.ref) and not entry.encrypted:
+            raise BundleError(
+                f"{where}: the bundle is encrypted but {entry.ref} is not marked encrypted (the flag was removed "
+                "or the entry edited); refusing to load it as plain data.",
+                hint="Restore the manifest as it was written, or re-export.",
+            )
+    return scheme
+
+
+def _open_cipher(meta: Mapping[str, Any], key: str | bytes | None) -> Cipher | LegacyFernetCipher | None:
+    """The cipher that reads a bundle with this metadata (None without a key); checks the key's id."""
+    if not key:
+        return None
+    section = meta.get("encryption")
+    scheme = section.get("scheme") if isinstance(section, Mapping) else None
+    if scheme == "fernet":
+        return LegacyFernetCipher(key)
+    cipher = Cipher(key)
+    if isinstance(section, Mapping) and section.get("key_id") not in (None, cipher.key_id):
+        raise BundleError(
+            f"The key given is not the one this bundle was encrypted with (its key id is {section['key_id']}, "
+            f"this key's is {cipher.key_id}).",
+            hint=f"Pass the bundle's key (key=..., CLI: --key-file, or {KEY_ENV}).",
+        )
+    return cipher
 
 
 def _is_bundle_dir(root: Path) -> bool:
@@ -281,7 +351,7 @@ class BundleWriter:
 
     Args:
         path: the bundle directory: new, empty, or holding an earlier bundle.
-        key: Fernet key to encrypt Secret values with (default: ``$PORTKIT_BUNDLE_KEY`` if set).
+        key: key to encrypt Secret values and annotations with (default: ``$PORTKIT_BUNDLE_KEY`` if set).
     """
 
     def __init__(self, path: str | Path, *, key: str | bytes | None = None) -> None:
@@ -335,7 +405,13 @@ class BundleWriter:
         full_meta["format"] = FORMAT_VERSION
         full_meta["portkit_version"] = _portkit_version()
         if self._cipher is not None:
-            full_meta["encryption"] = {"scheme": "fernet", "kinds": ["Secret"]}
+            full_meta["encryption"] = {
+                "scheme": self._cipher.scheme,
+                "kdf": "hkdf-sha256",
+                "key_id": self._cipher.key_id,
+                "kinds": ["Secret"],
+                "fields": ["data", "stringData", "metadata.annotations"],
+            }
         else:
             full_meta.pop("encryption", None)
         full_meta = _ordered_meta(full_meta)
@@ -499,10 +575,15 @@ class Bundle:
 
         Args:
             path: the bundle directory.
-            key: Fernet key for encrypted Secrets (default: ``$PORTKIT_BUNDLE_KEY``).
+            key: key of a bundle with encrypted Secrets (default: ``$PORTKIT_BUNDLE_KEY``).
 
         Raises:
-            BundleError: naming the file that is missing, corrupt, edited, unlisted, or of another format.
+            BundleError: naming the file that is missing, corrupt, edited, unlisted, or of another format; an
+                encrypted bundle read without its key, with another key, with a ciphertext moved to another
+                object or field, with a plain value or a missing ``encrypted`` flag.
+
+        Warns:
+            BundleFormatWarning: the bundle is format 1 (Fernet); saving it writes format 2.
         """
         root = Path(path)
         manifest = _read_manifest(root)
@@ -518,6 +599,16 @@ class Bundle:
                     f"Bundle file {file} is not listed in {MANIFEST}.",
                     hint="Remove it, or build a bundle from edited files with Bundle.from_manifests().",
                 )
+        scheme = _encryption_scheme(manifest, entries, where)
+        if scheme == "fernet":
+            warnings.warn(
+                BundleFormatWarning(
+                    f"{root} is bundle format 1: its Secret values are encrypted with Fernet, not bound to their "
+                    "objects, and its Secret annotations are not encrypted. Save it (or run `portkit bundle upgrade "
+                    f"{root} --key-file FILE`) to rewrite it as format {FORMAT_VERSION}."
+                ),
+                stacklevel=2,
+            )
         meta = {k: v for k, v in manifest.items() if k != "objects"}
         bundle = cls._lazy(root, _ordered_meta(meta), entries, _resolve_key(key))
         bundle._materialize()
@@ -587,7 +678,7 @@ class Bundle:
         with self._lock:
             if self._objects is None:
                 assert self.path is not None and self._entries is not None
-                cipher = Cipher(self._key) if self._key else None
+                cipher = _open_cipher(self.meta, self._key)
                 self._objects = [_read_entry(self.path, e, cipher) for e in self._entries]
             return self._objects
 
@@ -660,8 +751,8 @@ class Bundle:
 
         Args:
             path: the bundle directory.
-            key: Fernet key to encrypt Secret values with; default: the key this bundle was loaded with,
-                else ``$PORTKIT_BUNDLE_KEY``, else no encryption.
+            key: key to encrypt Secret values and annotations with; default: the key this bundle was loaded
+                with, else ``$PORTKIT_BUNDLE_KEY``, else no encryption. Always written in the current format.
         """
         objects = self.objects
         with BundleWriter(path, key=key or self._key) as writer:
@@ -730,6 +821,24 @@ class Bundle:
         if self._failure_rows():
             html += html_table(["kind", "namespace", "error"], self._failure_rows(), title="Could not be read")
         return html
+
+
+def upgrade(path: str | Path, *, key: str | bytes | None = None) -> Bundle:
+    """Rewrite a bundle directory in place in the current format and return it.
+
+    A format-1 bundle with encrypted Secrets is decrypted with ``key`` (default ``$PORTKIT_BUNDLE_KEY``)
+    and written again as format 2: every value of data, stringData and annotations encrypted with
+    AES-256-GCM, bound to its object and field. The same key works for both formats. A bundle already in the
+    current format is rewritten unchanged (except for fresh ciphertexts).
+
+    Raises:
+        BundleError: the bundle cannot be read (see :meth:`Bundle.load`), e.g. it is encrypted and no key
+            or the wrong key was given.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BundleFormatWarning)  # upgrading is what the warning asks for
+        bundle = Bundle.load(path, key=key)
+    return bundle.save(path, key=key)
 
 
 # ---------------------------------------------------------------------------------------- from_manifests

@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from portkit import observe
 from portkit._redact import redact_url
 from portkit._retry import RetryPolicy
 from portkit._transport import Response, Transport
@@ -83,6 +84,7 @@ class Cluster:
         self._lock = threading.Lock()
         self._discovery: Discovery | None = None
         self._version: str | None = None
+        observe.current().track_cluster(self)  # its request counters in the run's metrics, if any
 
     # -- construction -------------------------------------------------------------------------------
     @classmethod
@@ -390,6 +392,21 @@ class Cluster:
         if not isinstance(created, dict):
             raise _wrong_shape(f"create {ref}", "is not a JSON object")
         return created
+
+    def pod_log(self, namespace: str, name: str, *, container: str | None = None,
+                limit_bytes: int | None = None) -> str:
+        """The log of a pod's container (text; undecodable bytes replaced)."""
+        query: dict[str, Any] = {}
+        if container:
+            query["container"] = container
+        if limit_bytes:
+            query["limitBytes"] = int(limit_bytes)
+        pods = self.resource_for("v1", "Pod")
+        response = self._send(
+            "GET", pods.path(namespace, name) + "/log", query=query, body=None, content_type=None,
+            accept="*/*", action=f"read the log of pod {_where(namespace, name)}",
+        )
+        return response.data.decode("utf-8", "replace")
 
     def delete(
         self,

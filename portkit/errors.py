@@ -7,8 +7,9 @@ go through :func:`trim_status` so that object bodies (which may hold Secret data
 ::
 
     PortkitError
-    ├── ConfigurationError          bad input, kubeconfig, options
-    │   └── InvalidNameError        a name or namespace no Kubernetes object can have (checked before any request)
+    ├── InputError                  marker: bad input (flags, files, kubeconfigs); the CLI exits 2
+    │   └── ConfigurationError      bad input, kubeconfig, options
+    │       └── InvalidNameError    a name or namespace no Kubernetes object can have (checked before any request)
     ├── ClusterUnreachableError     connection refused, TLS, DNS, timeouts
     │   └── CertificateError        the server's TLS certificate did not verify (not retried)
     ├── ApiError                    the API server answered with an error status
@@ -23,7 +24,10 @@ go through :func:`trim_status` so that object bodies (which may hold Secret data
     │                               a document of the wrong shape
     ├── BundleError                 a bundle on disk is missing, corrupt, edited or of another format
     ├── TranslationError            a translator, profile or rule cannot be used
+    │   └── UnknownProviderError    no provider profile of that name (also an InputError)
     ├── PlanError / ApplyError      replay
+    │   ├── ClusterMismatchError    a journal / work directory of another cluster (also an InputError)
+    │   └── JournalError            an apply journal with an unusable record (also an InputError)
     ├── VolumeMoveError             Velero backup/restore failed
     └── LocalClusterError           a local test cluster could not be built or started
 """
@@ -43,13 +47,16 @@ __all__ = [
     "ApplyError",
     "BundleError",
     "CertificateError",
+    "ClusterMismatchError",
     "ClusterUnreachableError",
     "ConfigurationError",
     "ConflictError",
     "ForbiddenError",
     "GoneError",
+    "InputError",
     "InvalidError",
     "InvalidNameError",
+    "JournalError",
     "LocalClusterError",
     "NotFoundError",
     "PlanError",
@@ -58,6 +65,7 @@ __all__ = [
     "ServerResponseError",
     "ThrottledError",
     "TranslationError",
+    "UnknownProviderError",
     "VolumeMoveError",
     "api_error_from_status",
     "parse_retry_after",
@@ -88,7 +96,13 @@ class PortkitError(Exception):
         return self.message
 
 
-class ConfigurationError(PortkitError):
+class InputError(PortkitError):
+    """Marker base of errors caused by bad input (flags, files, kubeconfigs, a work directory of another
+    cluster) rather than by a failure: the CLI exits 2 for them. Concrete errors derive from it next to
+    their topical base (e.g. ``class JournalError(ApplyError, InputError)``)."""
+
+
+class ConfigurationError(InputError):
     """Bad configuration or input: a kubeconfig, a context, an option, a file the user gave."""
 
 
@@ -202,12 +216,34 @@ class TranslationError(PortkitError):
     """A translator, provider profile, mapping or rule cannot be used."""
 
 
+class UnknownProviderError(TranslationError, InputError):
+    """No provider profile of that name (built in, from a plugin or registered)."""
+
+
 class PlanError(PortkitError):
     """A plan cannot be made or is blocked."""
 
 
 class ApplyError(PortkitError):
     """Applying a plan failed; the journal keeps what was done, so a second apply resumes."""
+
+
+class ClusterMismatchError(ApplyError, InputError):
+    """A journal or work directory belongs to another cluster than the one given; nothing was done.
+
+    Attributes:
+        recorded: how the journal / work directory names its cluster (server and kube-system uid).
+        given: the same for the cluster portkit was pointed at.
+    """
+
+    def __init__(self, message: str, *, recorded: str = "", given: str = "", hint: str | None = None) -> None:
+        self.recorded = recorded
+        self.given = given
+        super().__init__(message, hint=hint)
+
+
+class JournalError(ApplyError, InputError):
+    """An apply journal holds a record portkit cannot use (the message names the file and the line)."""
 
 
 class VolumeMoveError(PortkitError):

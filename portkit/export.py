@@ -32,6 +32,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
+from portkit import observe
 from portkit._paths import check_namespace
 from portkit.bundle import Bundle, BundleWriter
 from portkit.cluster import snapshot_version
@@ -164,6 +165,9 @@ class ExportReport:
     kinds: dict[str, int] = attrs.field(factory=dict)
     skipped: dict[str, dict[str, int]] = attrs.field(factory=dict)
     failures: list[dict[str, Any]] = attrs.field(factory=list)
+    #: what was removed from exported objects for safety, per kind: ``{"Secret": {"annotation
+    #: openshift.io/token-secret.value": 3}}`` (names and counts only, never values)
+    stripped: dict[str, dict[str, int]] = attrs.field(factory=dict)
     missing: list[str] = attrs.field(factory=list)
     kinds_not_listed: list[str] = attrs.field(factory=list)
     provider: str | None = None
@@ -193,6 +197,7 @@ class ExportReport:
             duration_seconds=float(stats.get("duration_seconds", 0.0)),
             kinds=bundle.kind_counts(),
             skipped={k: dict(v) for k, v in (stats.get("skipped") or {}).items()},
+            stripped={k: dict(v) for k, v in (stats.get("stripped") or {}).items()},
             failures=list(bundle.meta.get("failures") or []),
             missing=list(stats.get("missing") or []),
             kinds_not_listed=list(stats.get("kinds_not_listed") or []),
@@ -217,6 +222,9 @@ class ExportReport:
     def _skip_rows(self) -> list[tuple[str, str, int]]:
         return sorted((k, r, n) for k, reasons in self.skipped.items() for r, n in reasons.items())
 
+    def _strip_rows(self) -> list[tuple[str, str, int]]:
+        return sorted((k, what, n) for k, found in self.stripped.items() for what, n in found.items())
+
     def _failure_rows(self) -> list[tuple[str, str, str]]:
         return [
             (f.get("kind") or "?", f.get("namespace") or "(cluster)", str(f.get("message") or ""))
@@ -234,6 +242,11 @@ class ExportReport:
         ]
         if self.skipped:
             lines += ["Skipped:", text_table(["kind", "reason", "objects"], self._skip_rows(), max_rows=50)]
+        if self.stripped:
+            lines += [
+                "Removed (credentials; values not shown):",
+                text_table(["kind", "removed", "objects"], self._strip_rows(), max_rows=50),
+            ]
         if self.missing:
             lines.append("Referenced but not found in the source: " + ", ".join(self.missing))
         if self.failures:
@@ -244,6 +257,8 @@ class ExportReport:
         html = html_table(["kind", "objects"], sorted(self.kinds.items()), title=repr(self))
         if self.skipped:
             html += html_table(["kind", "reason", "objects"], self._skip_rows(), title="Skipped")
+        if self.stripped:
+            html += html_table(["kind", "removed", "objects"], self._strip_rows(), title="Removed (credentials)")
         if self.failures:
             html += html_table(["kind", "namespace", "error"], self._failure_rows(), title="Could not be read")
         return html
@@ -282,6 +297,7 @@ class _Pending:
     length: int
     group_kind: str
     deps: tuple[Dependency, ...]
+    stripped: tuple[str, ...] = ()
 
 
 class _Run:
@@ -298,6 +314,7 @@ class _Run:
         self.pending: list[_Pending] = []
         self.failures: list[dict[str, Any]] = []
         self.skipped: Counter[tuple[str, str]] = Counter()
+        self.stripped: Counter[tuple[str, str]] = Counter()  # (group_kind, what) of exported objects
         self.deps: set[Dependency] = set()
         self.exported_resources: set[tuple[str, str]] = set()
         self.listed = 0
@@ -312,6 +329,7 @@ class _Run:
     def list_task(self, resource: ApiResource, namespace: str) -> int:
         listed = 0
         skipped: Counter[tuple[str, str]] = Counter()
+        stripped: Counter[tuple[str, str]] = Counter()
         deps: set[Dependency] = set()
         exported = False
         group_kind = f"{resource.kind}.{resource.group}" if resource.group else resource.kind
@@ -329,16 +347,18 @@ class _Run:
                     continue
                 owner = controller_owner(item)
                 item_deps = dependencies(item)
-                sanitize(item)
+                removed: list[str] = []
+                sanitize(item, stripped=removed)
                 if owner:
                     owner_kind = (
                         split_api_version(str(owner.get("apiVersion") or ""))[0],
                         str(owner.get("kind")),
                         namespace,
                     )
-                    self._spool_pending(str(owner["uid"]), owner_kind, item, group_kind, item_deps)
+                    self._spool_pending(str(owner["uid"]), owner_kind, item, group_kind, item_deps, removed)
                     continue
                 self.writer.add(item, where=f"{group_kind} {namespace}")
+                stripped.update((group_kind, what) for what in removed)
                 deps |= item_deps
                 exported = True
         except ApiError as exc:
@@ -347,6 +367,7 @@ class _Run:
         with self._lock:
             self.listed += listed
             self.skipped.update(skipped)
+            self.stripped.update(stripped)
             self.deps |= deps
             if exported:
                 self.exported_resources.add((resource.group, resource.name))
@@ -359,12 +380,15 @@ class _Run:
         obj: Manifest,
         group_kind: str,
         deps: set[Dependency],
+        stripped: list[str],
     ) -> None:
         data = json.dumps(obj, separators=(",", ":")).encode()
         with self._lock:
             offset = self._spool.seek(0, 2)
             self._spool.write(data)
-            self.pending.append(_Pending(owner, owner_kind, offset, len(data), group_kind, tuple(sorted(deps))))
+            self.pending.append(
+                _Pending(owner, owner_kind, offset, len(data), group_kind, tuple(sorted(deps)), tuple(stripped))
+            )
 
     def resolve_pending(self, resources_by_kind: Mapping[str, ApiResource]) -> None:
         """Skip objects whose controller owner was listed; export the others (their owner is not here)."""
@@ -380,6 +404,7 @@ class _Run:
             self._spool.seek(item.offset)
             obj = json.loads(self._spool.read(item.length))
             self.writer.add(obj, where=item.group_kind)
+            self.stripped.update((item.group_kind, what) for what in item.stripped)
             self.deps.update(item.deps)
             res = resources_by_kind.get(item.group_kind)
             if res is not None:
@@ -415,8 +440,10 @@ class _Run:
         if reason:
             self.skipped[(group_kind, reason)] += 1
             return False
-        sanitize(obj)
+        removed: list[str] = []
+        sanitize(obj, stripped=removed)
         self.writer.add(obj, where=group_kind)
+        self.stripped.update((group_kind, what) for what in removed)
         return True
 
 
@@ -478,6 +505,7 @@ def _detect_provider(cluster: Cluster, resources: list[ApiResource]) -> str | No
         return None
 
 
+@observe.step("export")
 def export(
     cluster: Cluster,
     namespaces: str | Iterable[str],
@@ -558,6 +586,9 @@ def export(
         skipped: dict[str, dict[str, int]] = {}
         for (group_kind, reason), count in sorted(run.skipped.items()):
             skipped.setdefault(group_kind, {})[reason] = count
+        stripped: dict[str, dict[str, int]] = {}
+        for (group_kind, what), count in sorted(run.stripped.items()):
+            stripped.setdefault(group_kind, {})[what] = count
         failures = sorted(run.failures, key=lambda f: (f["namespace"], f["group"], f["kind"], f.get("name", "")))
         meta = {
             "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -568,6 +599,7 @@ def export(
             "export": {
                 "listed": run.listed,
                 "skipped": skipped,
+                "stripped": stripped,
                 "missing": sorted(set(missing)),
                 "kinds_not_listed": not_listed,
                 "duration_seconds": round(duration, 3),

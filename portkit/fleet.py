@@ -21,6 +21,9 @@ continues from the unit's last completed step:
 * ``bundle_store="s3://bucket/prefix"``: an S3-compatible bucket; an init container restores the unit's
   workdir, portkit runs, and the last container uploads it (credentials from ``s3_secret``).
 
+The workdirs hold the exported Secrets. With ``key_secret=`` (a Secret holding a bundle key) every unit runs
+``portkit migrate --key-file``, so the Secrets on the shared store are encrypted.
+
 Layout, on the volume or under the bucket prefix::
 
     <fleet name>/<unit>/          the unit's portkit workdir: state.json, export/, translated/,
@@ -56,10 +59,14 @@ WORKSPACE = "/workspace"
 SOURCE_DIR = "/etc/portkit/source"
 TARGET_DIR = "/etc/portkit/target"
 RULES_DIR = "/etc/portkit/rules"
+KEY_DIR = "/etc/portkit/bundle-key"
 UNITS_DIR = "/etc/portkit/units"
 LABEL_FLEET = "portkit.io/fleet"
 LABEL_UNIT = "portkit.io/unit"
 DEFAULT_SYNC_IMAGE = "amazon/aws-cli:2.22.35"
+#: Port on which every unit's ``portkit migrate`` serves its metrics (``--metrics-port``; the OpenTelemetry
+#: Prometheus exporter's customary port).
+DEFAULT_METRICS_PORT = 9464
 DEFAULT_RESOURCES: dict[str, dict[str, str]] = {
     "requests": {"cpu": "250m", "memory": "512Mi"},
     "limits": {"memory": "2Gi"},
@@ -81,6 +88,9 @@ WORKDIR="$WORKSPACE/$UNIT"
 mkdir -p "$WORKDIR" || exit 1
 """
 _MIGRATE = """\
+if [ -n "${METRICS:-}" ]; then  # the unit's final metrics stay in its workdir; the unit labels every series
+  set -- "$@" --metrics-file "$WORKDIR/metrics.prom" --metrics-label "unit=$UNIT"
+fi
 for ns in $NAMESPACES; do
   case "$ns" in
     *=*) set -- "$@" -n "${ns%%=*}" --namespace-map "$ns" ;;
@@ -186,6 +196,7 @@ class FleetPlan:
         manifests: every manifest to apply, in order (plain dicts).
         store: where the workdirs are (``pvc:<name>`` or the ``s3://`` URL).
         target_provider: the target provider the units migrate to.
+        metrics_port: the port every unit pod serves its metrics on (None: no metrics).
     """
 
     name: str
@@ -195,6 +206,7 @@ class FleetPlan:
     manifests: list[dict[str, Any]] = attrs.field(repr=False)
     store: str
     target_provider: str
+    metrics_port: int | None = None
 
     @property
     def jobs(self) -> list[dict[str, Any]]:
@@ -230,6 +242,8 @@ class FleetPlan:
             [
                 repr(self)[1:-1],
                 f"Runs in namespace {self.namespace}; workdirs on {self.store}; select with -l {self.selector}",
+                f"Metrics: port {self.metrics_port} of every unit pod (annotated prometheus.io/scrape), and "
+                "metrics.prom in every workdir" if self.metrics_port else "Metrics: none (--no-metrics)",
                 "",
                 text_table(["unit", "job", "namespaces", "workdir"], rows, max_rows=50),
             ]
@@ -256,6 +270,7 @@ class FleetPlan:
             "store": self.store,
             "target_provider": self.target_provider,
             "selector": self.selector,
+            "metrics_port": self.metrics_port,
             "units": [u.to_dict() for u in self.units],
             "manifests": self.manifests,
         }
@@ -371,6 +386,9 @@ def plan_fleet(
     queue: str | None = None,
     labels: Mapping[str, str] | None = None,
     image_pull_secrets: Sequence[str] = (),
+    key_secret: str | None = None,
+    key_secret_key: str = "key",
+    metrics_port: int | None = DEFAULT_METRICS_PORT,
 ) -> FleetPlan:
     """Split a migration into units and generate the manifests that run them (see the module docstring).
 
@@ -405,6 +423,13 @@ def plan_fleet(
         queue: a Kueue LocalQueue name: Jobs are created suspended and admitted by Kueue.
         labels: extra labels on every manifest and pod.
         image_pull_secrets: Secrets for pulling ``image``.
+        key_secret: a Secret in ``job_namespace`` holding a bundle key (:func:`portkit.bundle.generate_key`)
+            under ``key_secret_key``: mounted read-only and passed as ``--key-file``, so the exported and
+            translated Secrets in the workdirs are encrypted. The key never appears in the generated YAML.
+        metrics_port: every unit serves its Prometheus metrics on this port of its pod (``--metrics-port``,
+            on all the pod's addresses), with ``prometheus.io/scrape|port|path`` annotations on the pod and a
+            container port ``metrics``, labels ``fleet`` and ``unit`` on every series, and writes them to
+            ``metrics.prom`` in its workdir. None: no metrics.
 
     Raises:
         ConfigurationError: a missing or invalid option (named in the message).
@@ -456,6 +481,9 @@ def plan_fleet(
         raise ConfigurationError(f"volumes={volumes!r} is not supported.", hint='Use None or "velero".')
     if backoff_limit < 0:
         raise ConfigurationError("backoff_limit must be 0 or more.")
+    if metrics_port is not None and (not isinstance(metrics_port, int) or not 0 < metrics_port < 65536):
+        raise ConfigurationError(f"metrics_port must be a port number (1-65535), not {metrics_port!r}.",
+                                 hint="Or None (CLI: --no-metrics) for units without metrics.")
     nsmap = {}
     if namespace_map:
         from portkit.replay.nsmap import parse_namespace_map
@@ -491,6 +519,14 @@ def plan_fleet(
     if rules_configmap:
         _check_name(rules_configmap, "rules ConfigMap")
         common += ["--rules", f"{RULES_DIR}/rules.yaml"]
+    if key_secret:
+        _check_name(key_secret, "key Secret")
+        if not re.match(r"^[-._a-zA-Z0-9]+$", key_secret_key):
+            raise ConfigurationError(f"key_secret_key {key_secret_key!r} is not a valid Secret key.")
+        common += ["--key-file", f"{KEY_DIR}/{key_secret_key}"]
+    if metrics_port is not None:  # --metrics-file and the unit label are added per unit by the script
+        common += ["--metrics-port", str(metrics_port), "--metrics-address", "0.0.0.0", "--metrics-label",
+                   f"fleet={name}"]
     reserved = {
         "-n",
         "--namespace",
@@ -500,6 +536,8 @@ def plan_fleet(
         "--namespace-map",
         "--from-kubeconfig",
         "--to-kubeconfig",
+        *(["--key-file"] if key_secret else []),
+        *(["--metrics-port", "--metrics-address", "--metrics-file", "--metrics-label"] if metrics_port else []),
     }
     clash = sorted({a.split("=", 1)[0] for a in extra_args} & reserved)
     if clash:
@@ -531,6 +569,9 @@ def plan_fleet(
         resources=resources,
         service_account=service_account,
         image_pull_secrets=list(image_pull_secrets),
+        key_secret=key_secret,
+        key_secret_key=key_secret_key,
+        metrics_port=metrics_port,
     )
 
     def unit_words(unit_ns: Sequence[str]) -> str:
@@ -546,6 +587,7 @@ def plan_fleet(
         "ttl": ttl_seconds_after_finished,
         "queue": queue,
         "exit_container": builder.exit_container,
+        "annotations": builder.pod_annotations,
     }
     manifests: list[dict[str, Any]] = []
     if engine == "jobs":
@@ -613,6 +655,7 @@ def plan_fleet(
         manifests=manifests,
         store=store,
         target_provider=to_provider,
+        metrics_port=metrics_port,
     )
 
 
@@ -634,6 +677,17 @@ class _PodBuilder:
     resources: Mapping[str, Any] | None
     service_account: str | None
     image_pull_secrets: list[str]
+    key_secret: str | None = None
+    key_secret_key: str = "key"
+    metrics_port: int | None = None
+
+    @property
+    def pod_annotations(self) -> dict[str, str]:
+        """The annotations of a unit's pod: where Prometheus scrapes its metrics (the common convention)."""
+        if self.metrics_port is None:
+            return {}
+        return {"prometheus.io/scrape": "true", "prometheus.io/port": str(self.metrics_port),
+                "prometheus.io/path": "/metrics"}
 
     @property
     def exit_container(self) -> str:
@@ -651,6 +705,8 @@ class _PodBuilder:
         ]
         if units:
             env.append({"name": "UNITS_DIR", "value": UNITS_DIR})
+        if self.metrics_port is not None and not s3:
+            env.append({"name": "METRICS", "value": "1"})
         if s3:
             env.append({"name": "BUNDLE_STORE", "value": f"{str(self.bundle_store).rstrip('/')}/{self.name}"})
             if self.s3_endpoint:
@@ -682,6 +738,17 @@ class _PodBuilder:
             volumes.append({"name": "units", "configMap": {"name": units_configmap}})
         if self.rules_configmap:
             volumes.append({"name": "rules", "configMap": {"name": self.rules_configmap}})
+        if self.key_secret:
+            volumes.append(
+                {
+                    "name": "bundle-key",
+                    "secret": {
+                        "secretName": self.key_secret,
+                        "defaultMode": 0o444,  # like the kubeconfigs: any image user; private to the pod
+                        "items": [{"key": self.key_secret_key, "path": self.key_secret_key}],
+                    },
+                }
+            )
         return volumes
 
     def containers(
@@ -698,6 +765,8 @@ class _PodBuilder:
         ]
         if self.rules_configmap:
             mounts.append({"name": "rules", "mountPath": RULES_DIR, "readOnly": True})
+        if self.key_secret:
+            mounts.append({"name": "bundle-key", "mountPath": KEY_DIR, "readOnly": True})
         security = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
         migrate = {
             "name": "migrate",
@@ -709,6 +778,8 @@ class _PodBuilder:
             "resources": {k: dict(v) for k, v in (self.resources or DEFAULT_RESOURCES).items()},
             "securityContext": security,
         }
+        if self.metrics_port is not None:
+            migrate["ports"] = [{"name": "metrics", "containerPort": self.metrics_port, "protocol": "TCP"}]
         if not self.bundle_store:
             return [], [migrate]
         s3 = {
@@ -752,6 +823,7 @@ def _job(
     ttl: int | None,
     queue: str | None,
     exit_container: str,
+    annotations: Mapping[str, str] | None = None,
     per_index: bool = False,
 ) -> dict[str, Any]:
     meta_labels = dict(labels)
@@ -768,7 +840,8 @@ def _job(
                 {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
             ]
         },
-        "template": {"metadata": {"labels": dict(labels)}, "spec": pod},
+        "template": {"metadata": {"labels": dict(labels), **({"annotations": dict(annotations)} if annotations
+                                                              else {})}, "spec": pod},
     }
     spec["backoffLimitPerIndex" if per_index else "backoffLimit"] = backoff_limit
     if deadline is not None:
@@ -829,7 +902,8 @@ def _workflow(
     }
     spec: dict[str, Any] = {
         "entrypoint": "migrate",
-        "podMetadata": {"labels": dict(labels)},
+        "podMetadata": {"labels": dict(labels), **({"annotations": builder.pod_annotations}
+                                                   if builder.pod_annotations else {})},
         "volumes": builder.volumes(None),
         "templates": [{"name": "migrate", "dag": {"tasks": [fan_out]}}, unit_template],
     }

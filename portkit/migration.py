@@ -1,4 +1,5 @@
-"""``Migration``: export → translate → lint → volumes → plan → apply → wait → verify, resumable.
+"""``Migration``: export → translate → lint → quiesce → volumes → plan → apply → wait → verify → verify_data,
+resumable.
 
 Every step keeps its output in ``workdir``; a second :meth:`Migration.run` after any failure continues from
 the last completed step (the export is read back from disk, the translation — pure and deterministic — is
@@ -19,19 +20,30 @@ from typing import Any
 
 import attrs
 
+from portkit import observe
+from portkit._private_files import write_private_text
 from portkit.bundle import Bundle
 from portkit.cluster import Cluster
 from portkit.display import html_table, text_table
-from portkit.errors import ConfigurationError, PlanError, PortkitError
+from portkit.errors import ClusterMismatchError, ConfigurationError, PlanError, PortkitError
 from portkit.export import export as export_bundle
+from portkit.policy import PolicyResult, check_policies
+from portkit.policy.sources import PolicyPaths, policy_digest
 from portkit.replay import ApplyResult, Plan, VerifyResult, WaitResult, verify, wait_ready
 from portkit.replay import apply as apply_plan
 from portkit.replay import plan as make_plan
+from portkit.replay.identity import ClusterIdentity, cluster_identity
+from portkit.replay.nsmap import map_namespaces
 from portkit.translate import Translation, lint_residue, translate
+from portkit.volumes.quiesce import QuiesceState, delete_holders, quiesce, unquiesce
+from portkit.volumes.verify import DEFAULT_IMAGE, DataVerifyResult
+from portkit.volumes.verify import verify_data as run_verify_data
 
 __all__ = ["STEPS", "Migration", "MigrationBlocked", "MigrationEvent", "MigrationReport"]
 
-STEPS: tuple[str, ...] = ("export", "translate", "lint", "volumes", "plan", "apply", "wait", "verify")
+STEPS: tuple[str, ...] = (
+    "export", "translate", "lint", "quiesce", "volumes", "plan", "apply", "wait", "verify", "verify_data",
+)
 _PV = ("", "PersistentVolume")
 _PVC = ("", "PersistentVolumeClaim")
 
@@ -74,21 +86,27 @@ class MigrationReport:
     verified: VerifyResult | None = attrs.field(default=None, repr=False)
     volumes: Any = attrs.field(default=None, repr=False)
     workdir: str = ""
+    data_verified: DataVerifyResult | None = attrs.field(default=None, repr=False)
+    downtime_seconds: float | None = None
+    quiesced: QuiesceState | None = attrs.field(default=None, repr=False)
+    policy: PolicyResult | None = attrs.field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
         """True when every step completed, everything became ready and the result verified."""
         return (
-            self.completed == list(STEPS)
+            all(step in self.completed for step in STEPS)
             and (self.waited is None or self.waited.ready_all)
             and (self.verified is None or self.verified.ok)
+            and (self.data_verified is None or self.data_verified.ok)
         )
 
     @property
     def needs_attention(self) -> bool:
         """True when there are warnings or manual actions a person must look at."""
         t = self.translation
-        return bool(t and (t.warnings or t.manual_actions)) or bool(self.waited and not self.waited.ready_all)
+        return (bool(t and (t.warnings or t.manual_actions)) or bool(self.waited and not self.waited.ready_all)
+                or bool(self.policy and self.policy.needs_attention))
 
     def __repr__(self) -> str:
         total = sum(self.objects_by_kind.values())
@@ -116,6 +134,8 @@ class MigrationReport:
                 lines += ["Warnings:"] + [f"  - {w}" for w in t.warnings[:50]]
                 if len(t.warnings) > 50:
                     lines.append(f"  ... and {len(t.warnings) - 50} more (see translation.json)")
+        if self.policy is not None:
+            lines += ["", self.policy.to_text()]
         if self.volumes is not None:
             lines += ["", "Volumes:", str(self.volumes)]
         if self.applied is not None:
@@ -124,6 +144,13 @@ class MigrationReport:
             lines += ["", self.waited.to_text()]
         if self.verified is not None:
             lines += ["", self.verified.to_text()]
+        if self.quiesced is not None:
+            lines += ["", f"Quiesced in the source: {len(self.quiesced.workloads)} workloads scaled to 0 "
+                          f"(replicas recorded), {len(self.quiesced.holders)} volume-holder pods."]
+        if self.data_verified is not None:
+            lines += ["", "Data verification:", self.data_verified.to_text()]
+        if self.downtime_seconds is not None:
+            lines += ["", f"Downtime (source scaled down → target workloads ready): {self.downtime_seconds:.1f} s"]
         lines += ["", "Timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items())]
         return "\n".join(lines)
 
@@ -134,7 +161,10 @@ class MigrationReport:
         parts = [f"<h4>{html.escape(repr(self))}</h4>",
                  html_table(["kind", "count"], sorted(self.objects_by_kind.items()), title="Objects per kind"),
                  html_table(["step", "seconds"], [(k, f"{v:.1f}") for k, v in self.timings.items()], title="Timings")]
-        for part in (self.translation, self.volumes, self.applied, self.waited, self.verified):
+        if self.downtime_seconds is not None:
+            parts.append(f"<p>Downtime: {self.downtime_seconds:.1f} s</p>")
+        for part in (self.translation, self.policy, self.volumes, self.applied, self.waited, self.verified,
+                     self.data_verified):
             if part is not None and hasattr(part, "_repr_html_"):
                 parts.append(part._repr_html_())
         return "".join(parts)
@@ -156,11 +186,15 @@ class MigrationReport:
             "objects_by_kind": self.objects_by_kind,
             "workdir": self.workdir,
             "translation": dump(self.translation),
+            "policy": dump(self.policy),
             "plan": dump(self.plan),
             "apply": dump(self.applied),
             "wait": dump(self.waited),
             "verify": dump(self.verified),
             "volumes": dump(self.volumes),
+            "quiesce": dump(self.quiesced),
+            "verify_data": dump(self.data_verified),
+            "downtime_seconds": self.downtime_seconds,
         }
 
 
@@ -186,8 +220,16 @@ class Migration:
         selector: label selector for the export.
         wait: wait for readiness after the apply.
         timeout: seconds for the readiness wait.
-        allow_blockers: continue past lint/plan blockers (not recommended).
+        allow_blockers: continue past lint/plan blockers (not recommended); policy violations included.
         on_event: callable receiving :class:`MigrationEvent` objects.
+        encryption_key: key to encrypt the Secrets of the export and the translated bundle in ``workdir``
+            (and to read them back when resuming); default ``$PORTKIT_BUNDLE_KEY``. Never shown or logged.
+        policies: OPA/Rego and Gatekeeper policies (a directory or files; see :mod:`portkit.policy`): the
+            lint step checks the translated objects, as they would be applied, against them and stops the
+            migration before anything is written when a policy denies one (``lint.json`` and the report
+            list every violation per object). A resumed migration whose policies changed is checked again.
+        policy_namespaces: only these Rego packages (conftest's ``--namespace``); default all.
+        allow_policy_violations: go on despite policy violations (they stay in the report).
     """
 
     def __init__(
@@ -209,6 +251,13 @@ class Migration:
         allow_blockers: bool = False,
         on_event: Callable[[MigrationEvent], None] | None = None,
         velero_options: Mapping[str, Any] | None = None,
+        encryption_key: str | bytes | None = None,
+        quiesce: bool = False,
+        verify_data: bool = False,
+        helper_image: str = DEFAULT_IMAGE,
+        policies: PolicyPaths | None = None,
+        policy_namespaces: Sequence[str] | None = None,
+        allow_policy_violations: bool = False,
     ) -> None:
         if target_provider is None:
             raise ConfigurationError("Migration needs target_provider= (e.g. \"ionos\").",
@@ -232,8 +281,16 @@ class Migration:
         self.allow_blockers = allow_blockers
         self.on_event = on_event
         self.velero_options = dict(velero_options or {})
+        self.quiesce_enabled = quiesce
+        self.verify_data_enabled = verify_data
+        self.helper_image = helper_image
+        self.policies = policies
+        self.policy_namespaces = list(policy_namespaces) if policy_namespaces is not None else None
+        self.allow_policy_violations = allow_policy_violations
+        self._policy: PolicyResult | None = None
+        self._encryption_key = encryption_key
         self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)  # it holds the exported Secrets
         self._state = self._load_state()
         self._bundle: Bundle | None = None
         self._translation: Translation | None = None
@@ -242,6 +299,9 @@ class Migration:
         self._waited: WaitResult | None = None
         self._verified: VerifyResult | None = None
         self._volumes: Any = None
+        self._quiesced: QuiesceState | None = None
+        self._data_verified: DataVerifyResult | None = None
+        self._clusters_checked = False
 
     def __repr__(self) -> str:
         done = self._state["completed"]
@@ -274,18 +334,58 @@ class Migration:
 
     def _save_state(self) -> None:
         self._state["namespaces"] = self.namespaces
-        tmp = self._state_path().with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._state, indent=2) + "\n")
-        os.replace(tmp, self._state_path())
+        write_private_text(self._state_path(), json.dumps(self._state, indent=2) + "\n")
+
+    def _write_json(self, name: str, data: Any) -> None:
+        """A report file in the workdir: 0600, replaced atomically (it may name Secrets; values are redacted)."""
+        write_private_text(self.workdir / name, json.dumps(data, indent=2, default=str) + "\n")
+
+    def _check_clusters(self) -> None:
+        """Refuse a work directory of other clusters; record the clusters' identities in it on first use.
+
+        Each cluster is named by its API server (password redacted) and its ``kube-system`` uid (see
+        :mod:`portkit.replay.identity`). A work directory of an older portkit records none: the clusters of
+        this run are recorded (the apply journal still checks its own).
+        """
+        if self._clusters_checked:
+            return
+        recorded = self._state.get("clusters") or {}
+        if not isinstance(recorded, dict):
+            recorded = {"invalid": recorded}
+        current = {"source": cluster_identity(self.source), "target": cluster_identity(self.target)}
+        for role, given in current.items():
+            if role not in recorded:
+                continue
+            try:
+                was = ClusterIdentity.from_dict(recorded[role])
+            except ValueError as exc:
+                raise ConfigurationError(
+                    f"The migration state {self._state_path()} is corrupt: {exc}.",
+                    hint="Use a new workdir, or remove the file to start the migration again from the export.",
+                ) from exc
+            if not was.same_cluster(given):
+                raise ClusterMismatchError(
+                    f"{self.workdir} holds a migration whose {role} cluster is {was.describe()}, not "
+                    f"{given.describe()}; nothing was done.",
+                    recorded=was.describe(),
+                    given=given.describe(),
+                    hint=f"Use another workdir for other clusters, or pass the {role} cluster this migration "
+                    "was started with.",
+                )
+        self._state["clusters"] = {role: ident.to_dict() for role, ident in current.items()}
+        self._save_state()
+        self._clusters_checked = True
 
     def _emit(self, kind: str, step: str, message: str = "", **data: Any) -> None:
         if self.on_event is not None:
             self.on_event(MigrationEvent(kind, step, message, data))
 
     def _step(self, name: str, fn: Callable[[], Any]) -> Any:
+        self._check_clusters()
         self._emit("step_start", name, f"{name} started")
         started = time.monotonic()
-        result = fn()
+        with observe.current().step(name):  # the span of the step's function, if it has one, is this one
+            result = fn()
         seconds = time.monotonic() - started
         self._state["timings"][name] = round(seconds, 3)
         if name not in self._state["completed"]:
@@ -301,11 +401,13 @@ class Migration:
             return self._bundle
         path = self.workdir / "export"
         if "export" in self._state["completed"]:
-            self._bundle = Bundle.load(path)
+            self._bundle = Bundle.load(path, key=self._encryption_key)
             return self._bundle
 
         def run() -> Bundle:
-            return export_bundle(self.source, self.namespaces, path, selector=self.selector)
+            return export_bundle(
+                self.source, self.namespaces, path, selector=self.selector, encryption_key=self._encryption_key
+            )
 
         self._bundle = self._step("export", run)
         provider = (self._bundle.meta.get("source") or {}).get("provider")
@@ -344,7 +446,7 @@ class Migration:
         def run() -> Translation:
             t = compute()
             t.bundle.save(self.workdir / "translated")
-            (self.workdir / "translation.json").write_text(json.dumps(t.to_dict(), indent=2, default=str) + "\n")
+            self._write_json("translation.json", t.to_dict())
             for w in t.warnings:
                 self._emit("warning", "translate", str(w))
             return t
@@ -353,22 +455,84 @@ class Migration:
         return self._translation
 
     def lint(self) -> list[str]:
-        """Provider residue left after translation; stops the migration unless ``allow_blockers``."""
+        """Provider residue left after translation, and the policy check (``policies=``); stops the migration
+        unless ``allow_blockers`` (policy violations also with ``allow_policy_violations``)."""
         t = self.translate()
 
         def run() -> list[str]:
             residue = lint_residue(t, self.resolved_source_provider, self.target_provider or "", self.mappings)
-            (self.workdir / "lint.json").write_text(json.dumps({"residue": residue}, indent=2) + "\n")
+            self._policy = self._check_policies()
+            self._write_json("lint.json", {"residue": residue,
+                                           "policy": self._policy.to_dict() if self._policy else None})
+            problems: list[str] = []
+            hints: list[str] = []
             if residue and not self.allow_blockers:
-                raise MigrationBlocked(
+                problems.append(
                     f"{len(residue)} source-provider leftovers would not work on the target: "
-                    + "; ".join(residue[:10]) + ("; ..." if len(residue) > 10 else "") + ".",
-                    hint="Add mappings or rules for them, or pass allow_blockers=True (CLI: --allow-blockers).",
+                    + "; ".join(residue[:10]) + ("; ..." if len(residue) > 10 else "") + "."
                 )
+                hints.append("Add mappings or rules for them, or pass allow_blockers=True (CLI: --allow-blockers).")
+            if self._policy is not None and self._policy.blocked:
+                denied = self._policy.denied
+                problems.append(
+                    f"{len(denied)} policy violations (details in {self.workdir / 'lint.json'}): "
+                    + "; ".join(str(v) for v in denied[:10]) + ("; ..." if len(denied) > 10 else "") + "."
+                )
+                hints.append("Fix the objects (mappings, rules) or the policies, or pass "
+                             "allow_policy_violations=True (CLI: --allow-policy-violations).")
+            if problems:
+                raise MigrationBlocked(" ".join(problems), hint=" ".join(hints))
+            self._state["policy_digest"] = policy_digest(self.policies, self.policy_namespaces)
             return residue
 
         result: list[str] = self._step("lint", run)
         return result
+
+    def _check_policies(self) -> PolicyResult | None:
+        """The translated objects the apply writes, namespaces mapped, against ``policies``."""
+        if self.policies is None:
+            return None
+        objects = map_namespaces(self._objects_to_apply(), self.namespace_map or None).objects
+        result = check_policies(objects, self.policies, namespaces=self.policy_namespaces,
+                                overridden=self.allow_policy_violations or self.allow_blockers)
+        for v in result.denied if result.overridden else ():
+            self._emit("warning", "lint", f"policy violation (overridden): {v}")
+        for v in result.warned:
+            self._emit("warning", "lint", f"policy warning: {v}")
+        return result
+
+    def _lint_is_current(self) -> bool:
+        """The lint step was done, against the policies given now."""
+        return ("lint" in self._state["completed"]
+                and self._state.get("policy_digest") == policy_digest(self.policies, self.policy_namespaces))
+
+    def _load_policy_result(self) -> None:
+        try:
+            data = json.loads((self.workdir / "lint.json").read_text()).get("policy")
+        except (OSError, ValueError, AttributeError):
+            return
+        if isinstance(data, dict):
+            self._policy = PolicyResult.from_dict(data)
+
+    @property
+    def _quiesce_record(self) -> Path:
+        return self.workdir / "quiesce.json"
+
+    def quiesce(self) -> QuiesceState | None:
+        """Scale the source's writers to zero and mount the claims in holder pods (``quiesce=True``)."""
+        if not self.quiesce_enabled:
+            return self._step("quiesce", lambda: None)  # type: ignore[no-any-return]
+        self.export()  # the bundle keeps the replicas the target gets
+
+        def run() -> QuiesceState:
+            state = quiesce(self.source, self.namespaces, self._quiesce_record, image=self.helper_image,
+                            timeout=self.timeout)
+            if self.volume_mode is None:  # no volume move: nothing needs the holders
+                delete_holders(self.source, self.namespaces)
+            return state
+
+        self._quiesced = self._step("quiesce", run)
+        return self._quiesced
 
     def volumes(self) -> Any:
         """Move volume data (``volumes="velero"``); nothing to do otherwise."""
@@ -379,12 +543,21 @@ class Migration:
         def run() -> Any:
             from portkit.volumes import migrate_volumes
 
-            return migrate_volumes(
+            options = dict(self.velero_options)
+            if self.quiesce_enabled:
+                # the apps are down: the backup's pods are portkit's holders; restore them (they receive the
+                # data) with the claims, and let the apply create the workloads with their recorded replicas
+                options.setdefault("include_resources", ("persistentvolumeclaims", "persistentvolumes", "pods"))
+            result = migrate_volumes(
                 source=self.source, target=self.target, namespaces=self.namespaces,
                 namespace_map=self.namespace_map, translation=t,
                 source_provider=self.resolved_source_provider, target_provider=_target_name(self.target_provider or ""),
-                workdir=self.workdir / "volumes", **self.velero_options,
+                workdir=self.workdir / "volumes", **options,
             )
+            if self.quiesce_enabled:
+                delete_holders(self.source, self.namespaces)
+                delete_holders(self.target, [self.namespace_map.get(ns, ns) for ns in self.namespaces])
+            return result
 
         self._volumes = self._step("volumes", run)
         return self._volumes
@@ -405,7 +578,7 @@ class Migration:
 
         def run() -> Plan:
             p = make_plan(self._objects_to_apply(), self.target, namespace_map=self.namespace_map or None)
-            (self.workdir / "plan.json").write_text(json.dumps(p.to_dict(), indent=2, default=str) + "\n")
+            self._write_json("plan.json", p.to_dict())
             if not self.allow_blockers and (p.blockers or p.errors):
                 raise MigrationBlocked(
                     f"The plan is blocked: {len(p.blockers)} blockers, {len(p.errors)} objects the target rejects "
@@ -423,7 +596,7 @@ class Migration:
 
         def run() -> ApplyResult:
             result = apply_plan(p, wait=False, workdir=self.workdir / "apply")
-            (self.workdir / "apply.json").write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+            self._write_json("apply.json", result.to_dict())
             failed = [o for o in result.objects if getattr(o, "error", "")]
             if failed:
                 raise PortkitError(
@@ -450,34 +623,96 @@ class Migration:
                 from portkit.volumes import refresh_volumes
 
                 self._volumes = refresh_volumes(self._volumes, self.target)
+            self._record_downtime()
             return result
 
         self._waited = self._step("wait", run)
         return self._waited
+
+    def _record_downtime(self) -> None:
+        state = self._quiesced or QuiesceState.load(self._quiesce_record)
+        if state is not None and state.started_at and "downtime_seconds" not in self._state:
+            self._state["downtime_seconds"] = round(time.time() - state.started_at, 3)
+            self._save_state()
 
     def verify(self) -> VerifyResult:
         """Check every object is in the target with the fields portkit set."""
 
         def run() -> VerifyResult:
             result = verify(self._objects_to_apply(), self.target, namespace_map=self.namespace_map or None)
-            (self.workdir / "verify.json").write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+            self._write_json("verify.json", result.to_dict())
             return result
 
         self._verified = self._step("verify", run)
         return self._verified
 
+    def verify_data(self) -> DataVerifyResult | None:
+        """Compare every claim's files in the source and the target (``verify_data=True``)."""
+        if not self.verify_data_enabled:
+            return self._step("verify_data", lambda: None)  # type: ignore[no-any-return]
+
+        def run() -> DataVerifyResult:
+            result = run_verify_data(self.source, self.target, self.namespaces,
+                                     namespace_map=self.namespace_map or None, image=self.helper_image,
+                                     timeout=self.timeout)
+            self._write_json("verify-data.json", result.to_dict())
+            if not result.ok:
+                self._emit("warning", "verify_data", repr(result))
+            return result
+
+        self._data_verified = self._step("verify_data", run)
+        return self._data_verified
+
+    def rollback(self) -> dict[str, Any]:
+        """Undo the migration: delete what the apply created in the target and give the source its replicas
+        back (when it was quiesced). Returns what was done."""
+        from portkit.replay import rollback as rollback_apply
+
+        done: dict[str, Any] = {}
+        if (self.workdir / "apply" / "journal.jsonl").exists():
+            done["target"] = rollback_apply(self.workdir / "apply", self.target).to_dict()
+        done["source_scaled_back"] = unquiesce(self.source, self._quiesce_record, namespaces=self.namespaces)
+        return done
+
     # -- whole run -----------------------------------------------------------------------------------
     def run(self) -> MigrationReport:
         """Run every step not completed yet, in order, and return the report."""
+        obs = observe.current()
+        obs.track_cluster(self.source, "source")
+        obs.track_cluster(self.target, "target")
+        with obs.span("portkit.migration", namespaces=self.namespaces, target_provider=_target_name(
+                self.target_provider or ""), workdir=str(self.workdir)) as span:
+            span.set(resumed_after=sorted(self._state["completed"]) or None)
+            obs.info("migration_info", {"namespaces": ",".join(self.namespaces), "target_provider": _target_name(
+                self.target_provider or ""), "source_provider": self.source_provider or self._state.get(
+                "source_provider") or "?"})
+            self._run_steps()
+            report = self.report()
+            self._observe_report(obs, span, report)
+        return report
+
+    def _run_steps(self) -> None:
         done = set(self._state["completed"])
         for name in STEPS:
-            if name in done and name in ("export", "translate", "lint", "volumes"):
+            if name == "lint" and name in done and not self._lint_is_current():
+                self.lint()  # the policies changed since: check again (offline) before going on
+                continue
+            if name in done and name in ("export", "translate", "lint", "quiesce", "volumes"):
                 self._emit("step_skipped", name, f"{name} already done")
                 if name in ("export", "translate"):
                     getattr(self, name)()  # load/recompute its output for the later steps
+                if name == "lint":
+                    self._load_policy_result()
                 continue
             getattr(self, name)()
-        return self.report()
+
+    def _observe_report(self, obs: observe.Observer, span: observe.SpanHandle, report: MigrationReport) -> None:
+        obs.info("migration_info", {"namespaces": ",".join(self.namespaces), "source_provider": report.source_provider,
+                                    "target_provider": report.target_provider})
+        if report.downtime_seconds is not None:
+            obs.set("downtime", report.downtime_seconds)
+        span.set(source_provider=report.source_provider, ok=report.ok, needs_attention=report.needs_attention,
+                 objects=sum(report.objects_by_kind.values()), downtime_seconds=report.downtime_seconds)
 
     def report(self) -> MigrationReport:
         """The report of what has been done so far."""
@@ -499,4 +734,8 @@ class Migration:
             verified=self._verified,
             volumes=self._volumes,
             workdir=str(self.workdir),
+            data_verified=self._data_verified,
+            downtime_seconds=self._state.get("downtime_seconds"),
+            quiesced=self._quiesced,
+            policy=self._policy,
         )

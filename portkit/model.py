@@ -49,6 +49,12 @@ CLUSTER_SCOPED_KINDS: frozenset[tuple[str, str]] = frozenset(
         ("node.k8s.io", "RuntimeClass"),
         ("security.openshift.io", "SecurityContextConstraints"),
         ("elbv2.k8s.aws", "IngressClassParams"),
+        ("eks.amazonaws.com", "IngressClassParams"),
+        ("eks.amazonaws.com", "NodeClass"),
+        ("karpenter.sh", "NodePool"),
+        ("karpenter.sh", "NodeClaim"),
+        ("karpenter.k8s.aws", "EC2NodeClass"),
+        ("crd.k8s.amazonaws.com", "ENIConfig"),
     }
 )
 

@@ -11,6 +11,8 @@ on its own:
   first); :func:`controller_owner_uid` gives the owner it checks.
 * **strip rules** (``strip_*`` functions, run in order by :func:`sanitize`) remove server-owned fields from an
   object in place: status, uid, resourceVersion, allocated IPs and ports, binding annotations, ...
+  A rule may return what it removed (names only, never values), e.g. the annotations stripped from a
+  Secret; :func:`sanitize` collects these for the export report.
 
 The functions never read Secret values and never put them into a reason.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeAlias
 
 from portkit.model import get_path, split_api_version
 
@@ -29,7 +31,9 @@ __all__ = [
     "CONTROLLER_ANNOTATION_PREFIXES",
     "LAST_APPLIED",
     "OBJECT_SKIP_RULES",
+    "OPENSHIFT_TOKEN_SECRET_PREFIX",
     "STRIP_RULES",
+    "StripRule",
     "controller_owner",
     "controller_owner_uid",
     "pod_spec",
@@ -52,6 +56,7 @@ __all__ = [
     "strip_pod_node_name",
     "strip_pv_claim_ref_ids",
     "strip_pvc_binding",
+    "strip_secret_credential_annotations",
     "strip_server_metadata",
     "strip_service_account_token_refs",
     "strip_service_cluster_ip",
@@ -65,6 +70,13 @@ Manifest = dict[str, Any]
 
 #: Annotation kubectl's client-side apply writes; it holds a full copy of the object (Secret data included).
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+#: Prefix of the annotations OpenShift writes on the dockercfg Secret of a ServiceAccount:
+#: ``openshift.io/token-secret.name`` and ``openshift.io/token-secret.value`` (the ServiceAccount's token).
+OPENSHIFT_TOKEN_SECRET_PREFIX = "openshift.io/token-secret."
+
+#: A strip rule: changes the object in place; may return what it removed (names only, never values).
+StripRule: TypeAlias = Callable[[Manifest], "Iterable[str] | None"]
 
 #: Annotations written by controllers, not by users; the target's controllers write their own.
 CONTROLLER_ANNOTATIONS: frozenset[str] = frozenset(
@@ -342,6 +354,24 @@ def strip_owner_references(obj: Manifest) -> None:
     _meta(obj).pop("ownerReferences", None)
 
 
+def strip_secret_credential_annotations(obj: Manifest) -> list[str]:
+    """Remove credential-carrying annotations from a Secret; returns their names (never their values).
+
+    OpenShift's ``openshift.io/token-secret.*`` annotations hold a ServiceAccount token of the source
+    cluster (``.value``) and the name of its token Secret; ``kubectl.kubernetes.io/last-applied-configuration``
+    holds a full copy of the Secret, data included. The export report lists what was removed.
+    """
+    if not _is(obj, "Secret"):
+        return []
+    annotations = _meta(obj).get("annotations")
+    if not isinstance(annotations, dict):
+        return []
+    doomed = sorted(k for k in annotations if k == LAST_APPLIED or str(k).startswith(OPENSHIFT_TOKEN_SECRET_PREFIX))
+    for key in doomed:
+        del annotations[key]
+    return [f"annotation {key}" for key in doomed]
+
+
 def strip_last_applied(obj: Manifest) -> None:
     """Remove the ``kubectl.kubernetes.io/last-applied-configuration`` annotation (a stale full copy)."""
     annotations = _meta(obj).get("annotations")
@@ -500,12 +530,13 @@ def strip_empty_metadata_maps(obj: Manifest) -> None:
 
 
 #: Strip rules, in the order :func:`sanitize` runs them (node ports read managedFields before it goes).
-STRIP_RULES: tuple[Callable[[Manifest], None], ...] = (
+STRIP_RULES: tuple[StripRule, ...] = (
     strip_status,
     strip_service_cluster_ip,
     strip_service_node_ports,
     strip_server_metadata,
     strip_owner_references,
+    strip_secret_credential_annotations,
     strip_last_applied,
     strip_controller_annotations,
     strip_pvc_binding,
@@ -521,10 +552,16 @@ STRIP_RULES: tuple[Callable[[Manifest], None], ...] = (
 )
 
 
-def sanitize(obj: Manifest, rules: Iterable[Callable[[Manifest], None]] = STRIP_RULES) -> Manifest:
-    """Apply the strip rules to ``obj`` in place and return it (copy first if you do not own it)."""
+def sanitize(obj: Manifest, rules: Iterable[StripRule] = STRIP_RULES, *, stripped: list[str] | None = None) -> Manifest:
+    """Apply the strip rules to ``obj`` in place and return it (copy first if you do not own it).
+
+    ``stripped``, when given, receives what the rules report removing (e.g. ``annotation
+    openshift.io/token-secret.value`` of a Secret): names only, never values.
+    """
     for rule in rules:
-        rule(obj)
+        removed = rule(obj)
+        if removed and stripped is not None:
+            stripped.extend(removed)
     return obj
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from portkit.errors import TranslationError
+from portkit.errors import TranslationError, UnknownProviderError
 from portkit.profiles._load import parse_profile, read_profile_file
 from portkit.profiles._matrix import matrix_markdown
 from portkit.profiles._model import (
@@ -33,6 +33,7 @@ from portkit.profiles._model import (
     LoadBalancerProfile,
     Profile,
     ProviderKind,
+    ProviderResource,
     Registry,
     ServiceImage,
     SnapshotClassSpec,
@@ -52,6 +53,7 @@ __all__ = [
     "LoadBalancerProfile",
     "Profile",
     "ProviderKind",
+    "ProviderResource",
     "ProviderTable",
     "Registry",
     "ServiceImage",
@@ -59,6 +61,7 @@ __all__ = [
     "StorageClassSpec",
     "StorageProfile",
     "TopologyProfile",
+    "aliases",
     "combine",
     "detect_provider",
     "format_gi",
@@ -77,6 +80,10 @@ __all__ = [
 _DIR = Path(__file__).parent
 _LOCK = threading.Lock()
 _EXTRA: dict[str, Profile] = {}
+#: Other names of built-in profiles. plusserver's PSKE is Gardener on OpenStack with exactly the
+#: ``openstack`` profile's StorageClasses (csi-cinder-sc-delete/-retain), OpenStack CCM load-balancer
+#: annotations and Gardener worker-pool labels (docs.plusserver.com PSKE storage and load-balancer pages).
+_ALIASES: dict[str, str] = {"plusserver": "openstack", "pske": "openstack"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -133,6 +140,11 @@ def names() -> list[str]:
     return sorted(found)
 
 
+def aliases() -> dict[str, str]:
+    """Other names accepted for built-in profiles (``plusserver`` → ``openstack``)."""
+    return dict(_ALIASES)
+
+
 def _single(name: str) -> Profile:
     with _LOCK:
         if name in _EXTRA:
@@ -144,8 +156,12 @@ def _single(name: str) -> Profile:
     plugins = _plugin_profiles()
     if name in plugins:
         return plugins[name]
-    raise TranslationError(
-        f"unknown provider {name!r}.", hint=f"Known providers: {', '.join(names())} (see `portkit providers`)."
+    if name in _ALIASES:
+        return _single(_ALIASES[name])
+    raise UnknownProviderError(
+        f"unknown provider {name!r}.",
+        hint=f"Known providers: {', '.join(names())}; other names: "
+        f"{', '.join(f'{a} ({t})' for a, t in sorted(_ALIASES.items()))} (see `portkit providers`).",
     )
 
 
@@ -154,7 +170,7 @@ def load(name: str | Sequence[str]) -> Profile:
     parts = [name] if isinstance(name, str) else list(name)
     flat = [p.strip().lower() for part in parts for p in str(part).split("+") if p.strip()]
     if not flat:
-        raise TranslationError("no provider given.", hint="Name one, e.g. --to ionos or --to rook-ceph+metallb.")
+        raise UnknownProviderError("no provider given.", hint="Name one, e.g. --to ionos or --to rook-ceph+metallb.")
     if len(flat) == 1:
         return _single(flat[0])
     return combine([_single(n) for n in flat])
@@ -202,6 +218,7 @@ def combine(profiles: Sequence[Profile]) -> Profile:
         topology=first("topology"),
         registries=merged("registries"),
         provider_kinds=merged("provider_kinds"),
+        provider_resources=merged("provider_resources"),
         annotation_prefixes=merged("annotation_prefixes"),
         label_prefixes=merged("label_prefixes"),
         service_images=merged("service_images"),

@@ -27,6 +27,7 @@ from portkit.profiles._model import (
     LoadBalancerProfile,
     Profile,
     ProviderKind,
+    ProviderResource,
     Registry,
     ServiceImage,
     SnapshotClassSpec,
@@ -43,6 +44,10 @@ _BINDING = {"Immediate", "WaitForFirstConsumer"}
 _RECLAIM = {"Delete", "Retain"}
 _CATEGORIES = {"platform", "storage", "load-balancer"}
 _ROLES = {"source", "target"}
+#: How a load-balancer annotation's value is written: ``seconds`` (``"10"``), ``duration`` (``"10s"``),
+#: ``milliseconds`` (``"10000"``, OCI), ``lower``/``upper``/``title`` case, ``raw``; ``list``: the value is a
+#: comma-separated list and a yes/no concept's ``on`` value is one item of it (IBM ``enable-features``).
+_LB_FORMATS = ("seconds", "duration", "milliseconds", "lower", "upper", "title", "raw", "list")
 
 
 class _Checker:
@@ -162,6 +167,7 @@ def _storage(c: _Checker, raw: Any) -> StorageProfile:
         "default",
         "legacy",
         "confidence",
+        "encrypted",
     }
     for i, item in enumerate(data.get("classes") or []):
         p = f"storage.classes[{i}]"
@@ -189,6 +195,7 @@ def _storage(c: _Checker, raw: Any) -> StorageProfile:
                 default=c.bool_(d.get("default"), f"{p}.default", False),
                 legacy=c.bool_(d.get("legacy"), f"{p}.legacy", False),
                 confidence=c.enum(d.get("confidence"), f"{p}.confidence", CONFIDENCE, "verified"),
+                encrypted=c.bool_(d.get("encrypted"), f"{p}.encrypted", False),
             )
         )
     if not classes:
@@ -266,6 +273,7 @@ def _load_balancer(c: _Checker, raw: Any) -> LoadBalancerProfile:
             "prefer_cluster_traffic_policy",
             "notes",
             "required",
+            "protocols",
         },
     )
     concepts: dict[str, tuple[ConceptBinding, ...]] = {}
@@ -279,14 +287,14 @@ def _load_balancer(c: _Checker, raw: Any) -> LoadBalancerProfile:
             d = c.mapping(b, p, {"annotation", "on", "off", "format", "confidence"}, {"annotation"})
             if LB_CONCEPTS[name] == "bool" and d.get("on") is None:
                 raise c.fail(p, "a yes/no concept needs an 'on' value")
+            if d.get("format") == "list" and LB_CONCEPTS[name] != "bool":
+                raise c.fail(f"{p}.format", "'list' is only for yes/no concepts (the 'on' value is one list item)")
             out.append(
                 ConceptBinding(
                     annotation=c.str_(d["annotation"], f"{p}.annotation"),
                     on_value=c.opt_str(d.get("on"), f"{p}.on"),
                     off_value=c.opt_str(d.get("off"), f"{p}.off"),
-                    format=c.enum(
-                        d.get("format"), f"{p}.format", ("seconds", "duration", "lower", "upper", "title", "raw"), "raw"
-                    ),
+                    format=c.enum(d.get("format"), f"{p}.format", _LB_FORMATS, "raw"),
                     confidence=c.enum(d.get("confidence"), f"{p}.confidence", CONFIDENCE, "verified"),
                 )
             )
@@ -304,6 +312,11 @@ def _load_balancer(c: _Checker, raw: Any) -> LoadBalancerProfile:
         ),
         notes=c.str_(data.get("notes"), "load_balancer.notes", optional=True),
         required=c.str_map(data.get("required"), "load_balancer.required"),
+        protocols=tuple(
+            c.enum(v, f"load_balancer.protocols[{i}]", ("TCP", "UDP", "SCTP"))
+            for i, v in enumerate(c.strs(data.get("protocols"), "load_balancer.protocols"))
+        )
+        or ("TCP", "UDP", "SCTP"),
     )
 
 
@@ -320,6 +333,7 @@ def _ingress(c: _Checker, raw: Any) -> IngressProfile:
             "equivalents",
             "manual",
             "wildcard_paths",
+            "internal_classes",
         },
     )
     eq: dict[str, IngressEquivalent] = {}
@@ -341,6 +355,7 @@ def _ingress(c: _Checker, raw: Any) -> IngressProfile:
         equivalents=eq,
         manual=c.str_map(data.get("manual"), "ingress.manual"),
         wildcard_paths=c.bool_(data.get("wildcard_paths"), "ingress.wildcard_paths", False),
+        internal_classes=c.strs(data.get("internal_classes"), "ingress.internal_classes"),
     )
 
 
@@ -355,6 +370,7 @@ def _identity(c: _Checker, raw: Any) -> IdentityProfile:
             "pod_labels",
             "pod_annotations",
             "node_selector_keys",
+            "token_audiences",
         },
     )
     return IdentityProfile(
@@ -366,6 +382,7 @@ def _identity(c: _Checker, raw: Any) -> IdentityProfile:
         pod_labels=c.strs(data.get("pod_labels"), "identity.pod_labels"),
         pod_annotations=c.strs(data.get("pod_annotations"), "identity.pod_annotations"),
         node_selector_keys=c.strs(data.get("node_selector_keys"), "identity.node_selector_keys"),
+        token_audiences=c.strs(data.get("token_audiences"), "identity.token_audiences"),
     )
 
 
@@ -383,6 +400,7 @@ def _topology(c: _Checker, raw: Any) -> TopologyProfile:
             "toleration_keys",
             "instance_types",
             "instance_type_pattern",
+            "fault_domain_pattern",
             "confidence",
         },
     )
@@ -396,6 +414,7 @@ def _topology(c: _Checker, raw: Any) -> TopologyProfile:
         toleration_keys=c.strs(data.get("toleration_keys"), "topology.toleration_keys"),
         instance_types=c.strs(data.get("instance_types"), "topology.instance_types"),
         instance_type_pattern=c.regex(data.get("instance_type_pattern"), "topology.instance_type_pattern"),
+        fault_domain_pattern=c.regex(data.get("fault_domain_pattern"), "topology.fault_domain_pattern"),
         confidence=c.enum(data.get("confidence"), "topology.confidence", CONFIDENCE, "verified"),
     )
 
@@ -436,12 +455,35 @@ def _service_images(c: _Checker, raw: Any) -> tuple[ServiceImage, ...]:
     return tuple(out)
 
 
+def _provider_resources(c: _Checker, raw: Any) -> tuple[ProviderResource, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise c.fail("provider_objects.resources", "expected a list")
+    out = []
+    for i, item in enumerate(raw):
+        p = f"provider_objects.resources[{i}]"
+        d = c.mapping(item, p, {"name", "message", "source", "confidence"}, {"name", "message"})
+        out.append(
+            ProviderResource(
+                name=c.str_(d["name"], f"{p}.name"),
+                message=c.str_(d["message"], f"{p}.message"),
+                source=c.str_(d.get("source"), f"{p}.source", optional=True),
+                confidence=c.enum(d.get("confidence"), f"{p}.confidence", CONFIDENCE, "verified"),
+            )
+        )
+    return tuple(out)
+
+
 def _provider_objects(c: _Checker, raw: Any) -> tuple[tuple[ProviderKind, ...], tuple[str, ...], tuple[str, ...]]:
-    data = c.mapping(raw, "provider_objects", {"kinds", "annotation_prefixes", "label_prefixes", "images"})
+    data = c.mapping(raw, "provider_objects", {"kinds", "annotation_prefixes", "label_prefixes", "images", "resources"})
     kinds = []
+    keys = {
+        "group", "kind", "action", "message", "when_path", "when_values", "source", "confidence",
+    }  # fmt: skip
     for i, item in enumerate(data.get("kinds") or []):
         p = f"provider_objects.kinds[{i}]"
-        d = c.mapping(item, p, {"group", "kind", "action", "message", "when_path", "when_values"}, {"group", "kind"})
+        d = c.mapping(item, p, keys, {"group", "kind"})
         kinds.append(
             ProviderKind(
                 group=c.str_(d["group"], f"{p}.group", optional=True),
@@ -450,6 +492,8 @@ def _provider_objects(c: _Checker, raw: Any) -> tuple[tuple[ProviderKind, ...], 
                 message=c.str_(d.get("message"), f"{p}.message", optional=True),
                 when_path=c.opt_str(d.get("when_path"), f"{p}.when_path"),
                 when_values=c.strs(d.get("when_values"), f"{p}.when_values"),
+                source=c.str_(d.get("source"), f"{p}.source", optional=True),
+                confidence=c.enum(d.get("confidence"), f"{p}.confidence", CONFIDENCE, "verified"),
             )
         )
     return (
@@ -516,6 +560,12 @@ def parse_profile(data: Any, where: str) -> Profile:
         topology=_topology(c, top["topology"]) if top.get("topology") is not None else None,
         registries=_registries(c, top.get("registries")),
         provider_kinds=kinds,
+        provider_resources=_provider_resources(
+            c,
+            (top.get("provider_objects") or {}).get("resources")
+            if isinstance(top.get("provider_objects"), dict)
+            else None,
+        ),
         annotation_prefixes=ann_prefixes,
         label_prefixes=label_prefixes,
         service_images=_service_images(

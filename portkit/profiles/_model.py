@@ -19,6 +19,7 @@ __all__ = [
     "LoadBalancerProfile",
     "Profile",
     "ProviderKind",
+    "ProviderResource",
     "Registry",
     "ServiceImage",
     "SnapshotClassSpec",
@@ -77,6 +78,7 @@ class StorageClassSpec:
     default: bool = False
     legacy: bool = False
     confidence: str = "verified"
+    encrypted: bool = False
 
     @property
     def min_size_gi(self) -> float | None:
@@ -192,7 +194,9 @@ class StorageProfile:
         return None
 
     def tier_of(self, provisioner: str, parameters: Mapping[str, Any]) -> str | None:
-        """Guess the tier of a custom StorageClass from its parameters."""
+        """Guess the tier of a custom StorageClass from its parameters (None when they are not a mapping)."""
+        if not isinstance(parameters, Mapping):
+            return None
         for param, table in self.tier_parameters.items():
             value = parameters.get(param)
             if value is not None and str(value) in table:
@@ -230,6 +234,7 @@ class LoadBalancerProfile:
     prefer_cluster_traffic_policy: bool = False
     notes: str = ""
     required: Mapping[str, str] = attrs.field(factory=dict)
+    protocols: tuple[str, ...] = ("TCP", "UDP", "SCTP")
     _exact: frozenset[str] = attrs.field(init=False, factory=frozenset, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -238,6 +243,8 @@ class LoadBalancerProfile:
 
     def owns_annotation(self, key: str) -> bool:
         """True when ``key`` belongs to this provider's load-balancer vocabulary."""
+        if not isinstance(key, str):
+            return False
         return key in self._exact or key.startswith(self.annotation_prefixes)
 
 
@@ -263,9 +270,12 @@ class IngressProfile:
     equivalents: Mapping[str, IngressEquivalent] = attrs.field(factory=dict)
     manual: Mapping[str, str] = attrs.field(factory=dict)
     wildcard_paths: bool = False
+    internal_classes: tuple[str, ...] = ()
 
     def owns_annotation(self, key: str) -> bool:
         """True when ``key`` belongs to this provider's ingress vocabulary."""
+        if not isinstance(key, str):
+            return False
         return key in self.annotations or any(key.startswith(p) for p in self.annotation_prefixes)
 
 
@@ -279,6 +289,9 @@ class IdentityProfile:
     pod_labels: tuple[str, ...] = ()
     pod_annotations: tuple[str, ...] = ()
     node_selector_keys: tuple[str, ...] = ()
+    #: Audiences of projected ServiceAccount tokens that only this provider's identity service accepts
+    #: (IBM IAM trusted profiles exchange a token for audience ``iam``).
+    token_audiences: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -294,12 +307,15 @@ class TopologyProfile:
     toleration_keys: tuple[str, ...] = ()
     instance_types: tuple[str, ...] = ()
     instance_type_pattern: str | None = None
+    fault_domain_pattern: str | None = None
     confidence: str = "verified"
     _zone_re: re.Pattern[str] | None = attrs.field(init=False, default=None, eq=False, repr=False)
     _region_re: re.Pattern[str] | None = attrs.field(init=False, default=None, eq=False, repr=False)
     _itype_re: re.Pattern[str] | None = attrs.field(init=False, default=None, eq=False, repr=False)
+    _fd_re: re.Pattern[str] | None = attrs.field(init=False, default=None, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_fd_re", re.compile(self.fault_domain_pattern) if self.fault_domain_pattern else None)
         object.__setattr__(self, "_zone_re", re.compile(self.zone_pattern) if self.zone_pattern else None)
         object.__setattr__(self, "_region_re", re.compile(self.region_pattern) if self.region_pattern else None)
         object.__setattr__(
@@ -308,27 +324,39 @@ class TopologyProfile:
 
     def is_zone(self, value: str) -> bool:
         """True when ``value`` looks like one of this provider's zones."""
+        if not isinstance(value, str):
+            return False
         if value in self.zones:
             return True
         return bool(self._zone_re is not None and self._zone_re.fullmatch(value))
 
     def is_region(self, value: str) -> bool:
         """True when ``value`` is one of this provider's regions."""
+        if not isinstance(value, str):
+            return False
         if value in self.regions:
             return True
         return bool(self._region_re is not None and self._region_re.fullmatch(value))
 
     def is_instance_type(self, value: str) -> bool:
         """True when ``value`` looks like one of this provider's instance types."""
+        if not isinstance(value, str):
+            return False
         if value in self.instance_types:
             return True
         return bool(self._itype_re is not None and self._itype_re.fullmatch(value))
 
     def owns_label(self, key: str) -> bool:
         """True when a node label key is this provider's own (not portable)."""
+        if not isinstance(key, str):
+            return False
         if key in self.node_label_keys:
             return True
         return key.startswith(tuple(k for k in self.node_label_keys if k.endswith("/")))
+
+    def is_fault_domain(self, value: str) -> bool:
+        """True when ``value`` of a zone key is a non-zonal fault-domain number (AKS ``"0"``..``"4"``)."""
+        return isinstance(value, str) and self._fd_re is not None and self._fd_re.fullmatch(value) is not None
 
     def region_in_city(self, city: str) -> str | None:
         """The region in ``city`` (profiles record each region's city), if any."""
@@ -353,7 +381,7 @@ class Registry:
     def matches(self, image: str) -> bool:
         """True when ``image`` is on this registry."""
         assert self._re is not None
-        return self._re.match(image) is not None
+        return isinstance(image, str) and self._re.match(image) is not None
 
 
 @attrs.frozen
@@ -375,7 +403,12 @@ class ServiceImage:
 
 @attrs.frozen
 class ProviderKind:
-    """A kind that only exists on one provider and is dropped (or needs a person) when leaving it."""
+    """A kind that only exists on one provider and is dropped (or needs a person) when leaving it.
+
+    ``kind`` ``"*"`` matches every kind of the group; a ``group`` starting with ``*.`` matches every group
+    ending so (``*.services.k8s.aws``: every AWS Controllers for Kubernetes service). ``source`` cites where
+    the fact comes from; ``confidence`` is as for every profile value.
+    """
 
     group: str
     kind: str
@@ -383,6 +416,33 @@ class ProviderKind:
     message: str = ""
     when_path: str | None = None
     when_values: tuple[str, ...] = ()
+    source: str = ""
+    confidence: str = "verified"
+
+    def matches(self, group: str, kind: str) -> bool:
+        """True when this entry covers objects of ``group``/``kind``."""
+        if self.kind != "*" and self.kind != kind:
+            return False
+        if self.group.startswith("*."):
+            return group.endswith(self.group[1:])
+        return self.group == group
+
+
+@attrs.frozen
+class ProviderResource:
+    """An extended resource (``aws.amazon.com/neuron``, ``google.com/tpu``) only one provider's nodes offer.
+
+    ``name`` ending in ``/`` matches every resource with that prefix.
+    """
+
+    name: str
+    message: str
+    source: str = ""
+    confidence: str = "verified"
+
+    def matches(self, resource: str) -> bool:
+        """True when ``resource`` is this one (or has this prefix)."""
+        return resource == self.name or (self.name.endswith("/") and resource.startswith(self.name))
 
 
 @attrs.frozen
@@ -404,6 +464,7 @@ class Profile:
     topology: TopologyProfile | None = None
     registries: tuple[Registry, ...] = ()
     provider_kinds: tuple[ProviderKind, ...] = ()
+    provider_resources: tuple[ProviderResource, ...] = ()
     annotation_prefixes: tuple[str, ...] = ()
     label_prefixes: tuple[str, ...] = ()
     service_images: tuple[ServiceImage, ...] = ()

@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from portkit.display import truncate
+from portkit.redact import REDACTED, is_secret
 
 __all__ = [
     "REDACTED",
@@ -25,8 +26,6 @@ __all__ = [
     "strip_for_apply",
     "subset_diff",
 ]
-
-REDACTED = "<redacted>"
 
 #: Metadata the server owns; never part of a diff.
 _NOISE_META = frozenset({"managedFields", "resourceVersion", "generation", "creationTimestamp", "uid", "selfLink"})
@@ -96,11 +95,6 @@ def content_sha256(obj: Mapping[str, Any]) -> str:
     """sha256 (hex) of a manifest's canonical JSON (sorted keys, no spaces)."""
     data = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
-
-
-def is_secret(obj: Mapping[str, Any]) -> bool:
-    """True for core v1 Secrets (whose values must never be shown)."""
-    return obj.get("kind") == "Secret" and str(obj.get("apiVersion") or "") == "v1"
 
 
 def effective_desired(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -226,7 +220,7 @@ def _subset(
 
 
 def _mk(path: str, old: Any, new: Any, secret: bool) -> FieldDiff:
-    if secret:
+    if secret:  # every field of a Secret diff: its values, and labels or type too (one rule, no guessing)
         return FieldDiff(path, None if old is None else REDACTED, None if new is None else REDACTED)
     return FieldDiff(path, old, new)
 

@@ -23,11 +23,13 @@ from typing import Any
 
 import attrs
 
+from portkit import observe
 from portkit.cluster import Cluster
-from portkit.display import html_table, text_table, truncate
+from portkit.display import escape_control, html_table, text_table, truncate
 from portkit.errors import (
     ApiError,
     ApplyError,
+    ClusterMismatchError,
     ClusterUnreachableError,
     ConfigurationError,
     ConflictError,
@@ -35,6 +37,8 @@ from portkit.errors import (
     PortkitError,
 )
 from portkit.model import ObjectRef, get_path
+from portkit.redact import redact_message
+from portkit.replay.identity import ClusterIdentity, cluster_identity
 from portkit.replay.journal import Journal, JournalEntry
 from portkit.replay.order import WAVE_NAMES
 from portkit.replay.ownership import only_own_conflicts, upgrade_ownership
@@ -157,7 +161,7 @@ class ApplyResult:
             lines.append("Stopped after the first failure (on_error='stop'); apply again to continue.")
         if self.failed:
             lines.append(f"\nFailed ({len(self.failed)}):")
-            lines.extend(f"  - {o.ref}: {o.message}" for o in self.failed)
+            lines.extend(f"  - {escape_control(o.ref)}: {escape_control(o.message)}" for o in self.failed)
         if self.waited is not None:
             lines.append("")
             lines.append(self.waited.to_text())
@@ -212,6 +216,8 @@ class RollbackResult:
     deleted: list[ObjectRef]
     kept: list[tuple[ObjectRef, str]]
     failed: list[tuple[ObjectRef, str]]
+    #: what the user must know (e.g. that the cluster check was overridden with ``allow_other_cluster``)
+    warnings: list[str] = attrs.field(factory=list)
 
     @property
     def ok(self) -> bool:
@@ -222,11 +228,12 @@ class RollbackResult:
         return f"<RollbackResult {len(self.deleted)} deleted, {len(self.kept)} kept, {len(self.failed)} failed>"
 
     def to_text(self) -> str:
-        """Human-readable result."""
-        lines = [repr(self)]
-        lines.extend(f"  deleted {r}" for r in self.deleted)
-        lines.extend(f"  kept {r}: {why}" for r, why in self.kept)
-        lines.extend(f"  FAILED {r}: {why}" for r, why in self.failed)
+        """Human-readable result (names escaped for terminals)."""
+        lines = [f"WARNING: {w}" for w in self.warnings]
+        lines.append(repr(self))
+        lines.extend(f"  deleted {escape_control(r)}" for r in self.deleted)
+        lines.extend(f"  kept {escape_control(r)}: {escape_control(why)}" for r, why in self.kept)
+        lines.extend(f"  FAILED {escape_control(r)}: {escape_control(why)}" for r, why in self.failed)
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -242,6 +249,7 @@ class RollbackResult:
             "deleted": [str(r) for r in self.deleted],
             "kept": [{"object": str(r), "why": w} for r, w in self.kept],
             "failed": [{"object": str(r), "why": w} for r, w in self.failed],
+            "warnings": list(self.warnings),
         }
 
 
@@ -295,6 +303,44 @@ def _created_by_us(response: dict[str, Any]) -> bool:
     return managers <= {FIELD_MANAGER}
 
 
+def _check_journal_cluster(
+    journal: Journal,
+    current: Callable[[], ClusterIdentity],
+    *,
+    where: str,
+    nothing_done: str,
+    hint: str,
+    allow_other: bool = False,
+) -> list[str]:
+    """Raise :class:`ClusterMismatchError` unless every run of ``journal`` went to the current cluster.
+
+    Records are parsed and validated (never matched as text). A journal with object records but no
+    ``run`` record says nothing about its cluster and is refused too. With ``allow_other`` the check
+    only returns the warning to show instead of raising.
+    """
+    recorded = journal.identities()
+    given: ClusterIdentity | None = None
+    if recorded:
+        given = current()
+        others = [r for r in recorded if not r.same_cluster(given)]
+        if not others:
+            return []
+        problem = f"{where} holds the journal of an apply to {others[0].describe()}, not {given.describe()}"
+    elif len(journal):
+        problem = f"{where} holds apply records that do not say which cluster they belong to"
+    else:
+        return []
+    if allow_other:
+        return [f"{problem}. Going on because the cluster check was overridden (allow_other_cluster)."]
+    raise ClusterMismatchError(
+        f"{problem}; {nothing_done}",
+        recorded=", ".join(r.describe() for r in recorded) or "unknown",
+        given=given.describe() if given is not None else "",
+        hint=hint,
+    )
+
+
+@observe.step("apply")
 def apply(
     plan: Plan,
     wait: bool = False,
@@ -339,13 +385,21 @@ def apply(
         )
     cluster = plan.cluster
     journal = Journal(workdir) if workdir is not None else plan.journal
-    server = str(getattr(cluster, "server", ""))
-    other = journal.servers() - {server}
-    if other and server:
-        raise ApplyError(
-            f"The work directory {workdir} holds the journal of an apply to {sorted(other)[0]}, not {server}.",
-            hint="Use a separate work directory per target cluster.",
-        )
+    identity: list[ClusterIdentity] = []
+
+    def current_identity() -> ClusterIdentity:
+        if not identity:
+            identity.append(cluster_identity(cluster))
+        return identity[0]
+
+    _check_journal_cluster(
+        journal,
+        current_identity,
+        where=f"The work directory {workdir}" if workdir is not None else "The plan's journal",
+        nothing_done="nothing was applied.",
+        hint="To apply to this cluster use a new work directory (--workdir DIR; by default there is one per bundle "
+        "and cluster); to resume or roll back that apply, point --kubeconfig/--context at the cluster it went to.",
+    )
     run_id = uuid.uuid4().hex[:12]
     stats = getattr(cluster, "stats", None)
     requests_before = int(getattr(stats, "requests", 0))
@@ -362,7 +416,12 @@ def apply(
         bar.step()
 
     def failed(a: Action, api_message: str, shown: str) -> tuple[str, str, bool]:
-        """Journal a rejected object (unless a dry run); the outcome apply_one returns for it."""
+        """Journal a rejected object (unless a dry run); the outcome apply_one returns for it.
+
+        The API server echoes field values in some Status messages: for a Secret, its values (and any value
+        the message quotes) are redacted before the message is journaled or shown.
+        """
+        api_message, shown = redact_message(api_message, a.obj), redact_message(shown, a.obj)
         if not dry_run:
             journal.record(
                 "failed", a.ref, sync=False, sha256=a.sha256, op=a.op, wave=a.wave, run=run_id, message=api_message
@@ -436,7 +495,7 @@ def apply(
 
     crd_problems: list[str] = []
     try:
-        for wave_actions in plan.by_wave():
+        for wave_actions in observe.current().waves(plan.by_wave(), lambda a: results.get(index[id(a)])):
             if stopped:
                 for a in wave_actions:
                     done(a, "skipped", "not applied: the run stopped after a failure (on_error='stop')")
@@ -468,7 +527,10 @@ def apply(
             if not dry_run and todo:
                 now = time.time()
                 opening = [] if run_recorded else [
-                    JournalEntry("run", now, run=run_id, server=server, message=f"plan {plan.id}")
+                    JournalEntry(
+                        "run", now, run=run_id, server=current_identity().server,
+                        cluster_uid=current_identity().uid, message=f"plan {plan.id}",
+                    )
                 ]
                 run_recorded = True
                 journal.record_many(
@@ -575,6 +637,7 @@ def rollback(
     *,
     workers: int = 16,
     on_progress: Callable[[ObjectRef], None] | None = None,
+    allow_other_cluster: bool = False,
 ) -> RollbackResult:
     """Delete, newest wave first, the objects the journal says portkit created — nothing that existed before.
 
@@ -582,25 +645,49 @@ def rollback(
         result_or_workdir: an :class:`ApplyResult` (its journal) or the work directory of an apply.
         cluster: the target (defaults to the result's cluster; required with a work directory).
         workers: concurrent deletes within a wave.
+        allow_other_cluster: go on although the journal belongs to another cluster (or does not say which):
+            only for one cluster reached at a new address by a journal that predates cluster uids. Even
+            then only objects whose uid the journal recorded are deleted; the result carries a warning.
 
-    An object is only deleted when its live uid matches the one recorded (or, for a creation the journal
-    announced but never confirmed, when portkit is its only field manager). Objects already gone count
-    as deleted. Deletions are journaled, so a second rollback does nothing.
+    Before any request the journal is read and validated, and its cluster (API server and ``kube-system``
+    uid, see :mod:`portkit.replay.identity`) compared with ``cluster``. An object is only deleted when the
+    journal recorded its uid when portkit created it and the live object still has that uid; the DELETE
+    carries the uid as a precondition, so an object re-created by someone else meanwhile is never deleted.
+    Objects whose creation was announced but never confirmed (a run killed mid-request) are kept and
+    listed. Objects already gone count as deleted. Deletions are journaled, so a second rollback does nothing.
 
     Raises:
-        ConfigurationError: no cluster to roll back in.
+        ConfigurationError: no cluster to roll back in, or no journal in the work directory.
+        JournalError: the journal holds an invalid record (file and line named).
+        ClusterMismatchError: the journal belongs to another cluster; nothing was deleted.
     """
     if isinstance(result_or_workdir, ApplyResult):
         journal = result_or_workdir.journal or Journal(result_or_workdir.workdir)
         cluster = cluster or result_or_workdir.cluster
+        where = f"The work directory {result_or_workdir.workdir}" if result_or_workdir.workdir else "The journal"
     else:
         path = Path(result_or_workdir)
         if not (path / "journal.jsonl").exists():
             raise ConfigurationError(f"No apply journal in {path}.", hint="Pass the workdir the apply used.")
         journal = Journal(path)
+        where = f"The work directory {path}"
     if cluster is None:
         raise ConfigurationError("rollback needs the target cluster.", hint="Pass cluster=.")
-    entries = journal.created()
+    target: Cluster = cluster
+    entries = journal.created()  # reads and validates every record before any request
+    if not entries:
+        return RollbackResult([], [], [])
+    warnings = _check_journal_cluster(
+        journal,
+        lambda: cluster_identity(target),
+        where=where,
+        nothing_done="nothing was deleted.",
+        hint="Point --kubeconfig/--context at the cluster the journal belongs to and roll back there. Only if "
+        "this is that same cluster reached at another address (a journal of an older portkit records no "
+        "cluster uid) pass --allow-other-cluster (allow_other_cluster=True): even then only objects whose uid "
+        "the journal recorded are deleted.",
+        allow_other=allow_other_cluster,
+    )
     by_wave: dict[int, list[JournalEntry]] = {}
     for e in entries:
         by_wave.setdefault(e.wave, []).append(e)
@@ -609,33 +696,35 @@ def rollback(
     failed: list[tuple[ObjectRef, str]] = []
 
     def one(entry: JournalEntry) -> tuple[str, str]:
+        """(outcome, why): ``deleted`` (sent), ``gone``, ``kept`` or ``failed``."""
         ref = entry.ref
         assert ref is not None
+        if entry.event != "applied" or not entry.uid:
+            return "kept", (
+                "the journal has no uid of an object portkit created (the run stopped before the answer was "
+                "recorded): check it and delete it by hand if portkit created it"
+            )
         try:
-            resource = cluster.resource_for(ref.api_version, ref.kind)
-            live = cluster.get(resource, ref.name, ref.namespace or None)
+            resource = target.resource_for(ref.api_version, ref.kind)
+            live = target.get(resource, ref.name, ref.namespace or None)
         except NotFoundError:
-            return "deleted", ""
-        uid = str(get_path(live, "metadata", "uid") or "")
-        if entry.event == "applied":
-            if entry.uid and uid != entry.uid:
-                return "kept", "it was replaced by another object of the same name since portkit created it"
-        elif not _created_by_us(live):
-            return "kept", "creation was never confirmed and other field managers own it"
+            return "gone", ""
+        if str(get_path(live, "metadata", "uid") or "") != entry.uid:
+            return "kept", "it was replaced by another object of the same name since portkit created it"
         body = {
             "kind": "DeleteOptions",
             "apiVersion": "v1",
             "propagationPolicy": "Background",
-            "preconditions": {"uid": uid},
+            "preconditions": {"uid": entry.uid},  # the server refuses (409) if the object is another one now
         }
         try:
-            cluster.request("DELETE", resource.path(ref.namespace or None, ref.name), body=body, action=f"delete {ref}")
+            target.request("DELETE", resource.path(ref.namespace or None, ref.name), body=body, action=f"delete {ref}")
         except NotFoundError:
-            pass
+            return "gone", ""
         except ConflictError as exc:
             return "kept", f"changed while rolling back: {truncate(exc.message, 200)}"
         except PortkitError as exc:
-            return "failed", exc.message if isinstance(exc, ApiError) else str(exc)
+            return "failed", exc.message
         return "deleted", ""
 
     try:
@@ -646,20 +735,22 @@ def rollback(
             records = []
             for entry, (outcome, why) in zip(batch, outcomes, strict=True):
                 assert entry.ref is not None
-                if outcome == "deleted":
+                # after an overridden cluster check only real deletions are journaled: what is missing or
+                # different here may still need rolling back in the cluster the journal belongs to
+                journaled = outcome == "deleted" or (not warnings and outcome != "failed")
+                if outcome in ("deleted", "gone"):
                     deleted.append(entry.ref)
-                    records.append(JournalEntry("deleted", time.time(), entry.ref, run=entry.run))
                     if on_progress is not None:
                         on_progress(entry.ref)
                 elif outcome == "kept":
                     kept.append((entry.ref, why))
-                    records.append(
-                        JournalEntry("deleted", time.time(), entry.ref, run=entry.run, message=f"kept: {why}")
-                    )
                 else:
                     failed.append((entry.ref, why))
+                if journaled:
+                    message = f"kept: {why}" if outcome == "kept" else ""
+                    records.append(JournalEntry("deleted", time.time(), entry.ref, run=entry.run, message=message))
             journal.record_many(records)
     finally:
         if journal.workdir is not None:
             journal.close()
-    return RollbackResult(deleted, kept, failed)
+    return RollbackResult(deleted, kept, failed, warnings)

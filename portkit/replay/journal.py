@@ -2,23 +2,27 @@
 rollback knows what the run created.
 
 One JSON object per line in ``<workdir>/journal.jsonl``; records are appended, flushed and fsynced in
-group commits (see :meth:`Journal.record_many`). A line cut short by a crash is ignored when the journal is
-read back. Records
-hold references and hashes only, never object content (Secrets stay out of it).
+group commits (see :meth:`Journal.record_many`). A line cut short by a crash (not JSON) is ignored when the
+journal is read back; a line that is JSON but not a valid record (wrong types, a reference that is not a
+valid Kubernetes kind, namespace or name, ...) is a :class:`~portkit.errors.JournalError` naming the file
+and the line, before anything is sent. Records hold references and hashes only, never object content
+(Secrets stay out of it).
 
 Events:
-    ``run``      an apply started (target server, run id)
+    ``run``      an apply started: run id, the target's identity (``server`` with any password redacted,
+                 ``cluster_uid``: the uid of its ``kube-system`` namespace; see :mod:`portkit.replay.identity`)
     ``intent``   an object is about to be created (written, in one fsync per wave, before the requests)
     ``applied``  the server accepted the object (sha256 of what was sent, whether this run created it, uid)
     ``failed``   the server rejected it (the API's message)
-    ``deleted``  rollback removed it
+    ``deleted``  rollback removed it (or decided to keep it: ``message`` says why)
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
+import math
 import os
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -27,12 +31,56 @@ from typing import Any
 
 import attrs
 
-from portkit.errors import ApplyError
+from portkit._names import is_api_group, is_dns_label, is_kind, is_object_name, is_version
+from portkit.errors import ApplyError, JournalError
 from portkit.model import ObjectRef
+from portkit.replay.identity import ClusterIdentity, redact_url, valid_uid
 
-__all__ = ["JOURNAL_FILE", "Journal", "JournalEntry"]
+__all__ = ["EVENTS", "JOURNAL_FILE", "InvalidRecord", "Journal", "JournalEntry"]
 
 JOURNAL_FILE = "journal.jsonl"
+
+#: The events a journal record can have.
+EVENTS = ("run", "intent", "applied", "failed", "deleted")
+
+_REF_KEYS = ("group", "version", "kind", "namespace", "name")
+_SHA256_RE = re.compile(r"[0-9A-Za-z]{1,128}")
+_OP_RE = re.compile(r"[a-z-]{1,32}")
+_RUN_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# a record whose event is "run" contains `: "run"` literally unless the value is written with escapes
+_MAYBE_RUN_RECORD = re.compile(r':[ \t\r]*"run"|\\')
+
+
+class InvalidRecord(ValueError):
+    """A journal line is JSON but not a valid record (the message says which field is wrong)."""
+
+
+def _str(data: dict[str, Any], key: str, *, limit: int = 4096) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str):
+        raise InvalidRecord(f"{key!r} must be a string, not {type(value).__name__}")
+    if len(value) > limit:
+        raise InvalidRecord(f"{key!r} is longer than {limit} characters")
+    return value
+
+
+def _ref(value: Any) -> ObjectRef:
+    if not isinstance(value, dict) or set(value) != set(_REF_KEYS):
+        raise InvalidRecord(f"'ref' must be a mapping with exactly the keys {', '.join(_REF_KEYS)}")
+    if not all(isinstance(value[k], str) for k in _REF_KEYS):
+        raise InvalidRecord("every field of 'ref' must be a string")
+    group, version, kind, namespace, name = (value[k] for k in _REF_KEYS)
+    if not is_api_group(group):
+        raise InvalidRecord(f"ref group {group!r} is not a valid API group")
+    if not is_version(version):
+        raise InvalidRecord(f"ref version {version!r} is not a valid API version")
+    if not is_kind(kind):
+        raise InvalidRecord(f"ref kind {kind!r} is not a valid kind")
+    if namespace != "" and not is_dns_label(namespace):
+        raise InvalidRecord(f"ref namespace {namespace!r} is not a valid namespace name")
+    if not is_object_name(name):
+        raise InvalidRecord(f"ref name {name!r} is not a valid object name")
+    return ObjectRef(group=group, version=version, kind=kind, namespace=namespace, name=name)
 
 
 @attrs.frozen
@@ -50,16 +98,24 @@ class JournalEntry:
     message: str = ""
     run: str = ""
     server: str = ""
+    cluster_uid: str = ""
+
+    @property
+    def identity(self) -> ClusterIdentity:
+        """The cluster a ``run`` record names (unknown for other records and for old journals)."""
+        return ClusterIdentity(self.server, self.cluster_uid)
 
     def to_json(self) -> str:
         """The JSON line (without the newline)."""
         data: dict[str, Any] = {"event": self.event, "ts": self.ts}
         if self.ref is not None:
             data["ref"] = self.ref.to_dict()
-        for name in ("sha256", "op", "uid", "message", "run", "server"):
+        for name in ("sha256", "op", "uid", "message", "run", "cluster_uid"):
             value = getattr(self, name)
             if value:
                 data[name] = value
+        if self.server:
+            data["server"] = redact_url(self.server)  # never a password from the URL in the journal
         if self.wave >= 0:
             data["wave"] = self.wave
         if self.created:
@@ -68,21 +124,68 @@ class JournalEntry:
 
     @classmethod
     def from_json(cls, line: str) -> JournalEntry:
-        """Parse one line (ValueError/KeyError/TypeError when it is not a journal record)."""
-        data = json.loads(line)
-        ref = ObjectRef(**data["ref"]) if data.get("ref") else None
+        """Parse and validate one line: ValueError when it is not JSON (a line cut short),
+        :class:`InvalidRecord` (a ValueError) when it is JSON but not a valid record."""
+        try:
+            data = json.loads(line)
+        except RecursionError as exc:
+            raise InvalidRecord("the line is nested too deeply to be a journal record") from exc
+        return cls.from_data(data)
+
+    @classmethod
+    def from_data(cls, data: Any) -> JournalEntry:
+        """Validate a decoded record (:class:`InvalidRecord` naming the bad field)."""
+        if not isinstance(data, dict):
+            raise InvalidRecord(f"a record must be a JSON object, not {type(data).__name__}")
+        event = data.get("event")
+        if event not in EVENTS:
+            raise InvalidRecord(f"'event' must be one of {', '.join(EVENTS)}, not {event!r}")
+        ts = data.get("ts")
+        if isinstance(ts, bool) or not isinstance(ts, int | float) or not math.isfinite(ts):
+            raise InvalidRecord("'ts' must be a finite number")
+        if event == "run":
+            if data.get("ref") is not None:
+                raise InvalidRecord("a 'run' record has no 'ref'")
+            ref = None
+        else:
+            if "ref" not in data:
+                raise InvalidRecord(f"a {event!r} record needs a 'ref'")
+            ref = _ref(data["ref"])
+        sha256 = _str(data, "sha256")
+        if sha256 and not _SHA256_RE.fullmatch(sha256):
+            raise InvalidRecord("'sha256' must be a hex digest")
+        op = _str(data, "op")
+        if op and not _OP_RE.fullmatch(op):
+            raise InvalidRecord(f"'op' {op!r} is not an apply operation")
+        wave = data.get("wave", -1)
+        if isinstance(wave, bool) or not isinstance(wave, int) or not -1 <= wave < 1000:
+            raise InvalidRecord("'wave' must be an integer from 0 to 999")
+        created = data.get("created", False)
+        if not isinstance(created, bool):
+            raise InvalidRecord("'created' must be true or false")
+        uid, cluster_uid = _str(data, "uid"), _str(data, "cluster_uid")
+        for key, value in (("uid", uid), ("cluster_uid", cluster_uid)):
+            if value and not valid_uid(value):
+                raise InvalidRecord(f"{key!r} {value!r} is not a Kubernetes uid")
+        run = _str(data, "run")
+        if run and not _RUN_RE.fullmatch(run):
+            raise InvalidRecord(f"'run' {run!r} is not a run id")
+        server = _str(data, "server", limit=2048)
+        if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in server):
+            raise InvalidRecord("'server' holds control characters")
         return cls(
-            event=str(data["event"]),
-            ts=float(data["ts"]),
+            event=event,
+            ts=float(ts),
             ref=ref,
-            sha256=str(data.get("sha256", "")),
-            op=str(data.get("op", "")),
-            wave=int(data.get("wave", -1)),
-            created=bool(data.get("created", False)),
-            uid=str(data.get("uid", "")),
-            message=str(data.get("message", "")),
-            run=str(data.get("run", "")),
-            server=str(data.get("server", "")),
+            sha256=sha256,
+            op=op,
+            wave=wave,
+            created=created,
+            uid=uid,
+            message=_str(data, "message", limit=65536),
+            run=run,
+            server=redact_url(server) if server else "",
+            cluster_uid=cluster_uid,
         )
 
 
@@ -147,6 +250,19 @@ class Journal:
                 f"Cannot read the apply journal {path}: {exc}.", hint="Check the permissions of the work directory."
             ) from exc
 
+    def _parse(self, number: int, line: str) -> JournalEntry | None:
+        """One line: its record, None when it is not JSON (cut short by a crash), JournalError when invalid."""
+        try:
+            return JournalEntry.from_json(line)
+        except InvalidRecord as exc:
+            raise JournalError(
+                f"The apply journal {self.path} has an invalid record on line {number}: {exc}. Nothing was sent.",
+                hint="The journal was edited or written by another program. Apply with a new work directory "
+                "(--workdir); to roll back, restore the journal portkit wrote.",
+            ) from exc
+        except ValueError:
+            return None
+
     def _load(self) -> None:
         path = self.path
         assert path is not None
@@ -154,14 +270,16 @@ class Journal:
             return
         text = self._read_text()
         self._needs_newline = bool(text) and not text.endswith("\n")
-        for line in text.splitlines():
+        entries = []
+        for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
-            try:
-                entry = JournalEntry.from_json(line)
-            except (ValueError, KeyError, TypeError):
+            entry = self._parse(number, line)
+            if entry is None:
                 self._damaged_lines += 1  # typically the last line of a run killed mid-write
                 continue
+            entries.append(entry)
+        for entry in entries:  # all or nothing: an invalid line leaves the journal unread
             self._remember(entry)
 
     def _remember(self, entry: JournalEntry) -> None:
@@ -280,20 +398,31 @@ class Journal:
             self._ensure_loaded()
             return self._last.get(ref.key)
 
-    def servers(self) -> set[str]:
-        """The API servers runs in this journal went to."""
+    def identities(self) -> list[ClusterIdentity]:
+        """The clusters the runs of this journal went to (one per distinct ``run`` record identity).
+
+        Every record is parsed (never matched as text); before the journal is otherwise needed only the
+        lines that can be ``run`` records are, so a no-op apply does not parse the whole file.
+        """
+        found: list[ClusterIdentity] = []
+
+        def add(entry: JournalEntry | None) -> None:
+            if entry is not None and entry.event == "run" and entry.identity not in found:
+                found.append(entry.identity)
+
         with self._lock:
             if self._loaded:
-                return {e.server for e in self._entries if e.event == "run" and e.server}
-        # not read yet: only the (few) run records are needed, so do not parse the whole file
-        found: set[str] = set()
-        for line in self._read_text().splitlines():
-            if '"event":"run"' in line:
-                with contextlib.suppress(ValueError, KeyError, TypeError):
-                    entry = JournalEntry.from_json(line)
-                    if entry.event == "run" and entry.server:
-                        found.add(entry.server)
+                for entry in self._entries:
+                    add(entry)
+                return found
+        for number, line in enumerate(self._read_text().split("\n"), start=1):
+            if line.strip() and _MAYBE_RUN_RECORD.search(line):
+                add(self._parse(number, line))
         return found
+
+    def servers(self) -> set[str]:
+        """The API servers (passwords redacted) runs in this journal went to."""
+        return {i.server for i in self.identities() if i.server}
 
     def created(self) -> list[JournalEntry]:
         """Objects runs of this journal created and rollback has not deleted yet, in creation order.

@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from portkit import observe
 from portkit.cluster import ApiResource, Cluster, snapshot_version
 from portkit.display import html_table, text_table, truncate
 from portkit.errors import (
@@ -29,6 +30,9 @@ from portkit.errors import (
     PlanError,
 )
 from portkit.model import ObjectRef, gc_paused, get_path, split_api_version
+from portkit.policy import PolicyResult, PolicySet, check_policies
+from portkit.policy.sources import PolicyPaths
+from portkit.redact import redact_message
 from portkit.replay._compare import (
     FieldDiff,
     content_sha256,
@@ -128,7 +132,8 @@ class Blocker:
     """Something the target lacks, which stops the plan from being applied.
 
     Attributes:
-        what: ``kind``, ``namespace``, ``storageclass``, ``ingressclass``, ``priorityclass`` or ``exists``.
+        what: ``kind``, ``namespace``, ``storageclass``, ``ingressclass``, ``priorityclass``, ``exists`` or
+            ``policy`` (a policy denies the object: ``plan(..., policies=DIR)``).
         name: the missing thing (``Widget in example.com/v1``, ``shop``, ``gp3``, ...).
         message: what is wrong and what to do.
         refs: the objects that need it.
@@ -171,6 +176,8 @@ class Plan:
     dry_run_checked: bool = True
     journal: Journal = attrs.field(factory=Journal, repr=False)
     notes: list[str] = attrs.field(factory=list)
+    #: the policy check of the objects (``plan(..., policies=DIR)``); its denials are blockers unless overridden
+    policy: PolicyResult | None = attrs.field(default=None, repr=False)
 
     # -- queries ----------------------------------------------------------------------------------
     @property
@@ -270,6 +277,9 @@ class Plan:
         if self.notes:
             out.append("")
             out.extend(f"Note: {n}" for n in self.notes)
+        if self.policy is not None:
+            out.append("")
+            out.append(self.policy.summary())
         rows = self._rows(only_changes=True)
         if rows:
             out.append("")
@@ -308,6 +318,7 @@ class Plan:
             "namespace_map": dict(self.mapping.namespace_map),
             "namespace_changes": [c.to_dict() for c in self.mapping.changes],
             "actions": [a.to_dict() for a in self.actions],
+            "policy": self.policy.to_dict() if self.policy is not None else None,
         }
 
 
@@ -452,6 +463,7 @@ def _check_class_refs(
 
     return namespaces
 
+@observe.step("plan")
 def plan(
     bundle: Iterable[Mapping[str, Any]],
     cluster: Cluster,
@@ -461,6 +473,9 @@ def plan(
     dry_run_check: bool = True,
     workers: int = 16,
     rewrite_dns: bool = False,
+    policies: PolicyPaths | PolicySet | None = None,
+    policy_namespaces: Sequence[str] | None = None,
+    allow_policy_violations: bool = False,
 ) -> Plan:
     """Compare a bundle with the live target and say what apply would do. Nothing is written.
 
@@ -477,10 +492,16 @@ def plan(
         workers: concurrent requests.
         rewrite_dns: also rewrite service DNS names ``<svc>.<ns>.svc[.cluster.local]`` in env values,
             ConfigMap data and ExternalName services (always reported either way).
+        policies: OPA/Rego and Gatekeeper policies (a directory or files, see :mod:`portkit.policy`) the
+            objects are checked against, offline and before the target is read, as they would be applied
+            (namespaces mapped): every denial is a blocker (``what="policy"``), warnings are plan warnings.
+        policy_namespaces: only these Rego packages (conftest's ``--namespace``); default all.
+        allow_policy_violations: report denials as warnings instead of blockers (the apply goes ahead).
 
     Raises:
         ConfigurationError: bad ``existing`` or namespace map.
         PlanError: the target cannot be read.
+        PolicyInputError: the policies cannot be used (see :func:`portkit.policy.check_policies`).
     """
     if existing not in EXISTING_POLICIES:
         raise ConfigurationError(
@@ -496,7 +517,44 @@ def plan(
         return _plan_with_snapshot(
             bundle, cluster, namespace_map, existing, snapshot_read, started,
             dry_run_check=dry_run_check, workers=workers, rewrite_dns=rewrite_dns,
+            policy_check=(policies, policy_namespaces, allow_policy_violations),
         )
+
+
+_POLICY_BLOCKERS = 50  # policy violations listed as blockers one by one; the rest in one
+
+
+def _check_policies(
+    objects: Sequence[Mapping[str, Any]],
+    policies: PolicyPaths | PolicySet | None,
+    namespaces: Sequence[str] | None,
+    allow: bool,
+    *,
+    blockers: list[Blocker],
+    warnings: list[str],
+) -> PolicyResult | None:
+    """The policy gate: denials become blockers (or warnings when ``allow``), warn-level findings warnings."""
+    if policies is None:
+        return None
+    result = check_policies([strip_for_apply(o) for o in objects], policies, namespaces=namespaces, overridden=allow)
+    denied = result.denied
+    for v in denied[:_POLICY_BLOCKERS]:
+        if allow:
+            warnings.append(f"policy violation (overridden): {v}")
+        else:
+            blockers.append(Blocker("policy", v.policy, f"Policy violation: {v}", (v.ref,)))
+    rest = denied[_POLICY_BLOCKERS:]
+    if rest:  # every one is in plan.policy; the listing stays readable
+        more = f"{len(rest)} more policy violations (all in the plan's policy result)"
+        if allow:
+            warnings.append(f"... and {more}, overridden.")
+        else:
+            refs = tuple(dict.fromkeys(v.ref for v in rest))
+            blockers.append(Blocker("policy", f"{len(rest)} more", f"Policy violation: ... and {more}, e.g. {rest[0]}",
+                                    refs[:20]))
+    warnings.extend(f"policy warning: {v}" for v in result.warned)
+    warnings.extend(f"policy not evaluated: {n}" for n in result.not_evaluated)
+    return result
 
 
 def _snapshot_version(cluster: Cluster) -> str | None:
@@ -519,11 +577,13 @@ def _plan_with_snapshot(
     dry_run_check: bool,
     workers: int,
     rewrite_dns: bool,
+    policy_check: tuple[PolicyPaths | PolicySet | None, Sequence[str] | None, bool] = (None, None, False),
 ) -> Plan:
     source = list(bundle)
     mapping = map_namespaces(source, namespace_map, rewrite_dns=rewrite_dns)
     blockers: list[Blocker] = []
     warnings: list[str] = []
+    policy = _check_policies(mapping.objects, *policy_check, blockers=blockers, warnings=warnings)
     for change in mapping.dns_not_rewritten[:20]:
         warnings.append(
             f"{change.ref} {change.path} refers to {change.old}; it would become {change.new} with "
@@ -692,6 +752,7 @@ def _plan_with_snapshot(
         observed_at=started,
         id=plan_id or uuid.uuid4().hex[:16],
         dry_run_checked=dry_run_check,
+        policy=policy,
     )
 
 
@@ -732,16 +793,16 @@ def _dry_run_all(
                 return
             if not (a.created_ownership and only_own_conflicts(exc, FIELD_MANAGER)):
                 a.op = "conflict"
-                a.message = exc.message
+                a.message = redact_message(exc.message, a.obj)
             try:
                 result = cluster.apply(a.obj, field_manager=FIELD_MANAGER, dry_run=True, force=True)
             except ApiError as forced:
-                a.error = forced.message
+                a.error = redact_message(forced.message, a.obj)  # the server may quote a Secret's value
                 return
         except ClusterUnreachableError:
             raise
         except ApiError as exc:
-            a.error = exc.message
+            a.error = redact_message(exc.message, a.obj)  # the server may quote a Secret's value
             return
         a.validated = True
         if current is not None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from portkit import observe
 from portkit.cluster import ApiResource, Cluster
 from portkit.display import html_table, text_table
 from portkit.errors import ClusterUnreachableError, NotFoundError, PlanError
@@ -92,6 +93,7 @@ class VerifyResult:
         return {"ok": self.ok, "checked": self.checked, "mismatches": [m.to_dict() for m in self.mismatches]}
 
 
+@observe.step("verify")
 def verify(
     bundle: Iterable[Mapping[str, Any]],
     cluster: Cluster,

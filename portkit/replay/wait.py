@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from portkit import observe
 from portkit._paths import selector_value
 from portkit.cluster import ApiResource, Cluster
 from portkit.display import html_table, text_table, truncate
@@ -256,6 +257,7 @@ def _pod_details(cluster: Cluster, obj: Mapping[str, Any]) -> tuple[list[str], l
     return [], []
 
 
+@observe.step("wait")
 def wait_ready(
     cluster: Cluster,
     objects: Iterable[Mapping[str, Any] | ObjectRef],

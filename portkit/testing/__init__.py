@@ -1,7 +1,8 @@
 """Testing helpers for portkit and its users: real local Kubernetes clusters.
 
 ``LocalCluster`` runs etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok as local
-processes, from binaries built once from Go modules (see :mod:`portkit.testing.binaries`).
+processes, and optionally real nodes (a kubelet and containerd that really run pods, see
+:mod:`portkit.testing.node`), from binaries built once from Go modules (see :mod:`portkit.testing.binaries`).
 """
 
 from __future__ import annotations

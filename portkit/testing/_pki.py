@@ -12,7 +12,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["Pki", "make_pki"]
+from portkit._private_files import write_private_bytes
+
+__all__ = ["Pki", "issue_node_certs", "make_pki"]
 
 
 class Pki:
@@ -35,7 +37,10 @@ class Pki:
 
 
 def _write(path: Path, data: bytes, private: bool) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    if private:  # keys: 0600 also when an existing 0644 file is replaced
+        write_private_bytes(path, data)
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
 
@@ -131,3 +136,36 @@ def make_pki(root: Path, name: str) -> Pki:
         False,
     )
     return pki
+
+
+def issue_node_certs(pki: Pki, node: str, node_ip: str, dest: Path) -> tuple[Path, Path, Path, Path]:
+    """Certificates of a real node signed by the cluster CA: the kubelet's serving certificate (IP SAN
+    ``node_ip``) and its client certificate (``system:node:<node>`` in ``system:nodes``, what the API
+    server's Node authorizer expects). Returns (serving crt, serving key, client crt, client key)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    pem = serialization.Encoding.PEM
+    ca_key = serialization.load_pem_private_key(pki.ca_key.read_bytes(), password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"{pki.ca_key} is not the EC key portkit makes")
+    ca_name = x509.load_pem_x509_certificate(pki.ca_crt.read_bytes()).subject
+    serving_key = ec.generate_private_key(ec.SECP256R1())
+    serving = _cert(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, node)]),
+        serving_key.public_key(), ca_name, ca_key,
+        sans=[x509.DNSName(node), x509.IPAddress(ipaddress.ip_address(node_ip))],
+        usage=[ExtendedKeyUsageOID.SERVER_AUTH],
+    )
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client = _cert(
+        x509.Name([
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:nodes"),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"system:node:{node}"),
+        ]),
+        client_key.public_key(), ca_name, ca_key, usage=[ExtendedKeyUsageOID.CLIENT_AUTH],
+    )
+    paths = (dest / "kubelet.crt", dest / "kubelet.key", dest / "client.crt", dest / "client.key")
+    _write(paths[0], serving.public_bytes(pem), False)
+    _write(paths[1], _key_pem(serving_key), True)
+    _write(paths[2], client.public_bytes(pem), False)
+    _write(paths[3], _key_pem(client_key), True)
+    return paths

@@ -1,6 +1,6 @@
 """Build and cache the binaries LocalCluster runs, from Go modules (no downloads of release binaries).
 
-The Kubernetes control plane (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl) and etcd are
+The Kubernetes binaries (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet) and etcd are
 built from the wrapper module in ``gomod/kube`` (pinned ``k8s.io/kubernetes`` with its staging modules
 replaced by their published tags); kwok is built with ``go install`` at a pinned version. Results are cached
 by version under ``$PORTKIT_CACHE_DIR`` (default ``$XDG_CACHE_HOME/portkit`` or ``~/.cache/portkit``), so a
@@ -47,6 +47,7 @@ _KUBE_COMMANDS = {
     "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
     "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
     "kubectl": "k8s.io/kubernetes/cmd/kubectl",
+    "kubelet": "k8s.io/kubernetes/cmd/kubelet",
 }
 
 Progress = Callable[[str], None]
@@ -71,6 +72,7 @@ class Binaries:
     kube_scheduler: Path
     kubectl: Path
     kwok: Path
+    kubelet: Path
 
     def to_dict(self) -> dict[str, str]:
         """Name → path."""
@@ -248,6 +250,7 @@ def ensure_binaries(progress: Progress | None = None) -> Binaries:
         kube_scheduler=kube / "kube-scheduler",
         kubectl=kube / "kubectl",
         kwok=kwok / "kwok",
+        kubelet=kube / "kubelet",
     )
 
 

@@ -2,9 +2,10 @@
 
 etcd, kube-apiserver, kube-controller-manager and kube-scheduler built from Go modules (see
 :mod:`portkit.testing.binaries`), kwok simulating the kubelets of fake nodes (so Deployments, StatefulSets
-and Jobs really roll out), and a simulated volume provisioner that binds the claims of the provider's
-StorageClasses. ``provider=`` makes the cluster look like that provider: nodes labelled as the provider
-labels them and its default StorageClasses installed (data from :mod:`portkit.profiles`).
+and Jobs really roll out), optionally real nodes that really run pods (:mod:`portkit.testing.node`), and a
+volume provisioner that binds the claims of the provider's StorageClasses (``local`` volumes on real nodes).
+``provider=`` makes the cluster look like that provider: nodes labelled as the provider labels them and its
+default StorageClasses installed (data from :mod:`portkit.profiles`).
 
 Everything listens on 127.0.0.1 on ports picked per cluster; everything lives under ``data_dir``
 (component logs in ``data_dir/logs``). Processes die with the Python process even when it is killed.
@@ -40,6 +41,7 @@ from portkit.model import ObjectRef
 from portkit.testing._pki import Pki, make_pki
 from portkit.testing._process import ManagedProcess, pid_alive, rss_bytes, spawn
 from portkit.testing.binaries import Binaries, ensure_binaries, tail
+from portkit.testing.node import RealNode
 
 __all__ = ["LocalCluster", "load_manifests", "start_all", "wait_for"]
 
@@ -109,13 +111,17 @@ class LocalCluster:
         data_dir: where everything lives; default a new temporary directory (removed on stop unless
             ``keep=True`` or ``$PORTKIT_KEEP_CLUSTERS`` is set).
         apiserver_args: extra kube-apiserver flags (e.g. ``["--max-requests-inflight=1"]``).
-        nodes: number of fake nodes when the provider profile does not say.
+        nodes: number of fake (kwok) nodes when the provider profile does not say.
+        real_nodes: number of real nodes besides them: a kubelet and containerd that really run pods, with
+            the same provider look (see :mod:`portkit.testing.node`; needs root and the packages
+            ``scripts/setup.sh`` installs). ``nodes=0, real_nodes=1`` is a cluster whose only node is real.
         velero: also run a Velero server against this cluster (CRDs, namespace ``velero``, a
             BackupStorageLocation on a file object store); see :mod:`portkit.testing.velero`.
         velero_store: the object-store directory; give two clusters the same one to back up in one and
             restore in the other. Default ``data_dir/velero-store``.
         ports: fixed ports by component (``etcd``, ``etcd-peer``, ``apiserver``, ``controller-manager``,
-            ``scheduler``, ``velero-metrics``, ``velero-profiler``); the others are picked free on 127.0.0.1.
+            ``scheduler``, ``velero-metrics``, ``velero-profiler``, ``velero-store``); the others are picked free
+            on 127.0.0.1.
         keep: keep ``data_dir`` after stop.
         detach: leave the processes running when this Python process exits (``portkit local up``).
         progress: callable receiving progress messages (default: stderr).
@@ -132,7 +138,8 @@ class LocalCluster:
         velero: bool = False,
         velero_store: str | os.PathLike[str] | None = None,
         apiserver_args: Sequence[str] = (),
-        nodes: int = 2,
+        nodes: int | None = None,
+        real_nodes: int = 0,
         ports: Mapping[str, int] | None = None,
         keep: bool = False,
         detach: bool = False,
@@ -143,6 +150,8 @@ class LocalCluster:
         self.velero = velero
         self.apiserver_args = list(apiserver_args)
         self.node_count = nodes
+        self.real_node_count = real_nodes
+        self.real_nodes: list[RealNode] = []
         self.detach = detach
         self._owns_dir = data_dir is None
         self.keep = keep or bool(os.environ.get("PORTKIT_KEEP_CLUSTERS")) or detach
@@ -224,6 +233,8 @@ class LocalCluster:
             self._start_controllers(binaries, spec)
             self._create_nodes(spec)
             self._install_storage(spec)
+            if self.real_node_count:
+                self._start_real_nodes(spec)
             self._wait_nodes_ready()
             self._wait_default_service_account()
             self.timings["controllers_nodes"] = time.monotonic() - t
@@ -240,8 +251,15 @@ class LocalCluster:
         return self
 
     def stop(self) -> None:
-        """Stop every process (SIGTERM, then SIGKILL); remove ``data_dir`` unless kept."""
-        for name in ("velero", "provisioner", "kwok", "scheduler", "controller-manager", "apiserver", "etcd"):
+        """Stop every process (SIGTERM, then SIGKILL) and real node (kubelet, containerd, containers,
+        mounts, interfaces, cgroups); remove ``data_dir`` unless kept."""
+        for name in ("velero", "velero-store", "provisioner", "kwok", "scheduler", "controller-manager"):
+            proc = self._procs.pop(name, None)
+            if proc is not None:
+                proc.stop(timeout=5.0)
+        for node in self.real_nodes:
+            node.stop()
+        for name in ("apiserver", "etcd"):
             proc = self._procs.pop(name, None)
             if proc is not None:
                 proc.stop(timeout=5.0)
@@ -259,6 +277,15 @@ class LocalCluster:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def _write_state(self) -> None:
+        from portkit.testing._process import ProcessIdentity
+
+        processes = {}
+        running = dict(self._procs)
+        running.update({f"node-{n.name}": n.process for n in self.real_nodes if n.process is not None})
+        for name, proc in running.items():
+            identity = ProcessIdentity.of(proc.pid)
+            if identity is not None:  # a process that already ended is not recorded (nor ever signalled)
+                processes[name] = identity.to_dict()
         state = {
             "name": self.name,
             "provider": self.provider,
@@ -266,33 +293,93 @@ class LocalCluster:
             "kubeconfig": self.kubeconfig,
             "ports": self.ports,
             "pids": {name: p.pid for name, p in self._procs.items()},
+            "real_nodes": [{"name": n.name, "slot": n.slot} for n in self.real_nodes],
+            # what stop_detached checks before it signals anything: pid, executable and start time
+            "processes": processes,
         }
-        (self.data_dir / "state.json").write_text(json.dumps(state, indent=2) + "\n")
+        if self.velero:
+            state["velero_binary"] = self.velero_binary
+        path = self.data_dir / "state.json"
+        tmp = path.with_name(f".state.json.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(state, indent=2) + "\n")
+        os.replace(tmp, path)
 
     @staticmethod
     def read_state(data_dir: str | os.PathLike[str]) -> dict[str, Any]:
-        """The state a started cluster wrote to ``data_dir/state.json`` (name, server, kubeconfig, ports, pids)."""
+        """The state a started cluster wrote to ``data_dir/state.json`` (name, server, kubeconfig, ports, pids,
+        and ``processes``: per component its pid, executable and start time), validated.
+
+        Raises:
+            LocalClusterError: there is no such file, or it is not a state portkit wrote.
+        """
+        from portkit.testing._process import ProcessIdentity, valid_pid
+
         path = Path(data_dir) / "state.json"
         try:
-            state: dict[str, Any] = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
+            state: Any = json.loads(path.read_text())
+        except (OSError, ValueError, RecursionError) as exc:
             raise LocalClusterError(f"No local cluster state at {path}.") from exc
-        return state
+
+        def invalid(why: str) -> LocalClusterError:
+            return LocalClusterError(
+                f"The local cluster state {path} is invalid: {why}. Nothing was signalled.",
+                hint="It was edited or not written by portkit: stop the cluster's processes by hand, then remove "
+                f"{Path(data_dir)}.",
+            )
+
+        if not isinstance(state, dict):
+            raise invalid("it is not a JSON object")
+        pids = state.get("pids", {})
+        if not isinstance(pids, dict) or not all(isinstance(k, str) and valid_pid(v) for k, v in pids.items()):
+            raise invalid("'pids' must map component names to process ids greater than 1")
+        processes = state.get("processes", {})
+        if not isinstance(processes, dict):
+            raise invalid("'processes' must map component names to pid, exe and start")
+        for name, entry in processes.items():
+            try:
+                ProcessIdentity.from_dict(entry)
+            except ValueError as exc:
+                raise invalid(f"process {name!r}: {exc}") from exc
+        return dict(state)
 
     @classmethod
     def stop_detached(cls, data_dir: str | os.PathLike[str], *, remove: bool = True) -> dict[str, Any]:
-        """Stop a cluster started with ``detach=True`` (by another process) from its ``data_dir``."""
+        """Stop a cluster started with ``detach=True`` (by another process) from its ``data_dir``.
+
+        Only the processes ``state.json`` records with pid, executable and start time are signalled, and each
+        only while all three still match (a process that ended and whose pid was reused, pids 0, -1 or 1,
+        anything else is never signalled). A state of an older portkit without that record stops nothing and
+        raises while its pids still run.
+
+        Raises:
+            LocalClusterError: the state is missing or invalid, or names running pids without identities.
+        """
+        from portkit.testing._process import ProcessIdentity
+
         state = cls.read_state(data_dir)
-        pids = [int(p) for p in state.get("pids", {}).values()]
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGTERM)
+        recorded = [ProcessIdentity.from_dict(entry) for entry in state.get("processes", {}).values()]
+        unverified = sorted(
+            {int(pid) for pid in state.get("pids", {}).values()} - {p.pid for p in recorded}
+        )
+        running_unverified = [pid for pid in unverified if pid_alive(pid)]
+        if running_unverified and not recorded:
+            raise LocalClusterError(
+                f"The local cluster state in {data_dir} does not record which processes it started (written by an "
+                f"older portkit); pids {', '.join(map(str, running_unverified))} run, but nothing was signalled.",
+                hint="Check with `ps -p PID -o pid,args` that they are the cluster's, stop them with `kill PID`, "
+                f"then remove {data_dir}.",
+            )
+        for proc in recorded:
+            proc.signal(signal.SIGTERM)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(pid_alive(p) for p in pids):
+        while time.monotonic() < deadline and any(p.running() for p in recorded):
             time.sleep(0.1)
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        for proc in recorded:
+            proc.signal(signal.SIGKILL)
+        if state.get("real_nodes"):
+            from portkit.testing.node import sweep_stale_nodes
+
+            sweep_stale_nodes()  # the nodes' cgroups and slots (their processes died with the node process)
         if remove:
             shutil.rmtree(data_dir, ignore_errors=True)
         return state
@@ -324,7 +411,11 @@ class LocalCluster:
             f"--service-account-issuer=https://127.0.0.1:{port}",
             f"--service-account-key-file={pki.sa_pub}",
             f"--service-account-signing-key-file={pki.sa_key}",
-            "--authorization-mode=RBAC",
+            "--authorization-mode=Node,RBAC",
+            f"--kubelet-client-certificate={pki.admin_crt}",
+            f"--kubelet-client-key={pki.admin_key}",
+            f"--kubelet-certificate-authority={pki.ca_crt}",
+            "--kubelet-preferred-address-types=InternalIP,Hostname",
             "--allow-privileged=true",
             "--profiling=false",
             "--enable-garbage-collector=true",
@@ -338,8 +429,13 @@ class LocalCluster:
             self._write_state()
 
     def memory(self) -> dict[str, int]:
-        """Resident memory of each running component, in bytes."""
-        return {name: rss_bytes(p.pid) for name, p in self._procs.items() if p.alive()}
+        """Resident memory of each running component, in bytes; a real node counts as one component per
+        program of its process tree (``node-NAME/kubelet``, ``.../containerd``, ``.../shims``,
+        ``.../containers``, ``.../node``)."""
+        found = {name: rss_bytes(p.pid) for name, p in self._procs.items() if p.alive()}
+        for node in self.real_nodes:
+            found.update({f"node-{node.name}/{part}": rss for part, rss in node.memory().items()})
+        return found
 
     def log_tails(self, lines: int = 30) -> dict[str, str]:
         """The last lines of every component's log."""
@@ -567,28 +663,126 @@ class LocalCluster:
 
         binaries = velero.ensure_velero(self._progress)
         store = self.velero_store or (self.data_dir / "velero-store")
-        for component in ("velero-metrics", "velero-profiler"):
+        for component in ("velero-metrics", "velero-profiler", "velero-store"):
             self.ports.setdefault(component, _free_port())
         velero.install(self, binaries, store)
         velero.start_server(self, binaries, metrics_port=self.ports["velero-metrics"],
-                            profiler_port=self.ports["velero-profiler"])
+                            profiler_port=self.ports["velero-profiler"], store_port=self.ports["velero-store"])
 
     def _provider_spec(self) -> dict[str, Any]:
         if self.provider is None:
-            return {
-                "nodes": [{"name": f"{self.name}-node-{i}", "labels": {}} for i in range(self.node_count)],
+            count = 2 if self.node_count is None else self.node_count
+            templates = [{"name": f"{self.name}-node-{i}", "labels": {}} for i in range(max(count, 1))]
+            spec: dict[str, Any] = {
                 "storage_classes": [],
                 "volume_snapshot_classes": [],
                 "provisioners": [],
             }
-        from portkit import profiles
+        else:
+            from portkit import profiles
 
-        try:
-            return dict(profiles.local_cluster_spec(self.provider))
-        except PortkitError as exc:
-            raise LocalClusterError(
-                f"Cannot make local cluster {self.name!r} look like provider {self.provider!r}: {exc}"
-            ) from exc
+            try:
+                spec = dict(profiles.local_cluster_spec(self.provider))
+            except PortkitError as exc:
+                raise LocalClusterError(
+                    f"Cannot make local cluster {self.name!r} look like provider {self.provider!r}: {exc}"
+                ) from exc
+            templates = list(spec.get("nodes") or []) or [{"name": f"{self.name}-node-0", "labels": {}}]
+            count = len(templates) if self.node_count is None else self.node_count
+        spec["nodes"] = [_node_like(templates[i % len(templates)], i, len(templates)) for i in range(count)]
+        spec["real_nodes"] = [
+            _node_like(templates[i % len(templates)], i, 0, name=f"{self.name}-real-{i}")
+            for i in range(self.real_node_count)
+        ]
+        if self.real_node_count and self.provider is None:
+            spec["provisioners"] = [LOCAL_PROVISIONER]
+            spec["storage_classes"] = [local_storage_class()]
+        return spec
+
+    # -- real nodes ----------------------------------------------------------------------------------
+    def _start_real_nodes(self, spec: Mapping[str, Any]) -> None:
+        from portkit.testing import images
+        from portkit.testing.node import sweep_stale_nodes
+
+        t = time.monotonic()
+        for slot in sweep_stale_nodes():
+            self._progress(f"cleaned up real-node slot {slot} left by a process that died without stopping it")
+        refs = [images.PAUSE, images.BUSYBOX]
+        if self.velero:
+            refs.append(images.VELERO)
+        archives = [images.ensure_image(ref, self._progress) for ref in refs]
+        default_verify = _default_verify_image()
+        for template in spec.get("real_nodes") or []:
+            node = RealNode(
+                str(template["name"]),
+                cluster_name=self.name,
+                root=self.data_dir / "nodes" / str(template["name"]),
+                pki=self._require_pki(),
+                apiserver_port=self.ports["apiserver"],
+                kubelet=self.binaries.kubelet,
+                labels=dict(template.get("labels") or {}),
+                detach=self.detach,
+            )
+            self.real_nodes.append(node)
+            node.start(archives, self._progress)
+            node.tag_image(images.BUSYBOX, default_verify)
+        self._label_real_nodes()
+        self.timings["real_nodes"] = time.monotonic() - t
+
+    def _label_real_nodes(self, timeout: float = 90.0) -> None:
+        cluster = self.cluster()
+        resource = cluster.resource_for("v1", "Node")
+        for node in self.real_nodes:
+
+            def registered(node: RealNode = node) -> bool:
+                if not node.alive():
+                    raise node._failed("stopped before it registered")
+                return bool(cluster.get(resource, node.name))
+
+            self._wait("apiserver", registered, timeout)
+            labels = {**node.labels, "kubernetes.io/hostname": node.name, "type": "real",
+                      REAL_NODE_LABEL: "true"}
+            cluster.request("PATCH", f"/api/v1/nodes/{node.name}", body={"metadata": {"labels": labels}},
+                            content_type="application/merge-patch+json")
+
+    def load_image(self, image: str | os.PathLike[str], *, name: str | None = None) -> str:
+        """Load an image into every real node's containerd and return its reference.
+
+        Args:
+            image: a reference portkit can make (:func:`portkit.testing.images.builtin_images`, e.g.
+                :data:`~portkit.testing.images.BUSYBOX`), or the path of an OCI or docker image archive.
+            name: also tag the image with this reference (e.g. the public name a mirror would serve).
+        """
+        from portkit.testing import images
+
+        if not self.real_nodes:
+            raise LocalClusterError(f"Local cluster {self.name!r} has no real nodes to load images into.",
+                                    hint="Start it with real_nodes=1 or more.")
+        if isinstance(image, str) and image in images.builtin_images():
+            archive, ref = images.ensure_image(image, self._progress), image
+        else:
+            archive = Path(image)
+            if not archive.is_file():
+                raise LocalClusterError(f"No image archive at {archive} (and {image!s} is not an image portkit "
+                                        f"makes).")
+            ref = images.archive_reference(archive)
+        for node in self.real_nodes:
+            node.import_image(archive)
+            if name:
+                node.tag_image(ref, name)
+        return name or ref
+
+    @property
+    def real_node_names(self) -> list[str]:
+        """Names of the real nodes."""
+        return [node.name for node in self.real_nodes]
+
+    @property
+    def velero_binary(self) -> str:
+        """Path of the Velero CLI that matches this cluster's Velero server (built on first use)."""
+        from portkit.testing.velero import ensure_velero
+
+        return str(ensure_velero(self._progress).velero)
 
     def _create_nodes(self, spec: Mapping[str, Any]) -> None:
         cluster = self.cluster()
@@ -679,10 +873,45 @@ class LocalCluster:
         _write_private_yaml(self._component_kubeconfig(), config)
 
 
+REAL_NODE_LABEL = "portkit.dev/real-node"
+"""Label carried by real nodes (``"true"``); DaemonSets that must run for real select on it."""
+LOCAL_PROVISIONER = "local.portkit.dev"
+
+
+def local_storage_class() -> dict[str, Any]:
+    """The default StorageClass of a provider-less cluster with real nodes (local volumes, WaitForFirstConsumer)."""
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {"name": "local", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+        "provisioner": LOCAL_PROVISIONER,
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "WaitForFirstConsumer",
+    }
+
+
+def _default_verify_image() -> str:
+    from portkit.volumes.verify import DEFAULT_IMAGE
+
+    return DEFAULT_IMAGE
+
+
+def _node_like(template: Mapping[str, Any], index: int, count: int, *, name: str | None = None) -> dict[str, Any]:
+    """A node with the provider look of ``template``; a new name when ``count`` templates are reused."""
+    node_name = name or str(template["name"])
+    if name is None and count and index >= count:
+        node_name = f"{template['name']}-{index // count}"
+    labels = dict(template.get("labels") or {})
+    if "kubernetes.io/hostname" in labels:
+        labels["kubernetes.io/hostname"] = node_name
+    return {"name": node_name, "labels": labels}
+
+
 def _write_private_yaml(path: Path, data: Any) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        yaml.safe_dump(data, fh, sort_keys=False)
+    """A kubeconfig (it holds a client key): mode 0600 also when it replaces an existing 0644 file."""
+    from portkit._private_files import write_private_text
+
+    write_private_text(path, yaml.safe_dump(data, sort_keys=False))
 
 
 def start_all(clusters: Iterable[LocalCluster]) -> list[LocalCluster]:

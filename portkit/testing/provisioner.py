@@ -1,9 +1,11 @@
-"""A simulated dynamic volume provisioner for local clusters (no cloud, no kubelet).
+"""A simulated dynamic volume provisioner for local clusters (no cloud provider behind it).
 
 Runs as its own process next to a LocalCluster: ``python -m portkit.testing.provisioner --kubeconfig K
 --provisioner ebs.csi.aws.com [--provisioner ...] --root DIR``. For every PersistentVolumeClaim whose
-StorageClass names one of its provisioners it creates a ``hostPath`` PersistentVolume under ``DIR`` with
-the requested size, access modes and reclaim policy, the way an external CSI provisioner would; the
+StorageClass names one of its provisioners it creates a PersistentVolume under ``DIR`` with the requested
+size, access modes and reclaim policy, the way an external CSI provisioner would: a ``local`` volume with the
+node's affinity when the volume is for a real node (the kubelet mounts the directory into pods, so data
+written there is on disk), a ``hostPath`` volume for a kwok node; the
 controller-manager's PV binder then binds the pair. ``WaitForFirstConsumer`` is honoured: a claim of such a
 class is provisioned only once the scheduler has picked a node (annotation
 ``volume.kubernetes.io/selected-node``), and the volume gets that node's affinity. Released volumes with
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -28,6 +31,7 @@ __all__ = ["Provisioner", "main"]
 
 log = logging.getLogger("portkit.provisioner")
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
+KWOK_ANNOTATION = "kwok.x-k8s.io/node"
 PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
 
 
@@ -41,6 +45,7 @@ class Provisioner:
         self._pvc = cluster.resource_for("v1", "PersistentVolumeClaim")
         self._pv = cluster.resource_for("v1", "PersistentVolume")
         self._sc = cluster.resource_for("storage.k8s.io/v1", "StorageClass")
+        self._node = cluster.resource_for("v1", "Node")
 
     def reconcile(self) -> int:
         """Provision what is pending and delete what is released; returns the number of changes."""
@@ -52,6 +57,10 @@ class Provisioner:
             None,
         )
         volumes = {v["metadata"]["name"]: v for v in self.cluster.list(self._pv)}
+        real_nodes = sorted(
+            n["metadata"]["name"] for n in self.cluster.list(self._node)
+            if KWOK_ANNOTATION not in (n["metadata"].get("annotations") or {})
+        )
         changes = 0
         for claim in self.cluster.list(self._pvc):
             spec = claim.get("spec") or {}
@@ -68,7 +77,9 @@ class Provisioner:
             node = annotations.get(SELECTED_NODE)
             if storage_class.get("volumeBindingMode") == "WaitForFirstConsumer" and not node:
                 continue
-            self._create_volume(name, claim, storage_class, node)
+            if not node and real_nodes:
+                node = real_nodes[0]  # Immediate binding: put the data where pods can really use it
+            self._create_volume(name, claim, storage_class, node, real=node in real_nodes)
             changes += 1
         for name, volume in volumes.items():
             annotations = volume["metadata"].get("annotations") or {}
@@ -82,11 +93,14 @@ class Provisioner:
                 changes += 1
         return changes
 
-    def _create_volume(self, name: str, claim: dict[str, Any], storage_class: dict[str, Any], node: str | None) -> None:
+    def _create_volume(
+        self, name: str, claim: dict[str, Any], storage_class: dict[str, Any], node: str | None, *, real: bool
+    ) -> None:
         meta = claim["metadata"]
         spec = claim["spec"]
         path = self.root / name
         path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o777)  # like a fresh file system: any pod user may write (fsGroup is not applied)
         volume: dict[str, Any] = {
             "apiVersion": "v1",
             "kind": "PersistentVolume",
@@ -100,7 +114,6 @@ class Provisioner:
                 "persistentVolumeReclaimPolicy": storage_class.get("reclaimPolicy", "Delete"),
                 "storageClassName": storage_class["metadata"]["name"],
                 "volumeMode": spec.get("volumeMode", "Filesystem"),
-                "hostPath": {"path": str(path), "type": "DirectoryOrCreate"},
                 "claimRef": {
                     "apiVersion": "v1",
                     "kind": "PersistentVolumeClaim",
@@ -110,6 +123,10 @@ class Provisioner:
                 },
             },
         }
+        if real:
+            volume["spec"]["local"] = {"path": str(path)}  # mounted by the real node's kubelet
+        else:
+            volume["spec"]["hostPath"] = {"path": str(path), "type": "DirectoryOrCreate"}
         if node:
             volume["spec"]["nodeAffinity"] = {
                 "required": {

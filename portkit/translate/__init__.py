@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from portkit import observe
 from portkit.errors import PortkitError, TranslationError
 from portkit.model import ObjectRef, gc_paused
 from portkit.profiles import Profile
@@ -31,7 +32,7 @@ from portkit.translate._base import (
 from portkit.translate.mappings import Mappings, parse_map_flags
 from portkit.translate.registry import register_translator, translators, unregister_translator
 from portkit.translate.report import Translation
-from portkit.translate.residue import detect_source, find_residue
+from portkit.translate.residue import detect_source, detect_source_evidence, find_residue, unreported_items
 from portkit.translate.rules import Rule, load_rules
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "TranslationWarning",
     "Translator",
     "detect_source",
+    "detect_source_evidence",
     "fast_copy",
     "find_residue",
     "lint_residue",
@@ -76,9 +78,13 @@ def _objects_of(bundle: Any) -> tuple[list[dict[str, Any]], Any]:
 
 
 def source_of(bundle: Any) -> str | None:
-    """The source provider a bundle records (``meta["source"]["provider"]``), if any."""
+    """The provider a bundle's objects are for: the target it was translated to
+    (``meta["translated"]["target"]``), else the source it was exported from (``meta["source"]["provider"]``)."""
     meta = getattr(bundle, "meta", None)
     if isinstance(meta, Mapping):
+        done = meta.get("translated")
+        if isinstance(done, Mapping) and done.get("target"):
+            return str(done["target"])
         src = meta.get("source")
         if isinstance(src, Mapping) and src.get("provider"):
             return str(src["provider"])
@@ -93,6 +99,7 @@ def _profile_name(value: str | Sequence[str] | Profile) -> str:
     return "+".join(value)
 
 
+@observe.step("translate")
 def translate(
     bundle: Any,
     source: str | Sequence[str] | Profile | None = None,
@@ -205,6 +212,7 @@ def _translate(
         for extra in step.end(ctx) or []:
             out.append(extra)
     out = _dedupe(out, ctx)
+    _default_deny(out, ctx)
     info = {
         "source": src.name,
         "target": dst.name,
@@ -233,6 +241,7 @@ def _translate(
     )
 
 
+@observe.step("lint")
 def lint_residue(
     translation: Translation | Any,
     source: str | Sequence[str] | Profile,
@@ -254,6 +263,59 @@ def lint_residue(
     return find_residue(
         objects, resolve_profile(source), exclude=resolve_profile(target), allowed_values=[a for a in allowed if a]
     )
+
+
+class _RecordText(Mapping[str, str]):
+    """Record text (changes, warnings, manual actions) by object name, built on first use."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._by_name: dict[str, str] | None = None
+
+    def _build(self) -> dict[str, str]:
+        if self._by_name is None:
+            parts: dict[str, list[str]] = {}
+            for c in self._ctx.changes:
+                path = c.path.replace("~1", "/").replace("~0", "~")
+                parts.setdefault(c.ref.name, []).append(f"{path} {c.old} {c.new} {c.reason}")
+            for n in (*self._ctx.warnings, *self._ctx.manual_actions):
+                if n.ref is not None:
+                    parts.setdefault(n.ref.name, []).append(n.message)
+            self._by_name = {k: "\n".join(v) for k, v in parts.items()}
+        return self._by_name
+
+    def __getitem__(self, key: str) -> str:
+        return self._build()[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._build())
+
+    def __len__(self) -> int:
+        return len(self._build())
+
+
+def _default_deny(objects: list[dict[str, Any]], ctx: Context) -> None:
+    """Nothing provider-bound leaves translate without a record: what no translator resolved or reported
+    becomes a warning (a manual action for a whole provider-only kind)."""
+    maps = ctx.mappings
+    allowed = [*maps.images.values(), *maps.storage_classes.values(), *maps.zones.values(), *maps.node_pools.values()]
+    glob = "\n".join(n.message for n in (*ctx.warnings, *ctx.manual_actions) if n.ref is None)
+    found = unreported_items(objects, ctx.target, _RecordText(ctx), glob, allowed)
+    ctx.translator = "residue"
+    for obj, what, value in found:
+        ref = ObjectRef.from_obj(obj)
+        if what in ("API group", "OpenShift kind"):
+            ctx.manual(
+                ref,
+                f"{what} {value} looks provider-specific and no {ctx.source.name} profile entry resolves it: "
+                f"{ctx.target.name} needs its CRD and controller (install them) or leave the object out with a rule",
+            )
+        else:
+            ctx.warn(
+                ref,
+                f"{what} {value} looks provider-specific and no profile resolves it for {ctx.target.name}: kept as "
+                "it was; map or remove it (--map or a rule), or keep it knowingly",
+            )
 
 
 def _dedupe(objects: list[dict[str, Any]], ctx: Context) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ import attrs
 
 from portkit.model import ObjectRef, fast_copy
 from portkit.profiles import Profile
+from portkit.redact import REDACTED, is_secret, is_secret_ref, parse_pointer, redact_at, redact_message
 from portkit.translate.mappings import Mappings
 
 __all__ = [
@@ -23,9 +24,6 @@ __all__ = [
     "fast_copy",
     "pointer",
 ]
-
-REDACTED = "<redacted>"
-_SECRET_FIELDS = ("data", "stringData")
 
 
 def pointer(path: Sequence[str | int]) -> str:
@@ -50,7 +48,12 @@ class Change:
     """One recorded change: which object, which field (JSON pointer), old → new, which translator, why.
 
     ``op`` is ``set``, ``remove``, ``drop`` (the whole object was left out), ``add`` (a new object) or
-    ``replace`` (the object became another kind). Values of Secret data are never recorded.
+    ``replace`` (the object became another kind). The values of a Secret (``data``, ``stringData``,
+    annotations) are never recorded: a Change made for a Secret holds ``<redacted>`` in their place,
+    however it was built (:func:`portkit.redact.redact_at`).
+    ``confidence``: how sure the target profile is of the value written (``verified``, ``community``,
+    ``unverified``; empty when not a profile value). ``tier``: a storage performance-tier change
+    (``fast-ssd → ssd``; empty when none).
     """
 
     ref: ObjectRef
@@ -60,6 +63,14 @@ class Change:
     translator: str
     reason: str
     op: str = "set"
+    confidence: str = ""
+    tier: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if self.ref.kind == "Secret" and is_secret_ref(self.ref) and self.op in ("set", "remove"):
+            steps = parse_pointer(self.path)
+            object.__setattr__(self, "old", redact_at(steps, self.old))
+            object.__setattr__(self, "new", redact_at(steps, self.new))
 
     def __repr__(self) -> str:
         return f"<Change {self.ref} {self.path or '(object)'} {self.op} by {self.translator}>"
@@ -87,6 +98,8 @@ class Change:
             "new": self.new,
             "translator": self.translator,
             "reason": self.reason,
+            "confidence": self.confidence,
+            "tier": self.tier,
         }
 
 
@@ -164,15 +177,25 @@ class Context:
         wanted = set(kinds)
         return (o for o in self.objects if o.get("kind") in wanted)
 
+    def _safe(self, ref: ObjectRef | None, message: str) -> str:
+        """``message`` without the values of the input Secret ``ref`` names (if it names one)."""
+        if ref is not None and ref.kind == "Secret" and is_secret_ref(ref):
+            obj = self.find("Secret", ref.name, ref.namespace)
+            if obj is not None:
+                return redact_message(message, obj)
+        return message
+
     def warn(self, ref: ObjectRef | None, message: str) -> None:
-        """Record a warning (deduplicated)."""
+        """Record a warning (deduplicated); the values of a Secret it is about are redacted."""
+        message = self._safe(ref, message)
         key = ("w", ref.key if ref is not None else None, message)
         if key not in self._seen:
             self._seen.add(key)
             self.warnings.append(TranslationWarning(ref, message, self.translator))
 
     def manual(self, ref: ObjectRef | None, message: str) -> None:
-        """Record a manual action (deduplicated)."""
+        """Record a manual action (deduplicated); the values of a Secret it is about are redacted."""
+        message = self._safe(ref, message)
         key = ("m", ref.key if ref is not None else None, message)
         if key not in self._seen:
             self._seen.add(key)
@@ -187,10 +210,11 @@ class Item:
     helpers (``set``, ``remove``, ``edit``), which copy the input on first write and record a :class:`Change`.
     """
 
-    __slots__ = ("_mine", "_ref", "added", "ctx", "dropped", "obj", "owned")
+    __slots__ = ("_input", "_mine", "_ref", "added", "ctx", "dropped", "obj", "owned")
 
     def __init__(self, obj: dict[str, Any], ctx: Context, *, owned: bool = False) -> None:
         self.obj = obj
+        self._input = obj  # as it came in: its secret values are redacted from messages too
         self.ctx = ctx
         self.owned = owned
         self.dropped = False
@@ -267,15 +291,30 @@ class Item:
             cur = nxt
         return cur
 
-    def _secret_path(self, path: Sequence[str | int]) -> bool:
-        return bool(path) and self.obj.get("kind") == "Secret" and path[0] in _SECRET_FIELDS
+    def _safe(self, message: str) -> str:
+        """``message`` without this object's secret values (for Secrets; see :func:`portkit.redact.redact_message`)."""
+        if self.obj.get("kind") != "Secret" and self._input.get("kind") != "Secret":
+            return message  # the common case, kept cheap
+        for obj in (self.obj, self._input):
+            if is_secret(obj):
+                message = redact_message(message, obj)
+        return message
 
-    def record(self, path: Sequence[str | int], old: Any, new: Any, reason: str, op: str = "set") -> None:
-        """Record a change made by hand (after :meth:`edit`)."""
-        if self._secret_path(path):
-            old = REDACTED if old is not None else None
-            new = REDACTED if new is not None else None
-        self.ctx.changes.append(Change(self.ref, pointer(path), old, new, self.ctx.translator, reason, op))
+    def record(
+        self,
+        path: Sequence[str | int],
+        old: Any,
+        new: Any,
+        reason: str,
+        op: str = "set",
+        *,
+        confidence: str = "",
+        tier: str = "",
+    ) -> None:
+        """Record a change made by hand (after :meth:`edit`); Secret values are redacted in the record."""
+        self.ctx.changes.append(
+            Change(self.ref, pointer(path), old, new, self.ctx.translator, self._safe(reason), op, confidence, tier)
+        )
 
     def get(self, *path: str | int, default: Any = None) -> Any:
         """Read a nested value."""
@@ -294,15 +333,16 @@ class Item:
     def _parent(self, path: Sequence[str | int], create: bool) -> Any:
         return self.own(path[:-1], create=create)
 
-    def set(self, path: Sequence[str | int], value: Any, reason: str) -> bool:
-        """Set a nested value (creating dicts on the way); records a Change. False when already equal."""
+    def set(self, path: Sequence[str | int], value: Any, reason: str, *, confidence: str = "", tier: str = "") -> bool:
+        """Set a nested value (creating dicts on the way); records a Change (with the target profile's
+        ``confidence`` in the value and a performance ``tier`` change, when given). False when already equal."""
         old = self.get(*path, default=_MISSING)
         if old is not _MISSING and old == value:
             return False
         parent = self._parent(path, create=True)
         parent[path[-1]] = value
         recorded = value if type(value) not in (dict, list) else fast_copy(value)
-        self.record(path, None if old is _MISSING else old, recorded, reason, "set")
+        self.record(path, None if old is _MISSING else old, recorded, reason, "set", confidence=confidence, tier=tier)
         return True
 
     def remove(self, path: Sequence[str | int], reason: str, *, prune: bool = True) -> bool:
@@ -347,12 +387,12 @@ class Item:
         )
 
     def warn(self, message: str) -> None:
-        """Record a warning about this object."""
-        self.ctx.warn(self.ref, message)
+        """Record a warning about this object (a Secret's values are redacted in it)."""
+        self.ctx.warn(self.ref, self._safe(message))
 
     def manual(self, message: str) -> None:
-        """Record a manual action about this object."""
-        self.ctx.manual(self.ref, message)
+        """Record a manual action about this object (a Secret's values are redacted in it)."""
+        self.ctx.manual(self.ref, self._safe(message))
 
 
 @runtime_checkable

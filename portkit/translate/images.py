@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from portkit.model import split_api_version
 from portkit.profiles import load as load_profile
 from portkit.profiles import names as profile_names
 from portkit.translate._base import BaseTranslator, Context, Item
@@ -9,7 +12,31 @@ from portkit.translate._util import POD_KINDS, containers, pod_spec_path
 
 __all__ = ["ImagesTranslator"]
 
-_HYPERSCALERS = ("aws", "gke", "aks", "openshift")
+_HYPERSCALERS = ("aws", "gke", "aks", "openshift", "ibm", "oci")
+#: Fields that hold an image reference in custom resources (operators' CRs: Prometheus, Elasticsearch,
+#: KAITO, Intel device plugins, Couchbase ...).
+_CR_IMAGE_FIELDS = frozenset({"image", "baseImage", "containerImage"})
+#: Groups whose kinds never hold images outside a pod spec.
+_NO_CR_IMAGES = frozenset({"", "apps", "batch", "networking.k8s.io", "storage.k8s.io", "rbac.authorization.k8s.io",
+                           "policy", "autoscaling", "scheduling.k8s.io", "snapshot.storage.k8s.io"})  # fmt: skip
+
+
+def _image_paths(value: Any, path: tuple[str | int, ...], depth: int = 0) -> list[tuple[tuple[str | int, ...], str]]:
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    if depth > 12:
+        return out
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, str):
+                if k in _CR_IMAGE_FIELDS and v:
+                    out.append(((*path, k), v))
+            elif isinstance(v, dict | list):
+                out += _image_paths(v, (*path, k), depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            if isinstance(v, dict | list):
+                out += _image_paths(v, (*path, i), depth + 1)
+    return out
 
 
 class ImagesTranslator(BaseTranslator):
@@ -17,8 +44,8 @@ class ImagesTranslator(BaseTranslator):
 
     name = "images"
     order = 80
-    kinds = POD_KINDS
-    description = "image registry prefixes, provider registries, imagePullSecrets"
+    kinds = None
+    description = "image registry prefixes, provider registries, imagePullSecrets (pods and custom resources)"
 
     def begin(self, ctx: Context) -> None:
         """Look at the whole input once before the objects go through."""
@@ -36,6 +63,8 @@ class ImagesTranslator(BaseTranslator):
         """Translate one object (see the module docstring)."""
         spec_path = pod_spec_path(item.obj)
         if spec_path is None:
+            if item.kind not in POD_KINDS:
+                self._custom_resource(item, ctx)
             return
         spec = item.get(*spec_path)
         if not isinstance(spec, dict):
@@ -81,4 +110,30 @@ class ImagesTranslator(BaseTranslator):
                     (*spec_path, "imagePullSecrets"),
                     [*current, *({"name": n} for n in missing)],
                     "user mapping image_pull_secrets",
+                )
+
+    def _custom_resource(self, item: Item, ctx: Context) -> None:
+        """Image fields in a custom resource's spec are mapped and checked like a container's image."""
+        api = item.obj.get("apiVersion")
+        group = split_api_version(api)[0] if isinstance(api, str) else ""
+        spec = item.obj.get("spec")
+        if group in _NO_CR_IMAGES or not isinstance(spec, dict | list):
+            return
+        registries, prefixes, cache, _, _ = ctx.state[self.name]
+        for path, image in _image_paths(spec, ("spec",)):
+            new = image
+            for old_prefix, new_prefix in prefixes:
+                if image.startswith(old_prefix):
+                    new = new_prefix + image[len(old_prefix) :]
+                    item.set(path, new, f"user mapping images:{old_prefix}={new_prefix}")
+                    break
+            if new != image:
+                continue
+            hit = cache.get(image)
+            if hit is None:
+                hit = cache[image] = next((r.description or r.pattern for r in registries if r.matches(image)), "")
+            if hit:
+                item.warn(
+                    f"image {image} (in {'.'.join(map(str, path))}) is on {hit}; the target may not be able to pull "
+                    "it: push it to the target's registry and map it with --map images:OLD=NEW"
                 )

@@ -49,6 +49,18 @@ class IngressTranslator(BaseTranslator):
     kinds = frozenset({"Ingress", "IngressClass"})
     description = "ingress classes, annotation equivalents, provider-only ingress annotations"
 
+    def begin(self, ctx: Context) -> None:
+        """IngressClass objects of the bundle whose controller is the source's are source classes too."""
+        src = ctx.source.ingress
+        names: set[str] = set()
+        if src is not None:
+            for ic in ctx.of_kind("IngressClass"):
+                spec = ic.get("spec")
+                meta = ic.get("metadata")
+                if isinstance(spec, dict) and spec.get("controller") in src.controllers and isinstance(meta, dict):
+                    names.add(str(meta.get("name")))
+        ctx.state[self.name] = names
+
     def translate(self, item: Item, ctx: Context) -> None:
         """Translate one object (see the module docstring)."""
         src = ctx.source.ingress
@@ -71,12 +83,28 @@ class IngressTranslator(BaseTranslator):
         new_class = target_ingress_class(ctx)
         nginx = "nginx" in new_class
         spec_class = item.get("spec", "ingressClassName")
-        anns: dict[str, Any] = dict(item.get("metadata", "annotations") or {})
+        raw_anns = item.get("metadata", "annotations")
+        anns: dict[str, Any] = dict(raw_anns) if isinstance(raw_anns, dict) else {}
         ann_class = anns.get(_CLASS_ANN)
-        provider_class = (spec_class in src.classes) or (ann_class in src.classes)
-        if spec_class in src.classes:
+        classes = {*src.classes, *ctx.state.get(self.name, ())}
+        provider_class = (spec_class in classes) or (ann_class in classes)
+        for cls in (spec_class, ann_class):
+            if cls in src.internal_classes:
+                item.manual(
+                    f"SECURITY: ingress class {cls} served this Ingress on an internal-only load balancer; on "
+                    f"{ctx.target.name} class {new_class} serves it publicly: use an internal ingress controller "
+                    "(a second controller on a private load balancer) or restrict it with "
+                    "nginx.ingress.kubernetes.io/whitelist-source-range"
+                )
+        if provider_class or (spec_class is None and ann_class is None and src.classes):
+            ctx.manual(
+                None,
+                f"install an ingress controller on the target serving class {new_class!r} (e.g. ingress-nginx) if it "
+                "has none",
+            )
+        if spec_class in classes:
             item.set(("spec", "ingressClassName"), new_class, f"{spec_class} is an ingress class of {ctx.source.name}")
-        if ann_class in src.classes:
+        if ann_class in classes:
             item.set(
                 ("metadata", "annotations", _CLASS_ANN),
                 new_class,
@@ -142,12 +170,12 @@ class IngressTranslator(BaseTranslator):
                     item.set(
                         ("spec", "rules", ri, "http", "paths", pi, "path"),
                         path[:-1] or "/",
-                        "GCE wildcard path → prefix path",
+                        f"{ctx.source.name} wildcard path ({path}) → prefix path",
                     )
                     item.set(
                         ("spec", "rules", ri, "http", "paths", pi, "pathType"),
                         "Prefix",
-                        "GCE wildcard path → prefix path",
+                        f"{ctx.source.name} wildcard path ({path}) → prefix path",
                     )
             if not item.get("spec", "rules", ri, "http", "paths"):
                 item.warn("a rule was left without paths; it was removed")

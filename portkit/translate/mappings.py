@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -33,6 +34,9 @@ _ALIASES = {
     "nodepool": "node_pools",
     "node_pool": "node_pools",
 }
+
+
+_LABEL_VALUE = re.compile(r"(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 
 
 def _str_map(value: Any, key: str) -> dict[str, str]:
@@ -89,6 +93,13 @@ class Mappings:
                 merged = dict(fields.get(key, {}))
                 merged.update(_str_map(raw, str(raw_key)))
                 fields[key] = merged
+        for old, new in (fields.get("zones") or {}).items():
+            if new and not _LABEL_VALUE.fullmatch(new):
+                raise TranslationError(
+                    f"zone mapping {old}={new}: {new!r} cannot be a node label value (at most 63 letters, digits, "
+                    "'-', '_' or '.', starting and ending with a letter or digit).",
+                    hint="Use the zone name as the target's nodes carry it in topology.kubernetes.io/zone.",
+                )
         return cls(**fields)
 
     def to_dict(self) -> dict[str, Any]:

@@ -26,8 +26,8 @@ class OpenShiftTranslator(BaseTranslator):
 
     name = "openshift"
     order = 10
-    kinds = frozenset({"Route", "DeploymentConfig"})
-    description = "Route → Ingress, DeploymentConfig → Deployment"
+    kinds = frozenset({"Route", "DeploymentConfig", "ReplicationController"})
+    description = "Route → Ingress, DeploymentConfig → Deployment (its ReplicationControllers left out)"
 
     def translate(self, item: Item, ctx: Context) -> None:
         """Translate one object (see the module docstring)."""
@@ -38,6 +38,14 @@ class OpenShiftTranslator(BaseTranslator):
             self._route(item, ctx)
         elif item.kind == "DeploymentConfig" and group in ("apps.openshift.io", "v1"):
             self._deployment_config(item, ctx)
+        elif item.kind == "ReplicationController":
+            anns = item.get("metadata", "annotations")
+            owner = anns.get("openshift.io/deployment-config.name") if isinstance(anns, dict) else None
+            if owner:
+                item.drop(
+                    f"a rollout of DeploymentConfig {owner} (openshift.io/deployment-config.name); the Deployment it "
+                    "becomes makes its own ReplicaSets"
+                )
 
     # -- Route ---------------------------------------------------------------------------------------
 

@@ -26,6 +26,11 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def _name(obj: Any) -> str:
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    return str(meta.get("name") or "") if isinstance(meta, dict) else ""
+
+
 def psp_level(spec: Any) -> str:
     """The Pod Security Standard a PodSecurityPolicy spec corresponds to."""
     if not isinstance(spec, dict):
@@ -53,14 +58,33 @@ def psp_level(spec: Any) -> str:
     return "baseline"
 
 
+_SCC_HOST_FIELDS = (
+    "allowPrivilegedContainer", "allowHostNetwork", "allowHostPID", "allowHostIPC", "allowHostDirVolumePlugin",
+    "allowHostPorts",
+)  # fmt: skip
+
+
+def scc_reasons(scc: dict[str, Any]) -> list[str]:
+    """What an SCC allows beyond the baseline Pod Security Standard (empty: baseline or stricter)."""
+    reasons = [field for field in _SCC_HOST_FIELDS if scc.get(field) is True]
+    caps = {str(c).upper() for c in (*_list(scc.get("allowedCapabilities")), *_list(scc.get("defaultAddCapabilities")))}
+    beyond = sorted(caps - _BASELINE_CAPS)
+    if beyond:
+        reasons.append("capabilities " + ", ".join(beyond))
+    return reasons
+
+
 def scc_level(scc: dict[str, Any]) -> str:
-    """The Pod Security Standard an OpenShift SecurityContextConstraints corresponds to."""
-    name = str((scc.get("metadata") or {}).get("name") or "")
+    """The Pod Security Standard an OpenShift SecurityContextConstraints corresponds to.
+
+    Capabilities count: an SCC that allows one beyond the baseline set (``SYS_RESOURCE``, ``NET_ADMIN``)
+    needs ``privileged``; ``baseline`` would reject its pods.
+    """
+    meta = scc.get("metadata")
+    name = str(meta.get("name") or "") if isinstance(meta, dict) else ""
     if name in ("restricted", "restricted-v2", "nonroot", "nonroot-v2"):
         return "restricted"
-    if scc.get("allowPrivilegedContainer") or scc.get("allowHostNetwork") or scc.get("allowHostPID"):
-        return "privileged"
-    if scc.get("allowHostDirVolumePlugin") or scc.get("allowHostPorts") or scc.get("allowHostIPC"):
+    if scc_reasons(scc):
         return "privileged"
     return "baseline"
 
@@ -77,11 +101,20 @@ class PoliciesTranslator(BaseTranslator):
         """Look at the whole input once before the objects go through."""
         levels: dict[str, str] = {}
         for obj in ctx.of_kind("PodSecurityPolicy"):
-            levels[str(obj["metadata"]["name"])] = psp_level(obj.get("spec"))
+            levels[_name(obj)] = psp_level(obj.get("spec"))
         sccs: dict[str, str] = {}
         for obj in ctx.of_kind("SecurityContextConstraints"):
-            name = str(obj["metadata"]["name"])
+            name = _name(obj)
             sccs[name] = scc_level(obj)
+            reasons = scc_reasons(obj)
+            if reasons:
+                ctx.manual(
+                    None,
+                    f"SECURITY: SecurityContextConstraints {name} allows {'; '.join(reasons)}: Pod Security Admission "
+                    "has no level between baseline and privileged, so the namespaces that used it need "
+                    f"{ENFORCE}=privileged (baseline would reject their pods); narrow it again with a policy engine "
+                    "(Kyverno, Gatekeeper) if that is too wide",
+                )
         if not levels and not sccs:
             ctx.state[self.name] = {}
             return
@@ -102,12 +135,14 @@ class PoliciesTranslator(BaseTranslator):
             if found:
                 grants[(str(role["kind"]), str(meta.get("namespace") or ""), str(meta.get("name")))] = found
         per_ns: dict[str, str] = {}
+        used: set[str] = set()
 
         def grant(ns: str, policy: str) -> None:
             kind, _, name = policy.partition(":")
             level = (levels if kind == "psp" else sccs).get(name)
             if level is None or not ns:
                 return
+            used.add(policy)
             if ns not in per_ns or _ORDER[level] > _ORDER[per_ns[ns]]:
                 per_ns[ns] = level
 
@@ -125,10 +160,22 @@ class PoliciesTranslator(BaseTranslator):
                 for p in policies:
                     grant(ns, p)
         for scc in ctx.of_kind("SecurityContextConstraints"):
-            for user in scc.get("users") or []:
+            for user in _list(scc.get("users")):
                 parts = str(user).split(":")
                 if len(parts) == 4 and parts[:2] == ["system", "serviceaccount"]:
-                    grant(parts[2], f"scc:{scc['metadata']['name']}")
+                    grant(parts[2], f"scc:{_name(scc)}")
+            for group in _list(scc.get("groups")):
+                if str(group).startswith("system:serviceaccounts:"):
+                    grant(str(group).split(":", 2)[2], f"scc:{_name(scc)}")
+        for kind, table, what in (("psp", levels, "PodSecurityPolicy"), ("scc", sccs, "SecurityContextConstraints")):
+            for name, level in sorted(table.items()):
+                if f"{kind}:{name}" not in used:
+                    ctx.manual(
+                        None,
+                        f"{what} {name} (Pod Security level {level}) is bound to no namespace in the bundle, so no "
+                        f"namespace gets its replacement: label the namespaces whose pods used it with {ENFORCE}="
+                        f"{level} on the target",
+                    )
         ctx.state[self.name] = per_ns
         present = {str((n.get("metadata") or {}).get("name")) for n in ctx.of_kind("Namespace")}
         for ns, level in sorted(per_ns.items()):

@@ -35,6 +35,8 @@ class Translation:
         translators: the chain that ran, in order.
         input_count: objects in the input.
         residue: source-provider residue still in the output (``lint`` fills this in).
+        source_evidence: when the source provider was detected (``lint`` without ``--from``), the weighed
+            provider-bound items it was detected from.
     """
 
     bundle: Any
@@ -47,6 +49,7 @@ class Translation:
     input_count: int = 0
     mappings: dict[str, Any] = attrs.field(factory=dict)
     residue: tuple[str, ...] = ()
+    source_evidence: tuple[str, ...] = ()
 
     @property
     def needs_attention(self) -> bool:
@@ -97,16 +100,40 @@ class Translation:
         if self.residue:
             parts.append(f"\nSTILL {self.source.upper()}-SPECIFIC:")
             parts += [f"  - {r}" for r in self.residue]
+        if self.source_evidence:
+            parts.append(f"\nSOURCE DETECTED AS {self.source.upper()} FROM:")
+            parts += [f"  - {e}" for e in self.source_evidence[:20]]
         if self.changes:
             parts.append("\nCHANGES:")
+            extra = self._extra_columns()
             rows = [
-                (str(c.ref), c.path or "(object)", c.op, _value(c.old), _value(c.new), c.translator, c.reason)
+                (
+                    str(c.ref),
+                    c.path or "(object)",
+                    c.op,
+                    _value(c.old),
+                    _value(c.new),
+                    c.translator,
+                    c.reason,
+                    *(getattr(c, col) or "-" for col in extra),
+                )
                 for c in self.changes
             ]
             parts.append(
-                text_table(["object", "path", "op", "old", "new", "translator", "reason"], rows, max_rows=max_changes)
+                text_table(
+                    ["object", "path", "op", "old", "new", "translator", "reason", *extra], rows, max_rows=max_changes
+                )
             )
         return "\n".join(parts)
+
+    def _extra_columns(self) -> list[str]:
+        """The ``confidence`` and ``tier`` columns, shown when a change has a value not verified or a tier change."""
+        cols = []
+        if any(c.confidence and c.confidence != "verified" for c in self.changes):
+            cols.append("confidence")
+        if any(c.tier for c in self.changes):
+            cols.append("tier")
+        return cols
 
     def __str__(self) -> str:
         return self.to_text()
@@ -132,11 +159,21 @@ class Translation:
         if self.residue:
             parts.append(html_table(["residue"], [(r,) for r in self.residue], title="Still source-specific"))
         if self.changes:
+            extra = self._extra_columns()
             parts.append(
                 html_table(
-                    ["object", "path", "op", "old", "new", "translator", "reason"],
+                    ["object", "path", "op", "old", "new", "translator", "reason", *extra],
                     [
-                        (str(c.ref), c.path or "(object)", c.op, _value(c.old), _value(c.new), c.translator, c.reason)
+                        (
+                            str(c.ref),
+                            c.path or "(object)",
+                            c.op,
+                            _value(c.old),
+                            _value(c.new),
+                            c.translator,
+                            c.reason,
+                            *(getattr(c, col) or "-" for col in extra),
+                        )
                         for c in self.changes
                     ],
                     title="Changes",
@@ -166,5 +203,6 @@ class Translation:
             "manual_actions": [a.to_dict() for a in self.manual_actions],
             "warnings": [w.to_dict() for w in self.warnings],
             "residue": list(self.residue),
+            "source_evidence": list(self.source_evidence),
             "changes": [c.to_dict() for c in self.changes],
         }

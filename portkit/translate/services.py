@@ -16,6 +16,7 @@ from portkit.translate._base import BaseTranslator, Context, Item
 
 __all__ = ["ServicesTranslator"]
 
+_SOURCE_RANGES_ANN = "service.beta.kubernetes.io/load-balancer-source-ranges"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 
 
@@ -30,9 +31,19 @@ def _seconds(raw: str) -> float | None:
 def _normalize(raw: str, fmt: str | None) -> Any:
     if fmt in ("seconds", "duration"):
         return _seconds(raw)
+    if fmt == "milliseconds":
+        m = _DURATION.match(raw)
+        if not m:
+            return None
+        return _seconds(raw) if m.group(2) else float(m.group(1)) / 1000
     if fmt in ("lower", "upper", "title"):
         return raw.lower()
     return raw
+
+
+def _list_items(raw: str) -> list[str]:
+    """The items of a comma-separated annotation value (IBM ``enable-features: "nlb,proxy-protocol"``)."""
+    return [i.strip().lower() for i in raw.split(",") if i.strip()]
 
 
 def _render(value: Any, fmt: str | None) -> str | None:
@@ -42,6 +53,8 @@ def _render(value: Any, fmt: str | None) -> str | None:
         number = float(value)
         text = str(int(number)) if number == int(number) else str(number)
         return text + ("s" if fmt == "duration" else "")
+    if fmt == "milliseconds":
+        return str(round(float(value) * 1000))
     text = str(value)
     if fmt == "lower":
         return text.lower()
@@ -70,6 +83,18 @@ class ServicesTranslator(BaseTranslator):
                     continue
                 raw = str(anns[b.annotation])
                 kind = LB_CONCEPTS[concept]
+                if kind == "bool" and b.format == "list":
+                    items = _list_items(raw)
+                    if b.on_value is not None and b.on_value.lower() in items:
+                        found[concept] = (True, b)
+                        others = [i for i in items if i != b.on_value.lower()]
+                        if others:
+                            item.warn(
+                                f"{b.annotation}={raw!r}: {', '.join(others)} dropped (only {b.on_value} has an "
+                                "equivalent)"
+                            )
+                        break
+                    continue  # the list names other features only: the annotation is reported as a whole
                 if kind == "bool":
                     if b.on_value is not None and raw.lower() == b.on_value.lower():
                         found[concept] = (True, b)
@@ -125,6 +150,13 @@ class ServicesTranslator(BaseTranslator):
             if kind == "manual":
                 self._manual(item, concept, value, b, target_bindings, ctx, dst)
                 continue
+            if (
+                concept == "internal"
+                and value is True
+                and (not target_bindings or (dst is not None and not dst.external))
+            ):
+                self._internal_to_public(item, b, anns, ctx)
+                continue
             if kind == "drop" or not target_bindings:
                 if kind == "bool" and value is False:
                     continue  # "off" is every provider's default: nothing is lost
@@ -142,7 +174,12 @@ class ServicesTranslator(BaseTranslator):
                 rendered = _render(value, tb.format)
                 if rendered is None:
                     continue
-            if desired.get(tb.annotation) != rendered:
+            current = desired.get(tb.annotation)
+            if tb.format == "list" and isinstance(current, str) and current.strip():
+                items = _list_items(current)
+                if rendered.lower() not in items:
+                    desired[tb.annotation] = f"{current},{rendered}"
+            elif current != rendered:
                 desired[tb.annotation] = rendered
             if tb.confidence != "verified":
                 item.warn(
@@ -151,6 +188,28 @@ class ServicesTranslator(BaseTranslator):
                 )
         self._apply_annotations(item, anns, desired, found, ctx)
         self._fields(item, ctx, src, dst, is_lb)
+
+    def _internal_to_public(self, item: Item, b: ConceptBinding, anns: dict[str, Any], ctx: Context) -> None:
+        """An internal-only load balancer would get a public address on the target: a person decides."""
+        dst = ctx.target.load_balancer
+        how = (
+            "a public IP attached to a worker node"
+            if dst is not None and not dst.external
+            else "a public load balancer"
+            if dst is not None
+            else "whatever load balancer the target cluster runs"
+        )
+        ports = ", ".join(
+            f"{p.get('port')}/{p.get('protocol', 'TCP')}"
+            for p in item.get("spec", "ports") or []
+            if isinstance(p, dict)
+        )
+        item.manual(
+            f"SECURITY: internal-only load balancer ({b.annotation}={anns.get(b.annotation)}) becomes {how} on "
+            f"{ctx.target.name}: ports {ports or '?'} would be reachable from the internet. Keep it internal "
+            "(spec.type ClusterIP or NodePort behind a private network, or the target's internal load balancer if "
+            "it has one) or restrict it with a firewall before applying"
+        )
 
     def _manual(
         self,
@@ -164,6 +223,16 @@ class ServicesTranslator(BaseTranslator):
     ) -> None:
         target = ctx.target.name
         if concept == "tls_certificate":
+            ports = _tls_ports(item)
+            if dst is None or not dst.tls or not target_bindings:
+                item.manual(
+                    f"SECURITY: TLS was terminated at the {ctx.source.name} load balancer ({b.annotation}={value}) for "
+                    f"{ports or 'its TLS ports'}; {target} load balancers do not terminate TLS, so those ports would "
+                    "pass the clients' TLS to backends that serve plain HTTP there: terminate TLS in the ingress "
+                    "controller (give it the certificate via cert-manager or a TLS Secret) and point those ports at "
+                    "its TLS port (e.g. targetPort https)"
+                )
+                return
             if dst is not None and dst.tls and target_bindings:
                 item.manual(
                     f"TLS certificate at the load balancer ({b.annotation}={value}) does not move: upload the "
@@ -244,11 +313,27 @@ class ServicesTranslator(BaseTranslator):
             for key, hint in dst.required.items():
                 if key not in anns_now:
                     item.warn(hint)
-        if item.get("spec", "loadBalancerSourceRanges") and dst is not None and not dst.source_ranges:
-            item.warn(
-                f"loadBalancerSourceRanges is kept but {target} load balancers do not enforce it: restrict access "
-                "with a NetworkPolicy or firewall"
-            )
+        ranges_ann = (item.get("metadata", "annotations") or {}).get(_SOURCE_RANGES_ANN)
+        for form, ranges in (
+            ("spec.loadBalancerSourceRanges", item.get("spec", "loadBalancerSourceRanges")),
+            (f"annotation {_SOURCE_RANGES_ANN}", ranges_ann),
+        ):
+            if ranges and dst is not None and not dst.source_ranges:
+                item.manual(
+                    f"SECURITY: {form} ({ranges}) is kept but {target} load balancers do not enforce it: the service "
+                    "would be open to every address; restrict access with a firewall or a NetworkPolicy"
+                )
+        if dst is not None:
+            bad = [
+                f"{p.get('name') or p.get('port')} ({p.get('port')}/{p.get('protocol')})"
+                for p in item.get("spec", "ports") or []
+                if isinstance(p, dict) and str(p.get("protocol") or "TCP").upper() not in dst.protocols
+            ]
+            if bad:
+                item.manual(
+                    f"ports {', '.join(bad)} use a protocol {target} load balancers cannot serve (they serve "
+                    f"{', '.join(dst.protocols)}): expose them another way (NodePort, hostPort) or move them"
+                )
         ip = item.get("spec", "loadBalancerIP")
         if ip:
             item.remove(("spec", "loadBalancerIP"), f"{ip} belongs to {ctx.source.name}")
@@ -262,6 +347,25 @@ class ServicesTranslator(BaseTranslator):
             "public load-balancer addresses change with the move: plan the DNS switch (external-dns annotations are "
             "kept)",
         )
+
+
+def _tls_ports(item: Item) -> str:
+    """The ports TLS was terminated on (an ``*-ssl-ports`` annotation, else 443), as 'port 443 (https →
+    targetPort http)'."""
+    anns = item.get("metadata", "annotations") or {}
+    wanted_raw = next((str(v) for k, v in anns.items() if str(k).endswith("ssl-ports")), "")
+    wanted = {w.strip() for w in wanted_raw.split(",") if w.strip()}
+    out = []
+    for p in item.get("spec", "ports") or []:
+        if not isinstance(p, dict):
+            continue
+        name, port = p.get("name"), p.get("port")
+        if wanted and "*" not in wanted and str(name) not in wanted and str(port) not in wanted:
+            continue
+        if not wanted and port != 443:
+            continue
+        out.append(f"port {port} ({name or port} → targetPort {p.get('targetPort', port)})")
+    return ", ".join(out)
 
 
 def _target_annotations(ctx: Context, concept: str) -> set[str]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from portkit.profiles import StorageClassSpec, StorageProfile, format_gi, parse_quantity
 from portkit.translate._base import BaseTranslator, Context, Item
+from portkit.translate._util import POD_KINDS, pod_spec_path
 
 __all__ = ["StorageTranslator"]
 
@@ -26,7 +27,15 @@ _PVC_CONTROLLER_ANNOTATIONS = (
     "pv.kubernetes.io/bind-completed",
     "pv.kubernetes.io/bound-by-controller",
     "volume.beta.kubernetes.io/storage-class",
+    "volume.kubernetes.io/storage-resizer",
+    "pv.kubernetes.io/migrated-to",
 )
+_INTREE = ("awsElasticBlockStore", "gcePersistentDisk", "azureDisk", "azureFile", "cinder")
+_ENCRYPTION_PARAMS = ("encrypted", "kmsKeyId", "diskEncryptionSetID", "disk-encryption-kms-key", "encryption")
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).lower() in ("true", "yes", "1") if not isinstance(value, bool) else value
 
 
 class _Plan:
@@ -36,6 +45,8 @@ class _Plan:
         self.custom: dict[str, dict[str, Any]] = {}  # custom StorageClass objects in the bundle, by name
         self.tiers: dict[str, str] = {}  # class name -> tier (source side)
         self.in_bundle: set[str] = set()  # every StorageClass name the bundle defines
+        self.pv_claims: dict[tuple[str, str], dict[str, Any]] = {}  # (ns, claim) -> the PV it was bound to
+        self.pv_names: dict[str, dict[str, Any]] = {}  # PV name -> PV
 
 
 class StorageTranslator(BaseTranslator):
@@ -52,9 +63,10 @@ class StorageTranslator(BaseTranslator):
             "VolumeSnapshot",
             "VolumeSnapshotContent",
             "PersistentVolume",
+            *POD_KINDS,
         }
     )
-    description = "storage classes (by tier), sizes, access modes, snapshot classes, PVs"
+    description = "storage classes (by tier), sizes, access modes, snapshot classes, PVs, pod volumes"
 
     def begin(self, ctx: Context) -> None:
         """Look at the whole input once before the objects go through."""
@@ -71,6 +83,13 @@ class StorageTranslator(BaseTranslator):
             if src is not None and prov in src.provisioners:
                 plan.custom[name] = sc
                 plan.tiers[name] = src.tier_of(prov, sc.get("parameters") or {}) or "ssd"
+        for pv in ctx.of_kind("PersistentVolume"):
+            raw_meta = pv.get("metadata")
+            meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
+            plan.pv_names[str(meta.get("name"))] = pv
+            ref = (pv.get("spec") or {}).get("claimRef") if isinstance(pv.get("spec"), dict) else None
+            if isinstance(ref, dict) and ref.get("name"):
+                plan.pv_claims[(str(ref.get("namespace") or ""), str(ref["name"]))] = pv
         ctx.state[self.name] = plan
 
     # -- class choice ------------------------------------------------------------------------------
@@ -102,7 +121,7 @@ class StorageTranslator(BaseTranslator):
             return None, "", dst.get_class(name)
         if name in plan.custom:
             tier = plan.tiers[name]
-            return None, "", dst.for_tier(tier)
+            return None, "", dst.for_tier(tier) or dst.default()
         spec = src.get_class(name) if src is not None else None
         if spec is not None:
             chosen = dst.for_tier(spec.tier)
@@ -173,10 +192,18 @@ class StorageTranslator(BaseTranslator):
             return
         name = spec.get("storageClassName")
         if name == "":
-            return  # explicitly no class: static binding, left alone
+            return  # explicitly no class: static binding (see _static_claim)
         new, reason, target = self._target_for(name if isinstance(name, str) else None, ctx, plan)
         if new is not None and new != name:
-            item.set((*path, "storageClassName"), new, reason)
+            src_spec = ctx.source.storage.get_class(name) if (ctx.source.storage and isinstance(name, str)) else None
+            tier = f"{src_spec.tier} → {target.tier}" if src_spec and target and src_spec.tier != target.tier else ""
+            item.set(
+                (*path, "storageClassName"),
+                new,
+                reason,
+                confidence=target.confidence if target is not None else "",
+                tier=tier,
+            )
         elif new is None and isinstance(name, str) and target is None and name not in plan.in_bundle:
             src = ctx.source.storage
             if src is not None and src.get_class(name) is None:
@@ -186,6 +213,21 @@ class StorageTranslator(BaseTranslator):
                 )
         spec = item.get(*path)
         self._check_claim(item, path, spec, target, claim_name, ctx)
+        if target is not None and new is not None:
+            self._tier_note(item, name if isinstance(name, str) else None, target, ctx)
+
+    def _tier_note(self, item: Item, name: str | None, target: StorageClassSpec, ctx: Context) -> None:
+        """A performance downgrade, or a class the target profile is not sure of, is a warning of its own."""
+        src = ctx.source.storage
+        spec = src.get_class(name) if (src is not None and name) else None
+        order = {"hdd": 0, "ssd": 1, "fast-ssd": 2}
+        if spec is not None and order.get(target.tier, 9) < order.get(spec.tier, -1):
+            item.warn(
+                f"performance tier {spec.tier} → {target.tier}: {ctx.target.name} has no {spec.tier} class, "
+                f"{target.name} is slower than {name}; map another class with --map storageclass:{name}=CLASS"
+            )
+        if target.confidence != "verified":
+            item.warn(f"storage class {target.name} is {target.confidence} in the {ctx.target.name} profile: check it")
 
     # -- objects -------------------------------------------------------------------------------------
 
@@ -196,6 +238,10 @@ class StorageTranslator(BaseTranslator):
             return
         plan: _Plan = ctx.state[self.name]
         kind = item.kind
+        if kind in POD_KINDS:
+            self._pod_volumes(item, ctx, plan, dst)
+            if kind != "StatefulSet":
+                return
         if kind == "PersistentVolumeClaim":
             self._pvc(item, ctx, plan)
         elif kind == "StatefulSet":
@@ -212,23 +258,89 @@ class StorageTranslator(BaseTranslator):
         elif kind in ("VolumeSnapshot", "VolumeSnapshotContent"):
             self._snapshot(item, ctx, dst)
         elif kind == "PersistentVolume":
-            self._pv(item, ctx)
+            self._pv(item, ctx, plan, dst)
+
+    def _pod_volumes(self, item: Item, ctx: Context, plan: _Plan, dst: StorageProfile) -> None:
+        """Generic ephemeral volumes are claims too; inline CSI volumes of a source driver cannot mount."""
+        spec_path = pod_spec_path(item.obj)
+        volumes = item.get(*spec_path, "volumes") if spec_path is not None else None
+        if not isinstance(volumes, list) or spec_path is None:
+            return
+        src = ctx.source.storage
+        for i, vol in enumerate(volumes):
+            if not isinstance(vol, dict):
+                continue
+            vname = vol.get("name", i)
+            if isinstance(vol.get("ephemeral"), dict):
+                path: tuple[str | int, ...] = (*spec_path, "volumes", i, "ephemeral", "volumeClaimTemplate", "spec")
+                self._claim(item, path, ctx, plan, f"ephemeral volume {vname}")
+            driver = vol.get("csi", {}).get("driver") if isinstance(vol.get("csi"), dict) else None
+            if (
+                isinstance(driver, str)
+                and src is not None
+                and driver in src.provisioners
+                and driver not in dst.provisioners
+            ):
+                attrs_ = vol["csi"].get("volumeAttributes")
+                what = ", ".join(f"{k}={v}" for k, v in attrs_.items()) if isinstance(attrs_, dict) else ""
+                item.manual(
+                    f"volume {vname} is mounted by the {ctx.source.name} CSI driver {driver}"
+                    + (f" ({what})" if what else "")
+                    + f", which {ctx.target.name} does not have: copy the data to the target (a PersistentVolumeClaim "
+                    "of a target class, or an object store the application reads) and change the volume"
+                )
+            for intree in _INTREE:
+                if vol.get(intree) is not None:
+                    item.manual(
+                        f"volume {vname} mounts a {ctx.source.name} disk directly ({intree}): create a "
+                        "PersistentVolumeClaim on the target, move the data (Velero) and mount the claim"
+                    )
 
     def _pvc(self, item: Item, ctx: Context, plan: _Plan) -> None:
         src = ctx.source.storage
         annotations = item.get("metadata", "annotations") or {}
-        for key in list(annotations):
+        for key in list(annotations) if isinstance(annotations, dict) else []:
             if key in _PVC_CONTROLLER_ANNOTATIONS or (src is not None and key in src.controller_annotations):
                 item.remove(("metadata", "annotations", key), "written by the source cluster's volume controller")
-        if item.get("spec", "volumeName"):
+        volume = item.get("spec", "volumeName")
+        if volume:
             item.remove(
                 ("spec", "volumeName"),
                 "pinned to a source PersistentVolume; the target provisions a new volume (data moves separately)",
             )
+            if item.get("spec", "storageClassName") == "":
+                self._static_claim(item, ctx, plan, str(volume))
         self._claim(item, ("spec",), ctx, plan, f"{item.namespace}/{item.name}")
         source = item.get("spec", "dataSource") or item.get("spec", "dataSourceRef")
         if isinstance(source, dict) and source.get("kind") == "VolumeSnapshot":
             item.warn("restores from a VolumeSnapshot; source snapshots do not exist on the target")
+
+    def _static_claim(self, item: Item, ctx: Context, plan: _Plan, volume: str) -> None:
+        """A claim bound by name to an existing volume (``storageClassName: ""``): without that volume it could
+        never bind, so the target's default class provisions an empty one and the data move is a manual action."""
+        dst = ctx.target.storage
+        default = dst.default() if dst is not None else None
+        claim = f"{item.namespace}/{item.name}"
+        if default is None:
+            item.manual(
+                f'claim {claim} was bound to the existing volume {volume} (storageClassName ""): {ctx.target.name} '
+                "has no default class, so it can never bind: create a volume for it on the target and bind it"
+            )
+            return
+        item.set(
+            ("spec", "storageClassName"),
+            default.name,
+            f"was statically bound to {volume}; without that volume only a class can provision one",
+        )
+        pv = plan.pv_names.get(volume)
+        handle = (pv or {}).get("spec", {}).get("csi", {}).get("volumeHandle") if isinstance(pv, dict) else None
+        item.manual(
+            f"claim {claim} was bound to the existing volume {volume}"
+            + (f" (disk {handle})" if handle else "")
+            + f"; on {ctx.target.name} it gets a new, EMPTY volume of class {default.name}: move the data with "
+            "Velero (portkit migrate --volumes velero), or restore it from a snapshot/backup, and check it with "
+            "portkit verify-data"
+        )
 
     def _storage_class(self, item: Item, ctx: Context, plan: _Plan, dst: StorageProfile) -> None:
         name = item.name
@@ -253,7 +365,26 @@ class StorageTranslator(BaseTranslator):
             dropped = sorted(set(params) - set(target.parameters))
             if dropped:
                 item.warn(f"{ctx.source.name} parameters {', '.join(dropped)} have no {ctx.target.name} equivalent")
-        item.set(("volumeBindingMode",), target.binding_mode, reason)
+        if isinstance(params, dict):
+            encryption = {
+                k: v for k, v in params.items() if (k in _ENCRYPTION_PARAMS and _truthy(v)) or k == "kmsKeyId"
+            }
+            if encryption and not target.encrypted:
+                listed = ", ".join(f"{k}={v}" for k, v in encryption.items())
+                item.manual(
+                    f"StorageClass {name} encrypts volumes at rest ({listed}); "
+                    f"the {ctx.target.name} class it becomes ({target.name}) does not promise encryption at rest: "
+                    "use an encrypted class on the target (map it with --map storageclass:OLD=NEW) or accept "
+                    "unencrypted volumes knowingly"
+                )
+        mode = item.get("volumeBindingMode")
+        if mode is None:
+            item.set(("volumeBindingMode",), target.binding_mode, reason)
+        elif mode != target.binding_mode:
+            item.warn(
+                f"volumeBindingMode {mode} kept (the {ctx.target.name} class {target.name} uses "
+                f"{target.binding_mode}): the re-created class binds as it did on the source"
+            )
         if item.get("allowVolumeExpansion") is not None or target.allow_expansion:
             item.set(("allowVolumeExpansion",), target.allow_expansion, reason)
         if item.get("allowedTopologies") is not None:
@@ -297,12 +428,44 @@ class StorageTranslator(BaseTranslator):
         if from_source:
             item.drop("a snapshot of a source volume; provider snapshots are not portable (move data with Velero)")
 
-    def _pv(self, item: Item, ctx: Context) -> None:
+    def _pv(self, item: Item, ctx: Context, plan: _Plan, dst: StorageProfile) -> None:
+        """PVs of the source's drivers are left out; a dynamically provisioned one with a record, one of an
+        existing disk (Retain, static, a volumeHandle) with a manual action naming disk, claim and the ways
+        to move the data. A PV of a driver the target also has is kept."""
         src = ctx.source.storage
         driver = item.get("spec", "csi", "driver")
-        intree = any(
-            item.get("spec", k) is not None
-            for k in ("awsElasticBlockStore", "gcePersistentDisk", "azureDisk", "azureFile", "cinder")
+        intree = next((k for k in _INTREE if item.get("spec", k) is not None), None)
+        anns = item.get("metadata", "annotations")
+        anns = anns if isinstance(anns, dict) else {}
+        provisioned_by = anns.get("pv.kubernetes.io/provisioned-by")
+        known = src is not None and (driver in src.provisioners or provisioned_by in src.provisioners)
+        if not (known or intree or (isinstance(driver, str) and driver not in dst.provisioners and src is not None
+                                    and driver in ctx.source.detect_provisioners)):  # fmt: skip
+            return
+        claim_ref = item.get("spec", "claimRef")
+        claim = (
+            f"{claim_ref.get('namespace') or item.namespace or '?'}/{claim_ref.get('name')}"
+            if isinstance(claim_ref, dict) and claim_ref.get("name")
+            else None
         )
-        if (src is not None and driver in src.provisioners) or intree:
-            item.drop("pinned to a source volume (driver, volumeHandle, zone); the target provisions its own")
+        dynamic = (
+            bool(provisioned_by) and item.get("spec", "persistentVolumeReclaimPolicy", default="Delete") == "Delete"
+        )
+        where = f"driver {driver}" if driver else f"in-tree {intree}"
+        if dynamic and claim is not None:
+            item.drop(
+                f"dynamically provisioned by {provisioned_by} for claim {claim} ({where}); the claim is provisioned "
+                f"by a {ctx.target.name} class instead (the data moves with Velero)"
+            )
+            return
+        handle = item.get("spec", "csi", "volumeHandle") or (
+            str(item.get("spec", intree)) if intree is not None else None
+        )
+        item.drop(f"an existing {ctx.source.name} disk ({where}, {handle}); it does not exist on {ctx.target.name}")
+        item.manual(
+            f"PersistentVolume {item.name} is an existing {ctx.source.name} volume ({where}, handle {handle})"
+            + (f" bound to claim {claim}" if claim else "")
+            + f": it does not move; on {ctx.target.name} the claim gets a new, EMPTY volume. Move the data with "
+            "Velero (portkit migrate --volumes velero), or restore it from a snapshot/backup into a target "
+            "volume, and check it with portkit verify-data"
+        )

@@ -101,7 +101,20 @@ class TopologyTranslator(BaseTranslator):
         zones = ctx.mappings.zones
         if key in (ZONE, REGION) and value in zones:
             new = zones[value]
-            return _Decision(key, new or None, f"user mapping zone:{value}={new}")
+            warning = ""
+            if new and key == ZONE and dst is not None and (dst.zones or dst.zone_pattern) and not dst.is_zone(new):
+                warning = (
+                    f"zone {new} (mapped from {value}) is not a zone the {ctx.target.name} profile knows: check it"
+                )
+            return _Decision(key, new or None, f"user mapping zone:{value}={new}", warning)
+        if key == ZONE and src.is_fault_domain(value) and not (dst is not None and dst.is_zone(value)):
+            return _Decision(
+                key,
+                None,
+                f"{value} is a {ctx.source.name} fault-domain number of non-zonal nodes, not a zone",
+                f"zone value {value} removed: a {ctx.source.name} fault domain, not a zone; no {ctx.target.name} "
+                "node has it",
+            )
         if key == REGION and src.is_region(value) and not (dst is not None and dst.is_region(value)):
             city = src.regions.get(value)
             new_region = dst.region_in_city(city) if (dst is not None and city) else None
@@ -235,12 +248,21 @@ class TopologyTranslator(BaseTranslator):
         if isinstance(terms, list):
             for i in range(len(terms)):
                 self._expressions(item, (*req, i, "matchExpressions"), ctx)
-            kept = [t for t in item.get(*req) or [] if not (isinstance(t, dict) and not t)]
-            if len(kept) != len(item.get(*req) or []):
-                if kept:
-                    item.set(req, kept, "terms left empty")
-                else:
-                    item.remove((*na, "requiredDuringSchedulingIgnoredDuringExecution"), "no node selector terms left")
+            now = item.get(*req) or []
+            emptied = [i for i, t in enumerate(now) if isinstance(t, dict) and not t]
+            if emptied:
+                # terms are ORed: a term left without constraints matches every node, so the requirement as a
+                # whole now does too; dropping only that term would narrow placement to the other terms.
+                item.remove(
+                    (*na, "requiredDuringSchedulingIgnoredDuringExecution"),
+                    f"term {emptied[0] + 1} named only {ctx.source.name} node labels or zones; the terms are ORed",
+                )
+                if len(now) > 1:
+                    item.warn(
+                        f"required node affinity removed as a whole: term {emptied[0] + 1} of {len(now)} named only "
+                        f"{ctx.source.name} node labels or zones and the terms are ORed (keeping the others would "
+                        "narrow placement to them); add target constraints if the pods need them"
+                    )
         pref = (*na, "preferredDuringSchedulingIgnoredDuringExecution")
         prefs = item.get(*pref)
         if isinstance(prefs, list):

@@ -22,12 +22,17 @@ from portkit.volumes.base import (
 from portkit.volumes.migrate import CLAIM_RESOURCES, migrate_volumes
 from portkit.volumes.result import VolumeMoveResult, VolumeRow
 from portkit.volumes.velero import VeleroCLI, VeleroMover, VeleroOperationError, parse_objects, refresh_volumes
+from portkit.volumes.verify import DEFAULT_IMAGE, ClaimCheck, DataVerifyError, DataVerifyResult, verify_data
 
 __all__ = [
     "CLAIM_RESOURCES",
     "DATA_PATHS",
+    "DEFAULT_IMAGE",
     "ClaimChange",
+    "ClaimCheck",
     "DataPath",
+    "DataVerifyError",
+    "DataVerifyResult",
     "ProgressCallback",
     "StorageMapping",
     "VeleroCLI",
@@ -42,4 +47,5 @@ __all__ = [
     "parse_objects",
     "refresh_volumes",
     "storage_class_mapping",
+    "verify_data",
 ]

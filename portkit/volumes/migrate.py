@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from portkit import observe
 from portkit.cluster import Cluster
 from portkit.errors import ConfigurationError
 from portkit.volumes.base import ProgressCallback, StorageMapping
@@ -40,6 +41,7 @@ def _load_state(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+@observe.step("volumes")
 def migrate_volumes(
     *,
     source: Cluster,

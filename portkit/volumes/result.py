@@ -66,6 +66,8 @@ class VolumeMoveResult:
         items_backed_up / items_restored: Velero's item counts.
         messages: portkit's notes (e.g. native snapshots across providers).
         seconds: wall time of the move.
+        bytes_backed_up / bytes_restored: volume data Velero moved (file-system backup or data mover; 0 for
+            the data paths ``none`` and ``native``), from its per-volume objects' progress.
     """
 
     backup: str
@@ -82,6 +84,8 @@ class VolumeMoveResult:
     items_restored: int = 0
     messages: tuple[str, ...] = ()
     seconds: float = 0.0
+    bytes_backed_up: int = 0
+    bytes_restored: int = 0
 
     @property
     def ok(self) -> bool:

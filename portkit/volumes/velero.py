@@ -11,10 +11,14 @@ selector, a data path), wait until the target's Velero server has synced the bac
 store, restore with ``--namespace-mappings``, the change-storage-class ConfigMap (written from the storage
 mapping, removed afterwards) and a resource-modifier ConfigMap (per-claim class and size changes of a
 translation, removed afterwards), then report every claim: source class/size → target class/size, phase.
+
+The velero process gets portkit's environment without any ``PORTKIT_*`` variable (so never the bundle key
+``PORTKIT_BUNDLE_KEY``) and without ``VELERO_NAMESPACE`` (see :mod:`portkit._childenv`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -22,12 +26,15 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from portkit import observe
+from portkit._childenv import child_environment
+from portkit._names import why_not_dns_label, why_not_dns_subdomain
 from portkit.cluster import Cluster
 from portkit.errors import ConfigurationError, NotFoundError, PortkitError, VolumeMoveError
 from portkit.volumes.base import (
@@ -55,9 +62,13 @@ __all__ = [
     "VeleroOperationError",
     "VeleroRun",
     "backup_args",
+    "check_namespaces",
+    "log_errors",
     "parse_objects",
     "parse_version",
     "restore_args",
+    "volume_bytes",
+    "volume_item_failures",
 ]
 
 log = logging.getLogger("portkit.volumes")
@@ -73,6 +84,64 @@ _TERMINAL = BACKUP_DONE | BACKUP_FAILED | {"Deleting"}
 _VERSION = re.compile(r"Version:\s*v?(\d+)\.(\d+)\.(\d+)(\S*)")
 _NAME_OK = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _CLI_HINT = "Check that the velero binary is the Velero CLI and matches the server version."
+_LOG_FIELD = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        try:
+            return str(json.loads(value))
+        except ValueError:
+            return value[1:-1]
+    return value
+
+
+def log_errors(text: str, *, limit: int = 12) -> tuple[str, ...]:
+    """The distinct error lines of a Velero log (logfmt): message, error and the item's fields."""
+    found: list[str] = []
+    for line in text.splitlines():
+        if "level=error" not in line:
+            continue
+        fields = dict(_LOG_FIELD.findall(line))
+        message = _unquote(fields.get("msg", ""))
+        if fields.get("error"):
+            message += f": {_unquote(fields['error'])}"
+        for key in ("resource", "namespace", "name", "pod", "volume", "persistentVolumeClaim"):
+            if fields.get(key):
+                message += f" [{key} {_unquote(fields[key])}]"
+        if message and message not in found:
+            found.append(message)
+    return tuple(found[:limit])
+
+
+_VOLUME_ITEMS = {
+    "backup": (("velero.io/v1", "PodVolumeBackup"), ("velero.io/v2alpha1", "DataUpload")),
+    "restore": (("velero.io/v1", "PodVolumeRestore"), ("velero.io/v2alpha1", "DataDownload")),
+}
+
+
+def volume_item_failures(cluster: Cluster, namespace: str, kind: str, name: str) -> list[str]:
+    """The per-volume items of a backup or restore that did not complete, with Velero's message for each:
+    PodVolumeBackups/Restores (file-system backup) and DataUploads/Downloads (data mover)."""
+    found: list[str] = []
+    for api_version, item_kind in _VOLUME_ITEMS[kind]:
+        try:
+            resource = cluster.resource_for(api_version, item_kind)
+            items = list(cluster.list(resource, namespace, label_selector=f"velero.io/{kind}-name={name}"))
+        except PortkitError:
+            continue  # Velero without that kind, or not readable: the error lines still tell
+        for item in items:
+            status = item.get("status") or {}
+            phase = str(status.get("phase") or "New")
+            if phase == "Completed":
+                continue
+            spec = item.get("spec") or {}
+            pod = spec.get("pod") or {}
+            what = (f"pod {pod.get('namespace')}/{pod.get('name')}, volume {spec.get('volume')}" if pod
+                    else f"claim {spec.get('sourceNamespace')}/{spec.get('sourcePVC') or spec.get('targetVolume')}")
+            found.append(f"{item_kind} {item['metadata']['name']} ({what}): {phase}"
+                         + (f": {status['message']}" if status.get("message") else ""))
+    return found
 
 
 class VeleroOperationError(VolumeMoveError):
@@ -80,7 +149,9 @@ class VeleroOperationError(VolumeMoveError):
 
     Attributes: ``operation`` (backup/restore), ``name``, ``phase`` (the last one seen; ``None`` when the
     object never appeared), ``failure_reason``, ``validation_errors``, ``errors`` and ``warnings`` (Velero's
-    counts), ``timed_out``.
+    counts), ``timed_out``, ``failures`` (the failing items and Velero's messages about them: per-volume
+    PodVolumeBackup/Restore and DataUpload/Download objects that did not complete, and the error lines of
+    ``velero backup|restore logs``).
     """
 
     def __init__(
@@ -96,7 +167,9 @@ class VeleroOperationError(VolumeMoveError):
         errors: int = 0,
         warnings: int = 0,
         timed_out: bool = False,
+        failures: Sequence[str] = (),
     ) -> None:
+        self.failures = tuple(failures)
         self.operation = operation
         self.name = name
         self.phase = phase
@@ -146,6 +219,48 @@ def parse_objects(text: str, *, what: str = "velero output") -> list[dict[str, A
     return [data]
 
 
+_DURATION = re.compile(r"([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_RESOURCE_POLICIES = ("none", "update")
+
+
+def _bad_value(why: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"{why}; nothing was passed to velero.",
+        hint="Velero takes Kubernetes names only: no '*', ',', ':', spaces or leading '-'.",
+    )
+
+
+def _check_label(value: object, what: str) -> str:
+    why = why_not_dns_label(value, what)
+    if why:
+        raise _bad_value(why)
+    return str(value)
+
+
+def _check_subdomain(value: object, what: str) -> str:
+    why = why_not_dns_subdomain(value, what)
+    if why:
+        raise _bad_value(why)
+    return str(value)
+
+
+def check_namespaces(namespaces: Sequence[str], namespace_map: Mapping[str, str] | None = None) -> None:
+    """Refuse namespaces and namespace-map entries that are not Kubernetes namespace names (``*``,
+    ``a,b``, ``--flag``, ``a:b``, ...) before any of them reaches a ``velero`` argument list.
+
+    Raises:
+        ConfigurationError: naming the bad value.
+    """
+    if isinstance(namespaces, str):
+        raise _bad_value(f"namespaces must be a list of names, not the string {namespaces!r}")
+    for ns in namespaces:
+        _check_label(ns, "Namespace")
+    for src, dst in (namespace_map or {}).items():
+        _check_label(src, "Namespace-map source")
+        _check_label(dst, "Namespace-map target")
+
+
 def parse_version(text: str) -> tuple[int, int, int] | None:
     """``(major, minor, patch)`` from ``velero version --client-only`` output, or None."""
     match = _VERSION.search(text)
@@ -169,6 +284,16 @@ def backup_args(
         )
     if not namespaces:
         raise ConfigurationError("A Velero backup needs at least one namespace.")
+    _check_subdomain(name, "Backup name")
+    check_namespaces(namespaces)
+    if storage_location:
+        _check_subdomain(storage_location, "Backup storage location")
+    for location in snapshot_locations:
+        _check_subdomain(location, "Volume snapshot location")
+    if ttl and not _DURATION.fullmatch(ttl):
+        raise _bad_value(f"Backup TTL {ttl!r} is not a duration such as 720h")
+    if selector is not None and (not isinstance(selector, str) or _CONTROL.search(selector)):
+        raise _bad_value(f"Label selector {selector!r} holds control characters")
     args = ["backup", "create", name, f"--include-namespaces={','.join(namespaces)}"]
     if selector:
         args.append(f"--selector={selector}")
@@ -200,7 +325,20 @@ def restore_args(
     existing_resource_policy: str | None = None,
     restore_volumes: bool = True,
 ) -> list[str]:
-    """The arguments of ``velero restore create`` (identity namespace mappings left out)."""
+    """The arguments of ``velero restore create`` (identity namespace mappings left out).
+
+    Every name is checked first (:class:`ConfigurationError` naming the bad one): no value can widen
+    the restore (``*``, ``a,b``) or be read as a flag.
+    """
+    _check_subdomain(name, "Restore name")
+    _check_subdomain(backup, "Backup name")
+    check_namespaces(namespaces, namespace_map)
+    if resource_modifier_configmap:
+        _check_subdomain(resource_modifier_configmap, "Resource-modifier ConfigMap name")
+    for resource in include_resources:
+        _check_subdomain(resource, "Resource")
+    if existing_resource_policy and existing_resource_policy not in _RESOURCE_POLICIES:
+        raise _bad_value(f"Existing-resource policy {existing_resource_policy!r} is not one of none, update")
     args = [
         "restore",
         "create",
@@ -240,11 +378,93 @@ def _dns_name(*parts: str) -> str:
     return text[:63].rstrip("-") or "portkit"
 
 
+#: Velero's per-volume objects of a backup / restore, whose ``status.progress.bytesDone`` count the data moved:
+#: file-system backup (PodVolumeBackup / PodVolumeRestore) and the CSI data mover (DataUpload / DataDownload).
+_DATA_OBJECTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "backup": (("velero.io/v1", "PodVolumeBackup"), ("velero.io/v2alpha1", "DataUpload")),
+    "restore": (("velero.io/v1", "PodVolumeRestore"), ("velero.io/v2alpha1", "DataDownload")),
+}
+
+
+def progress_bytes(objects: Sequence[Mapping[str, Any]]) -> int:
+    """The bytes done of Velero per-volume objects (``status.progress.bytesDone``, summed)."""
+    total = 0
+    for obj in objects:
+        progress = _status(obj).get("progress")
+        if isinstance(progress, Mapping):
+            total += _int(progress.get("bytesDone"))
+    return total
+
+
+def volume_bytes(cluster: Cluster, namespace: str, operation: str, name: str) -> int:
+    """Bytes of volume data Velero moved for backup (or restore) ``name``: the ``bytesDone`` of its
+    PodVolumeBackups and DataUploads (PodVolumeRestores and DataDownloads), found by Velero's
+    ``velero.io/backup-name`` (``restore-name``) label in Velero's namespace. 0 when none moved data or the
+    kinds are not served (data path ``none`` or ``native``, or a Velero without node agent)."""
+    selector = f"velero.io/{operation}-name={name}"
+    objects: list[Mapping[str, Any]] = []
+    for api_version, kind in _DATA_OBJECTS[operation]:
+        try:
+            objects += cluster.list(cluster.resource_for(api_version, kind), namespace, label_selector=selector)
+        except PortkitError as exc:  # kind not served, or not readable: no bytes to count from it
+            log.debug("Cannot list %s in %s for %s %s: %s", kind, namespace, operation, name, exc)
+    return progress_bytes(objects)
+
+
+@contextlib.contextmanager
+def _operation(operation: str, **attributes: Any) -> Iterator[observe.SpanHandle]:
+    """The span ``portkit.velero.<operation>`` and the operation's count (ok or failed)."""
+    obs = observe.current()
+    ok = False
+    try:
+        with obs.span(f"portkit.velero.{operation}", operation=operation, **attributes) as span:
+            try:
+                yield span
+            except VeleroOperationError as exc:  # Velero's own verdict on the span: phase, counts, reason
+                span.set(phase=exc.phase, errors=exc.errors, warnings=exc.warnings, timed_out=exc.timed_out,
+                         failure_reason=exc.failure_reason or None,
+                         error_messages=list(exc.validation_errors) or None)
+                raise
+            ok = True
+    finally:
+        obs.add("volume_operations", operation=operation, result="ok" if ok else "failed")
+
+
+def _record_done(span: observe.SpanHandle, operation: str, obj: Mapping[str, Any], data_bytes: int) -> None:
+    """Phase, items, errors, warnings and bytes of a finished backup or restore on its span and metrics."""
+    status = _status(obj)
+    raw = status.get("progress")
+    progress: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    items = _int(progress.get("itemsBackedUp" if operation == "backup" else "itemsRestored"))
+    span.set(phase=str(status.get("phase") or ""), items=items, total_items=_int(progress.get("totalItems")),
+             errors=_int(status.get("errors")), warnings=_int(status.get("warnings")), bytes=data_bytes)
+    obs = observe.current()
+    obs.add("volume_items", items, operation=operation)
+    obs.add("volume_bytes", data_bytes, operation=operation)
+
+
+def _local_cluster_velero(kubeconfig: str | os.PathLike[str] | None) -> str | None:
+    """The Velero CLI of a :class:`portkit.testing.LocalCluster` whose admin kubeconfig this is (its
+    ``state.json`` beside the kubeconfig names the binary that matches the cluster's Velero server)."""
+    if not kubeconfig:
+        return None
+    state = Path(kubeconfig).expanduser().parent / "state.json"
+    try:
+        data = json.loads(state.read_text())
+    except (OSError, ValueError):
+        return None
+    found = data.get("velero_binary") if isinstance(data, dict) else None
+    same = isinstance(data, dict) and str(data.get("kubeconfig")) == str(Path(kubeconfig).expanduser())
+    return str(found) if found and same else None
+
+
 class VeleroCLI:
     """The ``velero`` command for one cluster and one Velero namespace.
 
     Args:
-        binary: path of the ``velero`` executable; default ``$PORTKIT_VELERO`` or ``velero`` on ``PATH``.
+        binary: path of the ``velero`` executable; default ``$PORTKIT_VELERO``, ``velero`` on ``PATH``, or —
+            for a cluster started by :class:`portkit.testing.LocalCluster` with ``velero=True`` — the CLI
+            built for it.
         kubeconfig: passed as ``--kubeconfig`` (never taken from the environment silently).
         context: passed as ``--kubecontext``.
         namespace: Velero's namespace, passed as ``--namespace``.
@@ -262,10 +482,10 @@ class VeleroCLI:
         timeout: float = 120.0,
         check_version: bool = True,
     ) -> None:
-        self.binary = self._resolve(binary)
+        self.binary = self._resolve(binary, kubeconfig)
         self.kubeconfig = str(kubeconfig) if kubeconfig else None
         self.context = context or None
-        self.namespace = namespace
+        self.namespace = _check_label(namespace, "Velero namespace")
         self.timeout = timeout
         self._check_version = check_version
         self._version: str | None = None
@@ -289,8 +509,9 @@ class VeleroCLI:
         )
 
     @staticmethod
-    def _resolve(binary: str | os.PathLike[str] | None) -> str:
-        candidate = str(binary) if binary else os.environ.get("PORTKIT_VELERO") or shutil.which("velero")
+    def _resolve(binary: str | os.PathLike[str] | None, kubeconfig: str | os.PathLike[str] | None = None) -> str:
+        candidate = (str(binary) if binary else os.environ.get("PORTKIT_VELERO") or shutil.which("velero")
+                     or _local_cluster_velero(kubeconfig))
         if not candidate:
             raise ConfigurationError(
                 "No velero binary: none given, $PORTKIT_VELERO is unset and `velero` is not on PATH.",
@@ -324,8 +545,8 @@ class VeleroCLI:
         """Run ``velero ARGS`` (list, no shell); raise :class:`VolumeMoveError` on timeout or (``check``) failure."""
         argv = [self.binary, *args, *(self.global_args() if global_flags else [])]
         limit = self.timeout if timeout is None else timeout
-        env = dict(os.environ)
-        env.pop("VELERO_NAMESPACE", None)  # the namespace is always passed explicitly
+        # no PORTKIT_* variable (the bundle key) for the child; the namespace is always passed explicitly
+        env = child_environment(drop=("VELERO_NAMESPACE",))
         started = time.monotonic()
         shown = " ".join(args[:3])
         try:
@@ -377,6 +598,7 @@ class VeleroCLI:
     # -- reading -------------------------------------------------------------------------------------
     def get(self, kind: str, name: str) -> dict[str, Any] | None:
         """``velero KIND get NAME -o json`` as a dict, or None when it does not exist."""
+        _check_subdomain(name, f"Velero {kind} name")
         self.version()
         run = self.run([kind, "get", name, "-o", "json"], check=False)
         if run.returncode != 0:
@@ -527,6 +749,14 @@ class VeleroCLI:
                 )
             sleep(poll)
 
+    def error_lines(self, kind: str, name: str, *, limit: int = 12) -> tuple[str, ...]:
+        """The error lines of ``velero backup|restore logs NAME`` (message and error), or one line saying why the
+        logs could not be read."""
+        run = self.run([kind, "logs", name], check=False, timeout=min(self.timeout, 60.0))
+        if run.returncode != 0:
+            return (f"(Velero's {kind} logs could not be read: {self._error_text(run)})",)
+        return log_errors(run.stdout, limit=limit)
+
     def _failed(self, kind: str, name: str, phase: str, status: Mapping[str, Any]) -> VeleroOperationError:
         reason = str(status.get("failureReason") or "")
         validation = [str(v) for v in status.get("validationErrors") or []]
@@ -663,6 +893,7 @@ class VeleroMover:
         name: str | None = None,
     ) -> str:
         """Create a backup in the source and wait until it is Completed; returns its name."""
+        check_namespaces(namespaces)
         for note in self.notes():
             log.warning("%s", note)
         self.source_cli.storage_location(self.storage_location)
@@ -671,15 +902,20 @@ class VeleroMover:
             raise ConfigurationError(
                 f"{backup!r} is not a valid Velero backup name.", hint="Use lower-case letters, digits and '-'."
             )
-        if self.source_cli.get("backup", backup) is None:
-            self.source_cli.create_backup(
-                backup,
-                namespaces=list(namespaces),
-                selector=selector,
-                data_path=self.data_path,
-                storage_location=self.storage_location,
-            )
-        self.source_cli.wait("backup", backup, timeout=self.timeout, poll=self.poll, progress=progress)
+        with _operation("backup", backup=backup, namespaces=list(namespaces), data_path=self.data_path) as span:
+            if self.source_cli.get("backup", backup) is None:
+                self.source_cli.create_backup(
+                    backup,
+                    namespaces=list(namespaces),
+                    selector=selector,
+                    data_path=self.data_path,
+                    storage_location=self.storage_location,
+                )
+            try:
+                obj = self.source_cli.wait("backup", backup, timeout=self.timeout, poll=self.poll, progress=progress)
+            except VeleroOperationError as exc:
+                raise self._explained(exc, self.source, self.source_cli) from exc
+            _record_done(span, "backup", obj, volume_bytes(self.source, self.source_cli.namespace, "backup", backup))
         return backup
 
     def wait_synced(self, backup: str, progress: ProgressCallback | None = None) -> dict[str, Any]:
@@ -687,6 +923,10 @@ class VeleroMover:
 
         Velero syncs a storage location about once a minute (not on demand), so this may take a minute.
         """
+        with _operation("sync", backup=backup):
+            return self._wait_synced(backup, progress)
+
+    def _wait_synced(self, backup: str, progress: ProgressCallback | None) -> dict[str, Any]:
         deadline = time.monotonic() + self.sync_timeout
         reported = False
         while True:
@@ -721,6 +961,10 @@ class VeleroMover:
         The change-storage-class and resource-modifier ConfigMaps portkit writes for this restore are
         removed afterwards, whether the restore succeeded or not.
         """
+        check_namespaces(namespaces, namespace_map)  # before anything is read or written
+        _check_subdomain(backup, "Backup name")
+        if name is not None:
+            _check_subdomain(name, "Restore name")
         nsmap = {ns: (namespace_map or {}).get(ns, ns) for ns in namespaces}
         classes = storage_class_mapping(storage)
         claims = claim_changes(storage)
@@ -737,24 +981,31 @@ class VeleroMover:
         self.target_cli.storage_location(None)
         backup_obj = self.wait_synced(backup, progress)
         created: list[tuple[str, str]] = []
-        try:
-            modifier = self._write_configmaps(restore, classes, claims, created)
-            if self.target_cli.get("restore", restore) is None:
-                self.target_cli.create_restore(
-                    restore,
-                    backup=backup,
-                    namespaces=list(namespaces),
-                    namespace_map=nsmap,
-                    resource_modifier_configmap=modifier,
-                    include_resources=self.include_resources,
-                    existing_resource_policy=self.existing_resource_policy,
-                    restore_volumes=self.data_path != "none",
-                )
-            restore_obj = self.target_cli.wait(
-                "restore", restore, timeout=self.timeout, poll=self.poll, progress=progress
-            )
-        finally:
-            self._remove_configmaps(created)
+        with _operation("restore", restore=restore, backup=backup, namespaces=list(namespaces),
+                        data_path=self.data_path) as span:
+            try:
+                modifier = self._write_configmaps(restore, classes, claims, created)
+                if self.target_cli.get("restore", restore) is None:
+                    self.target_cli.create_restore(
+                        restore,
+                        backup=backup,
+                        namespaces=list(namespaces),
+                        namespace_map=nsmap,
+                        resource_modifier_configmap=modifier,
+                        include_resources=self.include_resources,
+                        existing_resource_policy=self.existing_resource_policy,
+                        restore_volumes=self.data_path != "none",
+                    )
+                try:
+                    restore_obj = self.target_cli.wait(
+                        "restore", restore, timeout=self.timeout, poll=self.poll, progress=progress
+                    )
+                except VeleroOperationError as exc:
+                    raise self._explained(exc, self.target, self.target_cli) from exc
+            finally:
+                self._remove_configmaps(created)
+            restored_bytes = volume_bytes(self.target, self.target_cli.namespace, "restore", restore)
+            _record_done(span, "restore", restore_obj, restored_bytes)
         rows = tuple(self._target_row(row, nsmap) for row in source_rows)
         bstatus, rstatus = _status(backup_obj), _status(restore_obj)
         return VolumeMoveResult(
@@ -771,6 +1022,8 @@ class VeleroMover:
             items_backed_up=_int((bstatus.get("progress") or {}).get("itemsBackedUp")),
             items_restored=_int((rstatus.get("progress") or {}).get("itemsRestored")),
             messages=tuple(messages),
+            bytes_backed_up=volume_bytes(self.source, self.source_cli.namespace, "backup", backup),
+            bytes_restored=restored_bytes,
         )
 
     def refresh(self, result: VolumeMoveResult) -> VolumeMoveResult:
@@ -779,6 +1032,31 @@ class VeleroMover:
         return refresh_volumes(result, self.target)
 
     # -- helpers -------------------------------------------------------------------------------------
+    def _explained(self, exc: VeleroOperationError, cluster: Cluster, cli: VeleroCLI) -> VeleroOperationError:
+        """``exc`` with the failing items and Velero's messages about them (read from the cluster and from
+        ``velero ... logs``), so the user does not have to run ``describe``/``logs`` to learn what failed."""
+        kind = exc.operation or "backup"
+        failures = volume_item_failures(cluster, cli.namespace, kind, exc.name)
+        if not exc.timed_out or not failures:
+            failures += [f"velero {kind} logs: {line}" for line in cli.error_lines(kind, exc.name)]
+        if not failures:
+            return exc
+        shown = "\n".join(f"  - {f}" for f in failures[:15])
+        more = f"\n  ... and {len(failures) - 15} more" if len(failures) > 15 else ""
+        return VeleroOperationError(
+            f"{exc.message}\nWhat failed:\n{shown}{more}",
+            hint=exc.hint,
+            operation=exc.operation,
+            name=exc.name,
+            phase=exc.phase,
+            failure_reason=exc.failure_reason,
+            validation_errors=exc.validation_errors,
+            errors=exc.errors,
+            warnings=exc.warnings,
+            timed_out=exc.timed_out,
+            failures=failures,
+        )
+
     def _check_storage_class_configmap(self, restore: str) -> str:
         """The name of portkit's change-storage-class ConfigMap; raises when another one exists."""
         namespace = self.target_cli.namespace

@@ -102,6 +102,10 @@ def test_generated_unit_script_migrates_with_the_real_portkit(
                       to_provider="ionos", workspace_pvc="ws", batch_size=2, timeout=120,
                       namespace_map={"fleet-unit-b": "fleet-unit-b-moved"})  # fmt: skip
     container = plan.jobs[0]["spec"]["template"]["spec"]["containers"][0]
+    # the pod's metrics endpoint (all addresses, port 9464) moved to loopback and a free port, like the mounts
+    args = container["args"]
+    args[args.index("--metrics-address") + 1] = "127.0.0.1"
+    args[args.index("--metrics-port") + 1] = "0"
     env = {e["name"]: e["value"] for e in container["env"]}
     env["WORKSPACE"] = str(tmp_path) + env["WORKSPACE"]
     env["SOURCE_KUBECONFIG"] = source_cluster.kubeconfig
@@ -118,6 +122,15 @@ def test_generated_unit_script_migrates_with_the_real_portkit(
     assert report["ok"] is True and report["namespaces"] == ["fleet-unit-a", "fleet-unit-b"]
     assert (workdir / "exit-code").read_text().strip() in ("0", "3")
     assert json.loads((workdir / "state.json").read_text())["completed"] == list(STEPS)
+    # the unit's final metrics are in its workdir, every series labelled with the fleet and the unit
+    from prometheus_client.parser import text_string_to_metric_families
+
+    samples = [s for f in text_string_to_metric_families((workdir / "metrics.prom").read_text()) for s in f.samples]
+    assert samples and all(s.labels.get("fleet") == "portkit-fleet" and s.labels.get("unit") == "batch-000"
+                           for s in samples)  # fmt: skip
+    exit_code = next(s.value for s in samples if s.name == "portkit_run_exit_code")
+    assert str(int(exit_code)) == (workdir / "exit-code").read_text().strip()
+    assert "portkit: serving metrics on http://127.0.0.1:" in proc.stderr
     target = target_cluster.cluster()
     deployments = target.resource_for("apps/v1", "Deployment")
     assert target.get(deployments, "web", "fleet-unit-a")["spec"]["replicas"] == 1

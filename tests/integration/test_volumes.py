@@ -225,6 +225,11 @@ def test_fs_backup_without_node_agent_is_partially_failed(
     assert (err.operation, err.name, err.phase) == ("backup", "fs-shop", "PartiallyFailed")
     assert err.errors >= 1 and f"{err.errors} errors" in str(err)
     assert isinstance(err, VolumeMoveError)
+    # portkit read Velero's own account of what failed (its backup logs, through the store's signed URLs)
+    # and names the failing pod and Velero's reason: no node agent runs on the (kwok) node
+    text = "\n".join(err.failures)
+    assert "daemonset pod not found in running state in node" in text, err.failures
+    assert "What failed:" in str(err) and "[name db-" in text  # the failing pod of the shop Deployment
 
 
 def test_backup_to_unknown_location_fails_validation(vsrc: LocalCluster, velero_bin: Path) -> None:
@@ -314,3 +319,54 @@ def test_migrate_volumes_restores_only_claims_and_resumes(
     restores = VeleroCLI(binary=velero_bin, kubeconfig=vdst.kubeconfig).list("restore")
     assert sum(1 for r in restores if r["metadata"]["name"] == "mig-restore") == 1
     assert json.loads(state.read_text()) == {"backup": shop_backup, "restore": "mig-restore"}
+
+
+def test_volume_operations_are_spans_and_metrics(
+    vsrc: LocalCluster, vdst: LocalCluster, velero_bin: Path, shop_backup: str
+) -> None:
+    """Backup, sync and restore through real Velero servers, observed with the OpenTelemetry SDK and read back
+    with prometheus_client's parser; a real PartiallyFailed backup is an error span and a failed operation."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import StatusCode
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from portkit.observe import Metrics, Observer
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    metrics = Metrics()
+    wait_for(
+        lambda: "Running" in vsrc.kubectl("get", "pods", "-n", "shop", "-o", "jsonpath={.items[*].status.phase}"),
+        what="the source pod to run",
+    )
+    with Observer(tracer_provider=provider, metrics=metrics):
+        m = mover(vsrc, vdst, velero_bin)
+        m.backup(["shop"], name=shop_backup)  # Completed already: portkit waits for it once
+        result = m.restore(shop_backup, namespaces=["shop"], namespace_map={"shop": "shop-observed"},
+                           name="restore-observed")  # fmt: skip
+        with pytest.raises(VeleroOperationError):
+            mover(vsrc, vdst, velero_bin, data_path="fs-backup").backup(["shop"], name="fs-observed")
+    provider.shutdown()
+    spans = exporter.get_finished_spans()
+    assert [s.name for s in spans] == ["portkit.velero.backup", "portkit.velero.sync", "portkit.velero.restore",
+                                       "portkit.velero.backup"]  # fmt: skip
+    backup, sync, restore, failed = (dict(s.attributes or {}) for s in spans)
+    assert backup["portkit.backup"] == shop_backup and backup["portkit.phase"] == "Completed"
+    assert backup["portkit.items"] == result.items_backed_up > 0 and backup["portkit.bytes"] == 0  # data path none
+    assert sync["portkit.backup"] == shop_backup
+    assert restore["portkit.restore"] == "restore-observed" and restore["portkit.phase"] == "Completed"
+    assert restore["portkit.items"] == result.items_restored > 0
+    assert spans[3].status.status_code is StatusCode.ERROR
+    assert failed["error.type"] == "VeleroOperationError" and failed["portkit.phase"] == "PartiallyFailed"
+    assert failed["portkit.errors"] >= 1
+    assert result.bytes_backed_up == result.bytes_restored == 0
+    found = {(s.name, tuple(sorted(s.labels.items()))): s.value
+             for f in text_string_to_metric_families(metrics.text()) for s in f.samples}  # fmt: skip
+    ops = {labels: v for (n, labels), v in found.items() if n == "portkit_volume_operations_total"}
+    assert ops == {(("operation", "backup"), ("result", "ok")): 1, (("operation", "backup"), ("result", "failed")): 1,
+                   (("operation", "sync"), ("result", "ok")): 1, (("operation", "restore"), ("result", "ok")): 1}
+    assert found[("portkit_volume_items_total", (("operation", "restore"),))] == result.items_restored
+    assert found[("portkit_volume_bytes_total", (("operation", "backup"),))] == 0

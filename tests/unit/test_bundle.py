@@ -359,11 +359,11 @@ def test_encrypted_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert PASSWORD_B64 not in text and "admin-user-value" not in text
     assert "password:" in text  # key names stay readable
     manifest = yaml.safe_load((tmp_path / "b" / MANIFEST).read_text())
-    assert manifest["encryption"]["scheme"] == "fernet"
+    assert manifest["encryption"]["scheme"] == "aes-256-gcm"
     assert Bundle.load(tmp_path / "b", key=key).get("Secret", "db")["data"]["password"] == PASSWORD_B64  # type: ignore[index]
     with pytest.raises(BundleError, match="no key"):
         Bundle.load(tmp_path / "b")
-    with pytest.raises(BundleError, match="does not decrypt"):
+    with pytest.raises(BundleError, match="not the one this bundle was encrypted with"):
         Bundle.load(tmp_path / "b", key=generate_key())
     monkeypatch.setenv(KEY_ENV, key)
     assert Bundle.load(tmp_path / "b").get("Secret", "db")["stringData"]["user"] == "admin-user-value"  # type: ignore[index]

@@ -64,7 +64,9 @@ def test_jobs_engine_one_job_per_namespace() -> None:
     assert container["image"] == BASE["image"] and container["command"] == ["/bin/sh", "-c"]
     args = container["args"][2:]
     assert args == ["--to", "ionos", "--from", "aws", "--timeout", "300",
-                    "--map", "images:123.dkr.ecr.eu-central-1.amazonaws.com/=registry.example.eu/"]  # fmt: skip
+                    "--map", "images:123.dkr.ecr.eu-central-1.amazonaws.com/=registry.example.eu/",
+                    "--metrics-port", "9464", "--metrics-address", "0.0.0.0",
+                    "--metrics-label", "fleet=portkit-fleet"]  # fmt: skip
     env = env_of(container)
     assert env["UNIT"] == "shop" and env["NAMESPACES"] == "shop=shop-eu"
     assert env_of(pod_of(plan.jobs[1])["containers"][0])["NAMESPACES"] == "billing"
@@ -257,6 +259,8 @@ def test_job_script_runs_portkit_and_maps_exit_codes(
     assert args == ["migrate", "--from-kubeconfig", f"{tmp_path}/etc/portkit/source/kubeconfig",
                     "--to-kubeconfig", f"{tmp_path}/etc/portkit/target/kubeconfig", "--workdir", workdir,
                     "-o", "json", "--to", "ionos", "--map", "zone:a=b",
+                    "--metrics-port", "9464", "--metrics-address", "0.0.0.0", "--metrics-label", "fleet=portkit-fleet",
+                    "--metrics-file", f"{workdir}/metrics.prom", "--metrics-label", "unit=batch-000",
                     "-n", "shop", "-n", "billing", "--namespace-map", "billing=billing-eu"]  # fmt: skip
     assert json.loads(Path(workdir, "report.json").read_text()) == {"ok": True}
     assert Path(workdir, "exit-code").read_text().strip() == str(portkit_rc)
@@ -335,3 +339,71 @@ def test_cli_errors_are_one_paragraph(capsys: pytest.CaptureFixture[str]) -> Non
     err = capsys.readouterr().err
     assert err.startswith("portkit: error: engine 'jobs' starts every Job at once") and "Traceback" not in err
     assert main([*CLI, "-n", "shop"]) == 2  # no store: argparse usage error
+
+
+# -- metrics of the units -----------------------------------------------------------------------------------------
+def _scrape_annotations(pod_metadata: dict[str, Any], port: int = 9464) -> bool:
+    return pod_metadata.get("annotations") == {"prometheus.io/scrape": "true", "prometheus.io/port": str(port),
+                                               "prometheus.io/path": "/metrics"}  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", ["jobs", "indexed"])
+def test_unit_pods_serve_metrics_on_all_addresses_and_are_annotated(engine: str) -> None:
+    plan = pvc_plan(["shop", "billing"], engine=engine, metrics_port=9100, name="eu")
+    job = plan.jobs[0]
+    assert _scrape_annotations(job["spec"]["template"]["metadata"], 9100)
+    (container,) = pod_of(job)["containers"]
+    assert container["ports"] == [{"name": "metrics", "containerPort": 9100, "protocol": "TCP"}]
+    args = container["args"][2:]
+    assert args[args.index("--metrics-port") + 1] == "9100"
+    assert args[args.index("--metrics-address") + 1] == "0.0.0.0"  # Prometheus scrapes the pod's IP
+    assert args[args.index("--metrics-label") + 1] == "fleet=eu"
+    assert env_of(container)["METRICS"] == "1"  # the script adds --metrics-file and the unit label
+    assert plan.metrics_port == 9100 and plan.to_dict()["metrics_port"] == 9100 and "port 9100" in plan.to_text()
+
+
+def test_s3_and_argo_units_expose_metrics_from_the_migrate_container_only() -> None:
+    plan = plan_fleet(["a"], **BASE, bundle_store="s3://bucket/p", s3_secret="s3", engine="argo")
+    wf = plan.workflow
+    assert wf is not None and _scrape_annotations(wf["spec"]["podMetadata"])
+    unit = wf["spec"]["templates"][1]
+    restore, migrate = unit["initContainers"]
+    assert env_of(migrate)["METRICS"] == "1" and migrate["ports"][0]["containerPort"] == 9464
+    for sync in (restore, unit["container"]):
+        assert "METRICS" not in env_of(sync) and "ports" not in sync
+
+
+def test_no_metrics_leaves_units_as_before() -> None:
+    plan = pvc_plan(["shop"], metrics_port=None)
+    job = plan.jobs[0]
+    (container,) = pod_of(job)["containers"]
+    assert "annotations" not in job["spec"]["template"]["metadata"] and "ports" not in container
+    assert not any(a.startswith("--metrics") for a in container["args"][2:]) and "METRICS" not in env_of(container)
+
+
+@pytest.mark.parametrize(("kw", "match"), [({"metrics_port": 0}, "metrics_port"), ({"metrics_port": 70000}, "port"),
+                                           ({"extra_args": ["--metrics-port=1"]}, "may not set --metrics-port")])
+def test_bad_metrics_options(kw: dict[str, Any], match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        pvc_plan(["shop"], **kw)
+
+
+def test_unit_script_writes_metrics_to_its_workdir_with_the_unit_label(fakes: dict[str, str], tmp_path: Path) -> None:
+    plan = pvc_plan(["shop"])
+    container = pod_of(plan.jobs[0])["containers"][0]
+    assert run_container(container, fakes, tmp_path) == 0
+    args = Path(fakes["FAKE_LOG"]).read_text().splitlines()
+    workdir = f"{tmp_path}/workspace/portkit-fleet/shop"
+    assert args[args.index("--metrics-file") + 1] == f"{workdir}/metrics.prom"
+    assert [args[i + 1] for i, a in enumerate(args) if a == "--metrics-label"] == ["fleet=portkit-fleet", "unit=shop"]
+
+
+def test_cli_metrics_port_and_no_metrics(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*CLI, "-n", "shop", "--workspace-pvc", "ws", "--metrics-port", "9200"]) == 0
+    out, err = capsys.readouterr()
+    (job,) = list(yaml.safe_load_all(out))
+    assert job["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == "9200"
+    assert "serving metrics" not in err  # the fleet command itself serves nothing
+    assert main([*CLI, "-n", "shop", "--workspace-pvc", "ws", "--no-metrics"]) == 0
+    (job,) = list(yaml.safe_load_all(capsys.readouterr().out))
+    assert "annotations" not in job["spec"]["template"]["metadata"]

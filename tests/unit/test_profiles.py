@@ -16,9 +16,11 @@ ALL = [
     "aws",
     "gke",
     "hetzner",
+    "ibm",
     "ionos",
     "longhorn",
     "metallb",
+    "oci",
     "openshift",
     "openstack",
     "ovh",
@@ -38,6 +40,8 @@ LOCAL = [
     "rook-ceph",
     "longhorn",
     "simplyblock",
+    "ibm",
+    "oci",
 ]
 PROFILE_DIR = Path(profiles.__file__).parent
 

@@ -9,12 +9,13 @@ from portkit.testing import LocalCluster
 
 EXPECTED = {
     "ApiError", "ApiResource", "ApplyError", "ApplyResult", "Bundle", "BundleError", "Change", "Cluster",
-    "ClusterUnreachableError", "ConfigurationError", "ConflictError", "ExportReport", "ForbiddenError",
+    "ClusterUnreachableError", "ConfigurationError", "ConflictError", "DataVerifyError", "DataVerifyResult",
+    "ExportReport", "ForbiddenError",
     "GoneError", "InvalidError", "LocalClusterError", "ManualAction", "Migration", "MigrationEvent",
     "MigrationReport", "NotFoundError", "ObjectRef", "Plan", "PlanError", "PortkitError", "Profile",
     "ServerError", "ThrottledError", "Translation", "TranslationError", "TranslationWarning", "Translator",
     "VerifyResult", "VolumeMoveError", "WaitResult", "__version__", "apply", "export", "fleet", "plan",
-    "providers", "register_translator", "rollback", "translate", "verify",
+    "providers", "register_translator", "rollback", "translate", "verify", "verify_data",
 }
 
 
@@ -54,9 +55,13 @@ def test_design_signatures() -> None:
                  "namespace_map", "mappings", "rules", "workdir"):
         assert name in mig, name
     assert mig["source_provider"] is None and mig["volumes"] is None and mig["source"] is empty
+    assert mig["quiesce"] is False and mig["verify_data"] is False
+    vd = params(portkit.verify_data)
+    assert list(vd)[:3] == ["source", "target", "namespaces"] and vd["namespace_map"] is None
     assert callable(portkit.Bundle.load) and callable(portkit.Bundle.from_manifests)
     lc = params(LocalCluster)
     assert list(lc)[:2] == ["name", "provider"] and "velero" in lc
+    assert lc["real_nodes"] == 0
 
 
 def test_results_have_the_views_notebooks_and_automation_use() -> None:

@@ -94,13 +94,13 @@ def test_translate_errors_are_one_paragraph(tmp_path: Path, capsys: pytest.Captu
     src.write_text(CLEAN)
     assert main(["translate", str(src), "--to", "hetzner", "-o", str(tmp_path / "o")]) == 1
     assert "--from" in capsys.readouterr().err
-    assert main(["translate", str(src), "--from", "aws", "--to", "mars", "-o", str(tmp_path / "o")]) == 1
+    assert main(["translate", str(src), "--from", "aws", "--to", "mars", "-o", str(tmp_path / "o")]) == 2  # bad input
     assert "unknown provider 'mars'" in capsys.readouterr().err
     assert (
         main(
             ["translate", str(src), "--from", "aws", "--to", "ionos", "--map", "colour:x=y", "-o", str(tmp_path / "o")]
         )
-        == 1
+        == 2
     )
     assert "--map 'colour:x=y'" in capsys.readouterr().err
     assert (

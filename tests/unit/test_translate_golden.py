@@ -25,6 +25,7 @@ T = importlib.import_module("portkit.translate")
 
 GOLDEN = Path(__file__).parent / "golden"
 ECR = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/"
+OCIR = "fra.ocir.io/frabc1defg2h/"
 
 PAIRS: dict[str, tuple[str, str, str, dict[str, Any]]] = {
     "aws-ionos": (
@@ -63,6 +64,56 @@ PAIRS: dict[str, tuple[str, str, str, dict[str, Any]]] = {
         {
             "images": {"acmeshop.azurecr.io/": "registry.prod.plusserver.example/"},
             "storage_classes": {"azurefile-csi": "nfs-client"},
+        },
+    ),
+    "ibm-ionos": (
+        "ibm-shop",
+        "ibm",
+        "ionos",
+        {
+            "images": {
+                "de.icr.io/acme-shop/": "shop.cr.de-fra.ionos.com/",
+                "icr.io/ext/": "shop.cr.de-fra.ionos.com/mirror/",
+            },
+            "zones": {"eu-de-1": "ZONE_1", "eu-de-2": "ZONE_2"},
+        },
+    ),
+    "ibm-oci": (
+        "ibm-shop",
+        "ibm",
+        "oci",
+        {
+            "images": {"de.icr.io/acme-shop/": f"{OCIR}shop/", "icr.io/ext/": f"{OCIR}mirror/"},
+            "zones": {"eu-de-1": "EU-FRANKFURT-1-AD-1", "eu-de-2": "EU-FRANKFURT-1-AD-2"},
+        },
+    ),
+    "oci-scaleway": (
+        "oci-shop",
+        "oci",
+        "scaleway",
+        {
+            "images": {f"{OCIR}shop/": "rg.fr-par.scw.cloud/shop/"},
+            "zones": {"eu-frankfurt-1": "fr-par", "EU-FRANKFURT-1-AD-1": "fr-par-1", "EU-FRANKFURT-1-AD-2": "fr-par-2"},
+            "image_pull_secrets": ["scw-registry"],
+        },
+    ),
+    "oci-ibm": (
+        "oci-shop",
+        "oci",
+        "ibm",
+        {
+            "images": {f"{OCIR}shop/": "de.icr.io/acme-shop/"},
+            "zones": {"EU-FRANKFURT-1-AD-1": "eu-de-1", "EU-FRANKFURT-1-AD-2": "eu-de-2"},
+            "image_pull_secrets": ["all-icr-io"],
+        },
+    ),
+    "aws-oci": (
+        "aws-shop",
+        "aws",
+        "oci",
+        {
+            "images": {ECR: f"{OCIR}shop/"},
+            "zones": {"eu-central-1a": "EU-FRANKFURT-1-AD-1", "eu-central-1b": "EU-FRANKFURT-1-AD-2"},
         },
     ),
     "openshift-ionos": (

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from portkit.cli._common import add_key_file_flag, read_key_file
 from portkit.errors import ConfigurationError
 
 __all__ = ["add_translate_flags", "read_input", "translate_options"]
@@ -28,6 +29,7 @@ def add_translate_flags(parser: argparse.ArgumentParser, *, target_required: boo
         "ingressclass:NAME, pullsecret:NAME, nodepool:OLD=NEW (repeatable)",
     )  # fmt: skip
     parser.add_argument("-n", "--namespace", help="namespace for objects in plain YAML files that have none")
+    add_key_file_flag(parser)
 
 
 def read_input(args: argparse.Namespace) -> Any:
@@ -37,14 +39,16 @@ def read_input(args: argparse.Namespace) -> Any:
     for item in args.input:
         if not Path(item).exists():
             raise ConfigurationError(f"{item} does not exist.", hint="Give a bundle directory or YAML files.")
+    key = read_key_file(getattr(args, "key_file", None))
     if len(args.input) == 1 and (Path(args.input[0]) / MANIFEST).is_file():
-        return Bundle.load(args.input[0])  # keeps the bundle's meta (source provider, namespaces, ...)
+        # keeps the bundle's meta (source provider, namespaces, ...) and its key: saved encrypted again
+        return Bundle.load(args.input[0], key=key)
     return Bundle.from_manifests(args.input if len(args.input) > 1 else args.input[0], namespace=args.namespace)
 
 
 def translate_options(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments for :func:`portkit.translate.translate` from the flags."""
-    from portkit.translate import parse_map_flags
+    from portkit.cli._common import parse_map_flags
 
     if args.rules and not Path(args.rules).is_file():
         raise ConfigurationError(f"rule file {args.rules} does not exist.")

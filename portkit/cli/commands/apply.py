@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
-from portkit.cli._common import EXIT_FAILED, EXIT_OK, emit
+from portkit.cli._common import EXIT_FAILED, EXIT_OK, add_observe_flags, emit
 from portkit.cli.commands.plan import add_replay_flags, make_plan
+from portkit.display import terminal_safe
 from portkit.errors import ConfigurationError
 
 __all__ = ["default_workdir", "register", "run"]
@@ -58,7 +60,14 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="instead of applying: delete what earlier applies with this --workdir created (newest first)",
     )
+    parser.add_argument(
+        "--allow-other-cluster",
+        action="store_true",
+        help="with --rollback: go on although the journal names another cluster (only for the same cluster at a "
+        "new address with a journal of an older portkit; only objects whose uid the journal recorded are deleted)",
+    )
     parser.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
+    add_observe_flags(parser, serve=True)
     parser.set_defaults(func=run)
 
 
@@ -69,11 +78,18 @@ def run(args: argparse.Namespace) -> int:
 
     if args.timeout <= 0:
         raise ConfigurationError("--timeout must be positive.")
+    if args.allow_other_cluster and not args.rollback:
+        raise ConfigurationError(
+            "--allow-other-cluster only goes with --rollback.",
+            hint="An apply never mixes clusters in one journal: use a new --workdir for another cluster.",
+        )
     cluster = Cluster.from_kubeconfig(args.kubeconfig, args.context)
     workdir = Path(args.workdir) if args.workdir else default_workdir(args.directory, cluster.server, cluster.name)
     try:
         if args.rollback:
-            undone = rollback(workdir, cluster, workers=args.workers)
+            undone = rollback(workdir, cluster, workers=args.workers, allow_other_cluster=args.allow_other_cluster)
+            for warning in undone.warnings:  # loud, also with -o json
+                print(f"portkit: WARNING: {terminal_safe(warning)}", file=sys.stderr, flush=True)
             emit(undone, args.output_format)
             return EXIT_OK if undone.ok else EXIT_FAILED
         plan = make_plan(args, cluster)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from portkit.cli._common import EXIT_ATTENTION, EXIT_OK, add_kube_flags, emit
-from portkit.errors import ConfigurationError
+from portkit.cli._common import (
+    EXIT_ATTENTION,
+    EXIT_OK,
+    add_key_file_flag,
+    add_kube_flags,
+    add_observe_flags,
+    emit,
+    read_key_file,
+)
 
 __all__ = ["register", "run"]
 
@@ -39,21 +45,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
     parser.add_argument("--workers", type=int, default=8, metavar="N", help="lists running at once (default 8)")
-    parser.add_argument(
-        "--key-file",
-        metavar="PATH",
-        help="file holding a Fernet key: encrypt Secret values in the bundle (default: $PORTKIT_BUNDLE_KEY)",
-    )
+    add_key_file_flag(parser, "encrypt Secret values and annotations in")
+    add_observe_flags(parser, serve=True)
     parser.set_defaults(func=run)
-
-
-def _read_key(path: str | None) -> str | None:
-    if not path:
-        return None
-    try:
-        return Path(path).read_text().strip()
-    except OSError as exc:
-        raise ConfigurationError(f"Cannot read the key file {path}: {exc.strerror}.") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             args.selector,
             progress=args.progress,
             workers=args.workers,
-            encryption_key=_read_key(args.key_file),
+            encryption_key=read_key_file(args.key_file),
         )
     finally:
         cluster.close()

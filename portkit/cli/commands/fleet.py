@@ -70,12 +70,26 @@ def register(sub: Any) -> None:
     p.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="extra label (repeat)")
     p.add_argument("--image-pull-secret", action="append", default=[], metavar="NAME")
     p.add_argument(
+        "--key-secret",
+        metavar="NAME",
+        help="Secret holding a bundle key: every unit runs `portkit migrate --key-file`, so the Secrets in the "
+        "workdirs are encrypted",
+    )
+    p.add_argument("--key-secret-key", default="key", metavar="KEY", help="key of the bundle key in it (default: key)")
+    p.add_argument(
         "--migrate-arg",
         action="append",
         default=[],
         metavar="ARG",
         help="extra `portkit migrate` argument, e.g. --migrate-arg=--no-wait (repeat)",
     )
+    metrics = p.add_mutually_exclusive_group()
+    metrics.add_argument(
+        "--metrics-port", dest="unit_metrics_port", type=int, default=9464, metavar="PORT",
+        help="port on which every unit serves its Prometheus metrics (default 9464; the pods are annotated for "
+        "scraping and each unit also writes metrics.prom to its workdir)",
+    )  # fmt: skip
+    metrics.add_argument("--no-metrics", action="store_true", help="units without metrics")
     p.add_argument("-o", "--out", metavar="DIR", help="write one YAML file per manifest into DIR (default: stdout)")
     p.add_argument(
         "--format",
@@ -118,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
         resources={"requests": {"cpu": args.cpu, "memory": args.memory}, "limits": {"memory": args.memory_limit}},
         backoff_limit=args.backoff_limit, active_deadline_seconds=args.deadline, ttl_seconds_after_finished=args.ttl,
         service_account=args.service_account, queue=args.queue, labels=_labels(args.label),
-        image_pull_secrets=args.image_pull_secret,
+        image_pull_secrets=args.image_pull_secret, key_secret=args.key_secret, key_secret_key=args.key_secret_key,
+        metrics_port=None if args.no_metrics else args.unit_metrics_port,
     )  # fmt: skip
     if not args.out:
         sys.stdout.write(plan.to_yaml())

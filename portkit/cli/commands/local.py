@@ -116,15 +116,19 @@ def run_down(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     """Show what ``up`` started and whether it still runs."""
     from portkit.testing import LocalCluster
-    from portkit.testing._process import pid_alive
+    from portkit.testing._process import ProcessIdentity, pid_alive
 
     root = args.dir or default_dir()
     rows: dict[str, dict[str, Any]] = {}
     healthy = True
     for role in DEFAULT_CLUSTERS:
         if (root / role / "state.json").exists():
-            state = LocalCluster.read_state(root / role)
-            alive = all(pid_alive(int(p)) for p in state.get("pids", {}).values())
+            state = LocalCluster.read_state(root / role)  # validated
+            recorded = [ProcessIdentity.from_dict(p) for p in state.get("processes", {}).values()]
+            if recorded:  # running = the very processes that were started (not pids reused since)
+                alive = all(p.running() for p in recorded)
+            else:  # a state of an older portkit
+                alive = all(pid_alive(p) for p in state.get("pids", {}).values())
             healthy = healthy and alive
             rows[role] = {**{k: state.get(k) for k in ("name", "provider", "server", "kubeconfig")}, "running": alive}
     emit(_Summary(rows, "running at"), args.output_format)

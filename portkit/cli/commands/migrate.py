@@ -1,4 +1,5 @@
-"""``portkit migrate``: the whole migration (export → translate → lint → volumes → plan → apply → wait → verify)."""
+"""``portkit migrate``: the whole migration (export → translate → lint → quiesce → volumes → plan → apply → wait →
+verify → verify-data)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,18 @@ import argparse
 import sys
 from typing import Any
 
-from portkit.cli._common import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, add_kube_flags, add_output_flag, emit
+from portkit.cli._common import (
+    EXIT_ATTENTION,
+    EXIT_FAILED,
+    EXIT_OK,
+    add_key_file_flag,
+    add_kube_flags,
+    add_observe_flags,
+    add_output_flag,
+    emit,
+    read_key_file,
+)
+from portkit.cli.commands._policy import add_policy_flags
 
 
 def register(sub: Any) -> None:
@@ -31,7 +43,20 @@ def register(sub: Any) -> None:
     p.add_argument("--no-wait", action="store_true", help="do not wait for readiness after the apply")
     p.add_argument("--timeout", type=float, default=600, help="readiness timeout in seconds")
     p.add_argument("--allow-blockers", action="store_true", help="continue past lint and plan blockers")
+    p.add_argument("--quiesce", action="store_true",
+                   help="scale the source's Deployments and StatefulSets to 0 before the volume backup (replicas "
+                        "recorded; the target gets them back; --rollback restores the source); reports the downtime")
+    p.add_argument("--verify-data", action="store_true",
+                   help="after the target is ready, compare every claim's files on both sides (exit 1 on a mismatch)")
+    p.add_argument("--helper-image", default=None, metavar="IMAGE",
+                   help="image of the data-checker and volume-holder pods (a busybox; default "
+                        "docker.io/library/busybox:1.36.1)")
+    p.add_argument("--rollback", action="store_true",
+                   help="undo the migration in --workdir: delete what it created in the target, scale the source back")
+    add_policy_flags(p)
+    add_key_file_flag(p, "encrypt Secret values and annotations in the workdir's")
     add_output_flag(p)
+    add_observe_flags(p, serve=True)
     p.set_defaults(func=run)
 
 
@@ -40,6 +65,7 @@ def progress_printer(enabled: bool) -> Any:
 
     Returns None (no output at all) when ``enabled`` is false, i.e. when stderr is not a terminal.
     """
+    from portkit.display import terminal_safe
     from portkit.migration import STEPS, MigrationEvent
 
     if not enabled:
@@ -54,7 +80,7 @@ def progress_printer(enabled: bool) -> Any:
         if event.kind not in ("step_start", "step_end", "step_skipped"):
             return
         if bar is None:
-            print(f"portkit: {event.message}", file=sys.stderr, flush=True)
+            print(f"portkit: {terminal_safe(event.message)}", file=sys.stderr, flush=True)
         elif event.kind == "step_start":
             bar.set_postfix_str(event.step)
         else:
@@ -67,11 +93,12 @@ def progress_printer(enabled: bool) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run the migration and print its report."""
+    from portkit.cli._common import parse_map_flags
     from portkit.cluster import Cluster
     from portkit.migration import Migration
     from portkit.replay import parse_namespace_map
-    from portkit.translate import parse_map_flags
 
+    key = read_key_file(args.key_file)
     source = Cluster.from_kubeconfig(args.from_kubeconfig, args.from_context)
     target = Cluster.from_kubeconfig(args.to_kubeconfig, args.to_context)
     migration = Migration(
@@ -80,8 +107,15 @@ def run(args: argparse.Namespace) -> int:
         namespace_map=parse_namespace_map(args.namespace_map),
         mappings=parse_map_flags(args.map) if args.map else None, rules=args.rules, workdir=args.workdir,
         selector=args.selector, wait=not args.no_wait, timeout=args.timeout, allow_blockers=args.allow_blockers,
-        on_event=progress_printer(sys.stderr.isatty()),
+        on_event=progress_printer(sys.stderr.isatty()), encryption_key=key,
+        quiesce=args.quiesce, verify_data=args.verify_data,
+        policies=args.policies, policy_namespaces=args.policy_namespaces,
+        allow_policy_violations=args.allow_policy_violations,
+        **({"helper_image": args.helper_image} if args.helper_image else {}),
     )
+    if args.rollback:
+        emit(migration.rollback(), args.output_format)
+        return EXIT_OK
     report = migration.run()
     emit(report, args.output_format)
     if not report.ok:

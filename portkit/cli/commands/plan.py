@@ -6,7 +6,19 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from portkit.cli._common import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, add_kube_flags, add_output_flag, emit
+from portkit.cli._common import (
+    EXIT_ATTENTION,
+    EXIT_FAILED,
+    EXIT_OK,
+    add_key_file_flag,
+    add_kube_flags,
+    add_observe_flags,
+    add_output_flag,
+    emit,
+    read_key_file,
+)
+from portkit.cli.commands._policy import add_policy_flags
+from portkit.display import terminal_safe
 from portkit.errors import ConfigurationError
 
 __all__ = ["add_replay_flags", "load_bundle", "make_plan", "register", "run"]
@@ -41,9 +53,8 @@ def add_replay_flags(parser: argparse.ArgumentParser) -> None:
         help="skip the server-side dry run of every object (faster, less checked)",
     )
     parser.add_argument("--workers", type=int, default=16, metavar="N", help="concurrent requests (default 16)")
-    parser.add_argument(
-        "--key-file", metavar="PATH", help="Fernet key of a bundle with encrypted Secrets (default $PORTKIT_BUNDLE_KEY)"
-    )
+    add_key_file_flag(parser, "read")
+    add_policy_flags(parser)
     add_output_flag(parser)
 
 
@@ -54,12 +65,7 @@ def load_bundle(directory: str, key_file: str | None = None) -> Any:
     path = Path(directory)
     if not path.exists():
         raise ConfigurationError(f"{directory} does not exist.", hint="Give a bundle directory or YAML manifests.")
-    key: str | None = None
-    if key_file:
-        try:
-            key = Path(key_file).read_text().strip()
-        except OSError as exc:
-            raise ConfigurationError(f"Cannot read the key file {key_file}: {exc.strerror}.") from None
+    key = read_key_file(key_file)
     if path.is_dir() and (path / MANIFEST).exists():
         return Bundle.load(path, key=key)
     return Bundle.from_manifests(path)
@@ -81,6 +87,9 @@ def make_plan(args: argparse.Namespace, cluster: Any) -> Any:
         dry_run_check=args.dry_run_check,
         workers=args.workers,
         rewrite_dns=args.rewrite_dns,
+        policies=args.policies,
+        policy_namespaces=args.policy_namespaces,
+        allow_policy_violations=args.allow_policy_violations,
     )
 
 
@@ -91,12 +100,14 @@ def register(subparsers: Any) -> None:
         help="show what applying a bundle to a cluster would do (writes nothing)",
         description="Compare a bundle with the target cluster: create / update / unchanged / conflict / skip per "
         "object with field-level diffs, blockers (kinds not served, missing namespaces, StorageClasses, "
-        "IngressClasses, PriorityClasses) and a server-side dry run of every object. Nothing is written. "
+        "IngressClasses, PriorityClasses, policy violations with --policy) and a server-side dry run of every "
+        "object. Nothing is written. "
         "Exit code 1 when the plan is blocked or the API rejects objects, 3 when there are conflicts or "
         "warnings, 0 otherwise.",
     )
     add_replay_flags(parser)
     parser.add_argument("--diff", action="store_true", help="also print the field-level diff (text output)")
+    add_observe_flags(parser)
     parser.set_defaults(func=run)
 
 
@@ -112,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     emit(result, args.output_format)
     if args.diff and args.output_format == "text":
         print()
-        print(result.diff())
+        print(terminal_safe(result.diff()))
     if not result.ok:
         return EXIT_FAILED
     if result.conflicts or result.warnings:

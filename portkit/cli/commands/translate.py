@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
-from portkit.cli._common import EXIT_ATTENTION, EXIT_OK, emit
+from portkit.cli._common import EXIT_ATTENTION, EXIT_OK, add_observe_flags, emit, read_key_file
 from portkit.cli.commands._translate_common import add_translate_flags, read_input, translate_options
 
 __all__ = ["register", "run"]
@@ -30,19 +29,27 @@ def register(subparsers: Any) -> None:
         "--format", "--output-format", dest="output_format", choices=["text", "json"], default="text",
         help="report format (json for machines; -o names the output directory here)",
     )
-    parser.add_argument("--report", metavar="FILE", help="also write the JSON report to FILE")
+    parser.add_argument(
+        "--report", metavar="FILE", help="also write the JSON report to FILE (mode 0600; Secret values redacted)"
+    )
+    add_observe_flags(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Translate, save, report."""
+    from portkit._private_files import write_private_text
+    from portkit.errors import ConfigurationError
     from portkit.translate import translate
 
     bundle = read_input(args)
     t = translate(bundle, source=args.source, target=args.target, **translate_options(args))
-    saved = t.bundle.save(args.out)
+    saved = t.bundle.save(args.out, key=read_key_file(args.key_file))
     if args.report:
-        Path(args.report).write_text(json.dumps(t.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+        try:
+            write_private_text(args.report, json.dumps(t.to_dict(), indent=2, default=str) + "\n")
+        except OSError as exc:
+            raise ConfigurationError(f"Cannot write the report {args.report}: {exc.strerror}.") from None
     if args.output_format == "json":
         data = t.to_dict()
         data["output"] = str(saved.path)

@@ -2,8 +2,10 @@
 // local directory: the shared "bucket" two local Velero servers use for the cluster-migration flow in
 // portkit's tests (portkit.testing.LocalCluster(velero=True)). Not for production use.
 //
-// BackupStorageLocation: provider "portkit.io/file", objectStorage.bucket any name, config.root the
-// directory (absolute path). Objects live at <root>/<bucket>/<key>; writes are atomic (temp file + rename),
+// BackupStorageLocation: provider "portkit.io/file" with config.root, or provider "velero.io/fs" with
+// config.fspath, the directory (absolute path); objectStorage.bucket any name. Under the name "velero.io/fs"
+// the same directory also holds the Kopia repositories of Velero's file-system backups, which Velero's
+// own "fs" repository back end writes there (node agents mount the directory at the same path). Objects live at <root>/<bucket>/<key>; writes are atomic (temp file + rename),
 // so a second Velero server may read while the first writes. Signed URLs are not supported, so
 // `velero backup logs` and `describe --details` cannot download from this store.
 package main
@@ -12,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,11 +26,15 @@ import (
 	"github.com/vmware-tanzu/velero/pkg/plugin/framework"
 )
 
-const pluginName = "portkit.io/file"
+const (
+	pluginName   = "portkit.io/file"
+	fsPluginName = "velero.io/fs"
+)
 
 func main() {
 	framework.NewServer().
 		RegisterObjectStore(pluginName, newFileStore).
+		RegisterObjectStore(fsPluginName, newFileStore).
 		Serve()
 }
 
@@ -40,9 +47,12 @@ type fileStore struct {
 	root string
 }
 
-// Init reads config["root"], the directory holding the buckets.
+// Init reads config["root"] (or config["fspath"]), the directory holding the buckets.
 func (f *fileStore) Init(config map[string]string) error {
 	root := config["root"]
+	if root == "" {
+		root = config["fspath"]
+	}
 	if root == "" {
 		root = os.Getenv("PORTKIT_VELERO_STORE")
 	}
@@ -182,6 +192,20 @@ func (f *fileStore) DeleteObject(bucket, key string) error {
 	return nil
 }
 
+// CreateSignedURL returns a URL of the read-only store server LocalCluster runs next to the store
+// ($PORTKIT_VELERO_STORE_URL: http://127.0.0.1:PORT/TOKEN), so `velero backup logs` and `describe --details`
+// work; without that server signed URLs are not supported.
 func (f *fileStore) CreateSignedURL(bucket, key string, ttl time.Duration) (string, error) {
-	return "", fmt.Errorf("%s: signed URLs are not supported by the local file store", pluginName)
+	base := os.Getenv("PORTKIT_VELERO_STORE_URL")
+	if base == "" {
+		return "", fmt.Errorf("%s: signed URLs need the local store server ($PORTKIT_VELERO_STORE_URL)", pluginName)
+	}
+	if _, err := f.path(bucket, key); err != nil {
+		return "", err
+	}
+	parts := strings.Split(key, "/")
+	for i, part := range parts {
+		parts[i] = url.PathEscape(part)
+	}
+	return strings.TrimRight(base, "/") + "/" + url.PathEscape(bucket) + "/" + strings.Join(parts, "/"), nil
 }
