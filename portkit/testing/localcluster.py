@@ -742,7 +742,7 @@ class LocalCluster:
             self._wait("apiserver", registered, timeout)
             labels = {**node.labels, "kubernetes.io/hostname": node.name, "type": "real",
                       REAL_NODE_LABEL: "true"}
-            cluster.request("PATCH", f"/api/v1/nodes/{node.name}", body={"metadata": {"labels": labels}},
+            cluster.request("PATCH", resource.path(None, node.name), body={"metadata": {"labels": labels}},
                             content_type="application/merge-patch+json")
 
     def load_image(self, image: str | os.PathLike[str], *, name: str | None = None) -> str:
