@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-__all__ = ["redact_url"]
+import re
+
+__all__ = ["redact_text", "redact_url"]
+
+_URL_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#@]*(?:/[^\s/?#@]*)*@")
 
 
 def redact_url(url: str) -> str:
@@ -24,3 +28,9 @@ def redact_url(url: str) -> str:
     if at < 0:
         return text
     return f"{text[:start]}***@{text[at + 1 :]}"
+
+
+def redact_text(text: str) -> str:
+    """``text`` (an error message, a log line) with the userinfo of every ``scheme://user:pw@`` URL in it
+    replaced by ``***@``; the rest of the text is left as it is."""
+    return _URL_USERINFO.sub(r"\1***@", str(text))

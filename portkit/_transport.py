@@ -29,7 +29,7 @@ import urllib3
 
 from portkit._http import ConnectionLost, HttpPool, MalformedResponse, check_framing, check_header
 from portkit._paths import query_string, safe_path
-from portkit._redact import redact_url
+from portkit._redact import redact_text, redact_url
 from portkit.errors import (
     CertificateError,
     ClusterUnreachableError,
@@ -136,7 +136,7 @@ def _scrub(text: str, configuration: Any) -> str:
         for secret in secrets:
             if secret:
                 text = text.replace(secret, "***")
-    return text
+    return redact_text(text)
 
 
 def _uses_proxy(configuration: Any, host: str) -> str | None:

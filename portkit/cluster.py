@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from portkit import observe
-from portkit._redact import redact_url
+from portkit._redact import redact_text, redact_url
 from portkit._retry import RetryPolicy
 from portkit._transport import Response, Transport
 from portkit.discovery import ApiResource, Discovery
@@ -110,7 +110,7 @@ class Cluster:
         except Exception as exc:  # the loader raises ConfigException, ValueError, KeyError, YAML errors
             raise ConfigurationError(
                 f"Cannot use kubeconfig {config_file}" + (f" context {context!r}" if context else "")
-                + f": {redact_url(str(exc)[:300])}",
+                + f": {redact_text(str(exc)[:300])}",
                 hint="Check the file with `kubectl config view` and the context name with "
                 "`kubectl config get-contexts`.",
             ) from exc

@@ -303,3 +303,10 @@ def test_a_password_in_the_proxy_url_is_never_shown(tmp_path: Path, api: RawServ
         cluster.server_version()
     assert "pr0xyPass" not in str(raised.value)
     cluster.close()
+
+
+def test_redact_text_hides_userinfo_of_urls_inside_messages() -> None:
+    from portkit._redact import redact_text
+
+    text = "cannot reach https://admin:hunter2@h:6443/api via socks5h://joe:pr0xy@p:1080; user u@ctx is fine"
+    assert redact_text(text) == "cannot reach https://***@h:6443/api via socks5h://***@p:1080; user u@ctx is fine"
