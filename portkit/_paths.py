@@ -63,7 +63,7 @@ def check_name(name: object, what: str = "name") -> str:
     if problem:
         raise InvalidNameError(
             f"The {what} {_shown(name)} {problem}: no Kubernetes object can have it, so no request was sent.",
-            hint="Fix the name in the bundle, manifest or journal it came from.",
+            hint="Fix it where it came from: the bundle or manifest, an object that refers to it, or a journal.",
         )
     assert isinstance(name, str)
     return name
@@ -75,7 +75,8 @@ def check_namespace(namespace: object) -> str:
         raise InvalidNameError(
             f"The namespace {_shown(namespace)} is not a valid namespace name (lower-case letters, digits and "
             "'-', at most 63 characters): no request was sent.",
-            hint="Fix the namespace in the bundle, manifest, namespace map or journal it came from.",
+            hint="Fix it where it came from: a -n/--namespace flag, the bundle or manifest, a namespace map or a "
+            "journal.",
         )
     return namespace
 
