@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import attrs
 
 from portkit import observe
+from portkit._redact import redact_text, redact_url
 from portkit._retry import RetryNotice, RetryPolicy
 from portkit._transport import Response, Transport
 from portkit.discovery import ApiResource, Discovery
@@ -27,10 +27,12 @@ from portkit.errors import (
     ConflictError,
     GoneError,
     NotFoundError,
+    PortkitError,
+    ServerResponseError,
 )
 from portkit.model import ObjectRef, get_path, split_api_version
 
-__all__ = ["ApiResource", "Cluster", "ClusterStats", "snapshot_version"]
+__all__ = ["ApiResource", "Cluster", "ClusterStats", "redact_url", "snapshot_version"]
 
 
 @attrs.define
@@ -74,7 +76,8 @@ class Cluster:
     ) -> None:
         self.name = name
         self.kubeconfig = kubeconfig
-        self.server: str = str(configuration.host).rstrip("/")
+        # the server URL as shown, logged and recorded (journals, work dirs): without user:password@
+        self.server: str = redact_url(str(configuration.host).rstrip("/"))
         self.retry = retry or RetryPolicy()
         self.stats = ClusterStats()
         #: Called (from the thread making the request) before a failed request is tried again, with a
@@ -96,9 +99,7 @@ class Cluster:
         Raises:
             ConfigurationError: the kubeconfig is missing, unreadable or has no such context.
         """
-        with warnings.catch_warnings():  # imported lazily (slow); its optional SOCKS import warns
-            warnings.simplefilter("ignore")
-            from kubernetes import client, config
+        from portkit._kubeconfig import load_configuration
 
         config_file = str(path) if path is not None else _default_kubeconfig()
         first = config_file.split(os.pathsep)[0]
@@ -107,25 +108,17 @@ class Cluster:
                 f"No kubeconfig at {first}.",
                 hint="Pass --kubeconfig / path=, set $KUBECONFIG, or create ~/.kube/config.",
             )
-        configuration = client.Configuration()
         try:
-            config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=config_file,
-                context=context,
-                client_configuration=configuration,
-                persist_config=False,
-            )
-            _contexts, current = config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
-                config_file
-            )
+            configuration, name = load_configuration(config_file, context)
+        except PortkitError:
+            raise
         except Exception as exc:  # the loader raises ConfigException, ValueError, KeyError, YAML errors
             raise ConfigurationError(
                 f"Cannot use kubeconfig {config_file}" + (f" context {context!r}" if context else "")
-                + f": {str(exc)[:300]}",
+                + f": {redact_text(str(exc)[:300])}",
                 hint="Check the file with `kubectl config view` and the context name with "
                 "`kubectl config get-contexts`.",
             ) from exc
-        name = context or (current or {}).get("name", "")
         return cls(configuration, name=name, kubeconfig=config_file)
 
     def __repr__(self) -> str:
@@ -203,9 +196,16 @@ class Cluster:
             content_type = "application/json"
         response = self._send(
             method, path, query=dict(query or {}), body=data, content_type=content_type, accept=accept,
-            action=action,
+            action=action or f"{method} {path}",
         )
         return response.json()
+
+    def _request_object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """:meth:`request` whose answer must be a JSON object (a Kubernetes object, list or Status)."""
+        answer = self.request(method, path, **kwargs)
+        if not isinstance(answer, dict):
+            raise _wrong_shape(kwargs.get("action") or f"{method} {path}", "is not a JSON object")
+        return answer
 
     # -- discovery -----------------------------------------------------------------------------------
     def _get_discovery(self) -> Discovery:
@@ -227,7 +227,7 @@ class Cluster:
     def server_version(self) -> str:
         """The server's ``gitVersion``, e.g. ``v1.34.4`` (cached)."""
         if self._version is None:
-            self._version = str(self.request("GET", "/version").get("gitVersion", ""))
+            self._version = str(self._request_object("GET", "/version").get("gitVersion", ""))
         return self._version
 
     def resources(self, *, namespaced: bool | None = None, verb: str | None = None) -> list[ApiResource]:
@@ -293,24 +293,34 @@ class Cluster:
             if not_older_than and not token:
                 query["resourceVersion"] = not_older_than
                 query["resourceVersionMatch"] = "NotOlderThan"
+            action = f"list {resource.group_resource}"
             try:
-                page = self.request("GET", path, query=query, action=f"list {resource.group_resource}")
+                page = self._request_object("GET", path, query=query, action=action)
             except GoneError:
                 restarts += 1
                 if restarts > 3:
                     raise
                 token = ""
                 continue
-            for item in page.get("items") or ():
-                meta = item.get("metadata") or {}
-                key = (meta.get("namespace", ""), meta.get("name", ""))
+            items = page.get("items")
+            if items is not None and not isinstance(items, list):
+                raise _wrong_shape(action, "has 'items' that are not a list")
+            for item in items or ():
+                meta = item.get("metadata") if isinstance(item, dict) else None
+                if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+                    raise _wrong_shape(action, "has an item that is not an object with metadata.name")
+                key = (str(meta.get("namespace") or ""), meta["name"])
                 if key in seen:
                     continue
                 seen.add(key)
                 item["apiVersion"] = resource.api_version
                 item["kind"] = resource.kind
                 yield item
-            token = (page.get("metadata") or {}).get("continue") or ""
+            list_meta = page.get("metadata")
+            found = list_meta.get("continue") if isinstance(list_meta, dict) else None
+            if found is not None and not isinstance(found, str):
+                raise _wrong_shape(action, "has a continue token that is not a string")
+            token = found or ""
             if not token:
                 return
 
@@ -320,7 +330,7 @@ class Cluster:
         Pass it as ``not_older_than`` to :meth:`list` / :meth:`get` to read many objects as of (at least)
         this moment cheaply.
         """
-        page = self.request(
+        page = self._request_object(
             "GET", resource.path(namespace), query={"limit": 1}, action=f"list {resource.group_resource}"
         )
         return str(get_path(page, "metadata", "resourceVersion") or "")
@@ -332,11 +342,10 @@ class Cluster:
 
         ``not_older_than``: as for :meth:`list` (the object as of that resourceVersion or later).
         """
-        obj: dict[str, Any] = self.request(
+        return self._request_object(
             "GET", resource.path(namespace, name), query={"resourceVersion": not_older_than or None},
             action=f"get {resource.kind} {_where(namespace, name)}",
         )
-        return obj
 
     def get_obj(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
         """The live version of a manifest, or None when absent."""
@@ -363,7 +372,7 @@ class Cluster:
             query["force"] = "true"
         if dry_run:
             query["dryRun"] = "All"
-        result: dict[str, Any] = self.request(
+        return self._request_object(
             "PATCH",
             resource.path(ref.namespace or None, ref.name),
             body=obj,
@@ -371,7 +380,6 @@ class Cluster:
             content_type="application/apply-patch+yaml",
             action=f"apply {ref}",
         )
-        return result
 
     def create(
         self, obj: Mapping[str, Any], *, dry_run: bool = False, field_manager: str | None = None
@@ -382,6 +390,9 @@ class Cluster:
         """
         resource = self.resource_of(obj)
         ref = ObjectRef.from_obj(obj)
+        path = resource.path(ref.namespace or None)
+        if ref.name or not get_path(obj, "metadata", "generateName"):
+            resource.path(ref.namespace or None, ref.name)  # the name is checked before anything is sent
         attempts = 0
         body = json.dumps(obj, separators=(",", ":")).encode()
         query: dict[str, Any] = {}
@@ -396,8 +407,8 @@ class Cluster:
             self._count("requests")
             self._count("writes")
             return self._answer(lambda: self._transport.request(
-                "POST", resource.path(ref.namespace or None), body=body, content_type="application/json",
-                query=query or None, action=f"create {ref}",
+                "POST", path, body=body, content_type="application/json", query=query or None,
+                action=f"create {ref}",
             ))  # fmt: skip
 
         try:
@@ -406,7 +417,9 @@ class Cluster:
             if attempts > 1 and exc.reason == "AlreadyExists" and not dry_run:
                 return self.get(resource, ref.name, ref.namespace or None)
             raise
-        created: dict[str, Any] = response.json()
+        created = response.json()
+        if not isinstance(created, dict):
+            raise _wrong_shape(f"create {ref}", "is not a JSON object")
         return created
 
     def pod_log(self, namespace: str, name: str, *, container: str | None = None,
@@ -448,6 +461,12 @@ class Cluster:
 
 def _where(namespace: str | None, name: str) -> str:
     return f"{namespace}/{name}" if namespace else name
+
+
+def _wrong_shape(action: str, what: str) -> ServerResponseError:
+    return ServerResponseError(
+        f"{action}: the API server's answer {what}.", status=200, reason="UnexpectedShape"
+    )
 
 
 def snapshot_version(
