@@ -2,7 +2,8 @@
 
 The same N creates of small ConfigMaps, one at a time, through:
 
-1. ``portkit._transport.Transport`` (portkit's keep-alive client, what every Cluster uses), and
+1. ``portkit._transport.Transport`` (what every Cluster uses: http.client connections in portkit's
+   keep-alive pool, one write per request, strict framing checks), and
 2. a bare ``urllib3.HTTPSConnectionPool`` with the same TLS files (the baseline: what portkit used before,
    minus its PoolManager layer).
 

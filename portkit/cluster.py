@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import threading
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import attrs
 
 from portkit import observe
+from portkit._redact import redact_text, redact_url
 from portkit._retry import RetryNotice, RetryPolicy
 from portkit._transport import Response, Transport
 from portkit.discovery import ApiResource, Discovery
@@ -28,10 +28,12 @@ from portkit.errors import (
     ConflictError,
     GoneError,
     NotFoundError,
+    PortkitError,
+    ServerResponseError,
 )
 from portkit.model import ObjectRef, get_path, split_api_version
 
-__all__ = ["ApiResource", "Cluster", "ClusterStats", "snapshot_version"]
+__all__ = ["ApiResource", "Cluster", "ClusterStats", "redact_url", "snapshot_version"]
 
 log = logging.getLogger(__name__)
 
@@ -52,32 +54,6 @@ class ClusterStats:
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_POOL_SIZE = 32
-
-
-def _load_kubeconfig_dict(config: Mapping[str, Any], context: str | None) -> tuple[Any, str]:
-    """A ``kubernetes.client.Configuration`` for one context of a kubeconfig dict, and the context's name."""
-    import copy
-    import importlib
-
-    with warnings.catch_warnings():  # imported lazily (slow); its optional SOCKS import warns
-        warnings.simplefilter("ignore")
-        client: Any = importlib.import_module("kubernetes.client")
-        kube_config: Any = importlib.import_module("kubernetes.config.kube_config")
-
-    configuration = client.Configuration()
-    try:
-        loader = kube_config.KubeConfigLoader(
-            config_dict=copy.deepcopy(dict(config)), config_base_path=None, active_context=context
-        )
-        loader.load_and_set(configuration)
-        current = loader.current_context or {}
-    except Exception as exc:  # the loader raises ConfigException, ValueError, KeyError, TypeError
-        raise ConfigurationError(
-            "Cannot use the kubeconfig dict" + (f" context {context!r}" if context else "")
-            + f": {str(exc)[:300]}",
-            hint="Check its clusters, users and contexts (the same form as `kubectl config view --raw`).",
-        ) from exc
-    return configuration, str(context or current.get("name", "") or "")
 
 
 def _default_kubeconfig() -> str:
@@ -125,7 +101,8 @@ class Cluster:
     ) -> None:
         self.name = name
         self.kubeconfig = kubeconfig
-        self.server: str = str(configuration.host).rstrip("/")
+        # the server URL as shown, logged and recorded (journals, work dirs): without user:password@
+        self.server: str = redact_url(str(configuration.host).rstrip("/"))
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
         self.pool_size = pool_size
@@ -164,9 +141,7 @@ class Cluster:
         Raises:
             ConfigurationError: the kubeconfig is missing, unreadable or has no such context.
         """
-        with warnings.catch_warnings():  # imported lazily (slow); its optional SOCKS import warns
-            warnings.simplefilter("ignore")
-            from kubernetes import client, config
+        from portkit._kubeconfig import load_configuration
 
         config_file = str(path) if path is not None else _default_kubeconfig()
         first = config_file.split(os.pathsep)[0]
@@ -175,25 +150,17 @@ class Cluster:
                 f"No kubeconfig at {first}.",
                 hint="Pass --kubeconfig / path=, set $KUBECONFIG, or create ~/.kube/config.",
             )
-        configuration = client.Configuration()
         try:
-            config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=config_file,
-                context=context,
-                client_configuration=configuration,
-                persist_config=False,
-            )
-            _contexts, current = config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
-                config_file
-            )
+            configuration, name = load_configuration(config_file, context)
+        except PortkitError:
+            raise
         except Exception as exc:  # the loader raises ConfigException, ValueError, KeyError, YAML errors
             raise ConfigurationError(
                 f"Cannot use kubeconfig {config_file}" + (f" context {context!r}" if context else "")
-                + f": {str(exc)[:300]}",
+                + f": {redact_text(str(exc)[:300])}",
                 hint="Check the file with `kubectl config view` and the context name with "
                 "`kubectl config get-contexts`.",
             ) from exc
-        name = context or (current or {}).get("name", "")
         log.debug("kubeconfig %s, context %s", config_file, name or "(none)")
         return cls(configuration, name=name, kubeconfig=config_file, timeout=timeout, retry=retry,
                    pool_size=pool_size)
@@ -226,7 +193,18 @@ class Cluster:
                 f"Cluster.from_dict needs a kubeconfig as a dict, not a {type(config).__name__}.",
                 hint="Pass the parsed kubeconfig (clusters, users, contexts, current-context).",
             )
-        configuration, name = _load_kubeconfig_dict(config, context)
+        from portkit._kubeconfig import load_configuration_dict
+
+        try:
+            configuration, name = load_configuration_dict(config, context)
+        except PortkitError:
+            raise
+        except Exception as exc:  # the loader raises ConfigException, ValueError, KeyError, TypeError
+            raise ConfigurationError(
+                "Cannot use the kubeconfig dict" + (f" context {context!r}" if context else "")
+                + f": {redact_text(str(exc)[:300])}",
+                hint="Check its clusters, users and contexts (the same form as `kubectl config view --raw`).",
+            ) from exc
         log.debug("kubeconfig from a dict, context %s", name or "(none)")
         return cls(configuration, name=name, timeout=timeout, retry=retry, pool_size=pool_size)
 
@@ -372,9 +350,16 @@ class Cluster:
             content_type = "application/json"
         response = self._send(
             method, path, query=dict(query or {}), body=data, content_type=content_type, accept=accept,
-            action=action,
+            action=action or f"{method} {path}",
         )
         return response.json()
+
+    def _request_object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """:meth:`request` whose answer must be a JSON object (a Kubernetes object, list or Status)."""
+        answer = self.request(method, path, **kwargs)
+        if not isinstance(answer, dict):
+            raise _wrong_shape(kwargs.get("action") or f"{method} {path}", "is not a JSON object")
+        return answer
 
     # -- discovery -----------------------------------------------------------------------------------
     def _get_discovery(self) -> Discovery:
@@ -396,7 +381,7 @@ class Cluster:
     def server_version(self) -> str:
         """The server's ``gitVersion``, e.g. ``v1.34.4`` (cached)."""
         if self._version is None:
-            self._version = str(self.request("GET", "/version").get("gitVersion", ""))
+            self._version = str(self._request_object("GET", "/version").get("gitVersion", ""))
         return self._version
 
     def resources(self, *, namespaced: bool | None = None, verb: str | None = None) -> list[ApiResource]:
@@ -462,24 +447,34 @@ class Cluster:
             if not_older_than and not token:
                 query["resourceVersion"] = not_older_than
                 query["resourceVersionMatch"] = "NotOlderThan"
+            action = f"list {resource.group_resource}"
             try:
-                page = self.request("GET", path, query=query, action=f"list {resource.group_resource}")
+                page = self._request_object("GET", path, query=query, action=action)
             except GoneError:
                 restarts += 1
                 if restarts > 3:
                     raise
                 token = ""
                 continue
-            for item in page.get("items") or ():
-                meta = item.get("metadata") or {}
-                key = (meta.get("namespace", ""), meta.get("name", ""))
+            items = page.get("items")
+            if items is not None and not isinstance(items, list):
+                raise _wrong_shape(action, "has 'items' that are not a list")
+            for item in items or ():
+                meta = item.get("metadata") if isinstance(item, dict) else None
+                if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+                    raise _wrong_shape(action, "has an item that is not an object with metadata.name")
+                key = (str(meta.get("namespace") or ""), meta["name"])
                 if key in seen:
                     continue
                 seen.add(key)
                 item["apiVersion"] = resource.api_version
                 item["kind"] = resource.kind
                 yield item
-            token = (page.get("metadata") or {}).get("continue") or ""
+            list_meta = page.get("metadata")
+            found = list_meta.get("continue") if isinstance(list_meta, dict) else None
+            if found is not None and not isinstance(found, str):
+                raise _wrong_shape(action, "has a continue token that is not a string")
+            token = found or ""
             if not token:
                 return
 
@@ -489,7 +484,7 @@ class Cluster:
         Pass it as ``not_older_than`` to :meth:`list` / :meth:`get` to read many objects as of (at least)
         this moment cheaply.
         """
-        page = self.request(
+        page = self._request_object(
             "GET", resource.path(namespace), query={"limit": 1}, action=f"list {resource.group_resource}"
         )
         return str(get_path(page, "metadata", "resourceVersion") or "")
@@ -501,11 +496,10 @@ class Cluster:
 
         ``not_older_than``: as for :meth:`list` (the object as of that resourceVersion or later).
         """
-        obj: dict[str, Any] = self.request(
+        return self._request_object(
             "GET", resource.path(namespace, name), query={"resourceVersion": not_older_than or None},
             action=f"get {resource.kind} {_where(namespace, name)}",
         )
-        return obj
 
     def get_obj(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
         """The live version of a manifest, or None when absent."""
@@ -532,7 +526,7 @@ class Cluster:
             query["force"] = "true"
         if dry_run:
             query["dryRun"] = "All"
-        result: dict[str, Any] = self.request(
+        return self._request_object(
             "PATCH",
             resource.path(ref.namespace or None, ref.name),
             body=obj,
@@ -540,7 +534,6 @@ class Cluster:
             content_type="application/apply-patch+yaml",
             action=f"apply {ref}",
         )
-        return result
 
     def create(
         self, obj: Mapping[str, Any], *, dry_run: bool = False, field_manager: str | None = None
@@ -551,6 +544,9 @@ class Cluster:
         """
         resource = self.resource_of(obj)
         ref = ObjectRef.from_obj(obj)
+        path = resource.path(ref.namespace or None)
+        if ref.name or not get_path(obj, "metadata", "generateName"):
+            resource.path(ref.namespace or None, ref.name)  # the name is checked before anything is sent
         attempts = 0
         body = json.dumps(obj, separators=(",", ":")).encode()
         query: dict[str, Any] = {}
@@ -565,8 +561,8 @@ class Cluster:
             self._count("requests")
             self._count("writes")
             return self._answer(lambda: self._transport.request(
-                "POST", resource.path(ref.namespace or None), body=body, content_type="application/json",
-                query=query or None, action=f"create {ref}",
+                "POST", path, body=body, content_type="application/json", query=query or None,
+                action=f"create {ref}",
             ))  # fmt: skip
 
         log.debug("%s POST %s (create %s)", self.name or self.server, resource.path(ref.namespace or None), ref)
@@ -576,7 +572,9 @@ class Cluster:
             if attempts > 1 and exc.reason == "AlreadyExists" and not dry_run:
                 return self.get(resource, ref.name, ref.namespace or None)
             raise
-        created: dict[str, Any] = response.json()
+        created = response.json()
+        if not isinstance(created, dict):
+            raise _wrong_shape(f"create {ref}", "is not a JSON object")
         return created
 
     def pod_log(self, namespace: str, name: str, *, container: str | None = None,
@@ -618,6 +616,12 @@ class Cluster:
 
 def _where(namespace: str | None, name: str) -> str:
     return f"{namespace}/{name}" if namespace else name
+
+
+def _wrong_shape(action: str, what: str) -> ServerResponseError:
+    return ServerResponseError(
+        f"{action}: the API server's answer {what}.", status=200, reason="UnexpectedShape"
+    )
 
 
 def snapshot_version(

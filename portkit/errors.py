@@ -9,6 +9,7 @@ go through :func:`trim_status` so that object bodies (which may hold Secret data
     PortkitError
     ├── InputError                  bad input from the user: flags, files, kubeconfigs (CLI exit code 2)
     │   ├── ConfigurationError      bad input, kubeconfig, options
+    │   │   └── InvalidNameError    a name or namespace no Kubernetes object can have (checked before any request)
     │   └── BundleError             a bundle or manifest file is missing, unsafe, corrupt, edited or of
     │       │                       another format; an object in it is invalid or duplicated
     │       ├── UnsafeFileError     a symlink, FIFO, device or other non-regular file where a file belongs
@@ -17,6 +18,7 @@ go through :func:`trim_status` so that object bodies (which may hold Secret data
     │       └── DuplicateKeyError   a YAML/JSON mapping holds the same key twice
     ├── BundleWriteError            a bundle could not be written (disk full, permissions)
     ├── ClusterUnreachableError     connection refused, TLS, DNS, timeouts
+    │   └── CertificateError        the server's TLS certificate did not verify (not retried)
     ├── ApiError                    the API server answered with an error status
     │   ├── NotFoundError           404
     │   ├── ConflictError           409 (already exists, field-manager conflicts, stale resourceVersion)
@@ -24,7 +26,9 @@ go through :func:`trim_status` so that object bodies (which may hold Secret data
     │   ├── InvalidError            400 / 422 (validation, immutable fields, admission)
     │   ├── ThrottledError          429 (after retries ran out)
     │   ├── GoneError               410 (expired continue token)
-    │   └── ServerError             5xx (after retries ran out)
+    │   ├── ServerError             5xx (after retries ran out)
+    │   └── ServerResponseError     an answer portkit cannot use: malformed HTTP, a body that is not JSON,
+    │                               a document of the wrong shape
     ├── TranslationError            a translator, profile or rule cannot be used
     │   └── UnknownProviderError    no provider profile of that name (also an InputError)
     ├── PlanError / ApplyError      replay
@@ -47,8 +51,12 @@ catches it. Nothing else needs to change (no message matching, no list of classe
 
 from __future__ import annotations
 
-import contextlib
+import email.utils
 import json
+import math
+import re
+import time
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
@@ -56,6 +64,7 @@ __all__ = [
     "ApplyError",
     "BundleError",
     "BundleWriteError",
+    "CertificateError",
     "ClusterMismatchError",
     "ClusterUnreachableError",
     "ConfigurationError",
@@ -67,18 +76,21 @@ __all__ = [
     "GoneError",
     "InputError",
     "InvalidError",
+    "InvalidNameError",
     "JournalError",
     "LocalClusterError",
     "NotFoundError",
     "PlanError",
     "PortkitError",
     "ServerError",
+    "ServerResponseError",
     "ThrottledError",
     "TranslationError",
     "UnknownProviderError",
     "UnsafeFileError",
     "VolumeMoveError",
     "api_error_from_status",
+    "parse_retry_after",
     "trim_status",
 ]
 
@@ -120,10 +132,26 @@ class ConfigurationError(InputError):
     """Bad configuration or input: a kubeconfig, a context, an option, a file the user gave."""
 
 
+class InvalidNameError(ConfigurationError):
+    """A name or namespace that no Kubernetes object can have (empty, ``/``, ``%``, control characters...).
+
+    Raised before any request is sent, so such a name never reaches a request line or a header.
+    """
+
+
 class ClusterUnreachableError(PortkitError):
     """The API server could not be reached (connection refused, TLS failure, DNS, timeout)."""
 
     default_hint = "Check that the cluster is running and that the kubeconfig points at the right server."
+
+
+class CertificateError(ClusterUnreachableError):
+    """The API server's TLS certificate did not verify (unknown CA, wrong host name, expired). Not retried."""
+
+    default_hint = (
+        "Check the kubeconfig's certificate-authority(-data), server and tls-server-name entries; the "
+        "certificate must name the server in its subjectAltName (the common name is never used)."
+    )
 
 
 class ApiError(PortkitError):
@@ -191,6 +219,19 @@ class ServerError(ApiError):
     """5xx: the API server failed, and kept failing through the retries."""
 
     default_hint = "The API server is failing; check its health and try again."
+
+
+class ServerResponseError(ApiError):
+    """The API server (or something in between) answered with something portkit cannot use.
+
+    A malformed HTTP response (bad status line, framing), a body that is not JSON, or a JSON document of
+    the wrong shape. The message names the request; the body itself is never quoted.
+    """
+
+    default_hint = (
+        "Check that the kubeconfig's server is a Kubernetes API server (not a web page or a proxy's error "
+        "page) and that it is healthy."
+    )
 
 
 class BundleError(InputError):
@@ -276,7 +317,7 @@ def trim_status(body: Any, limit: int = _MAX_MESSAGE) -> str:
     if isinstance(body, str):
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return f"<non-JSON error body, {len(body)} characters>" if body else ""
     if not isinstance(data, dict) or data.get("kind") != "Status":
         return "<error body that is not a Status, omitted>" if data else ""
@@ -303,12 +344,48 @@ _BY_STATUS: dict[int, type[ApiError]] = {
 _INVALID_500_MARKERS = ("failed to create typed patch object", "failed to create typed live object")
 
 
+#: The longest wait a server may ask for that portkit takes at its word (the retry policy caps it further).
+MAX_RETRY_AFTER = 3600.0
+
+_SECONDS = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,6})?")
+
+
+def parse_retry_after(value: Any) -> float | None:
+    """Seconds from a ``Retry-After`` header or a Status ``retryAfterSeconds``; None when unusable.
+
+    Accepts a number of seconds (``"3"``, ``3``, ``"1.5"``) or an HTTP date; the result is finite and within
+    ``[0, MAX_RETRY_AFTER]``. ``nan``, ``inf``, negative numbers, booleans and anything else are ignored
+    (None), so a hostile or broken server can neither stall nor crash the retry loop.
+    """
+    seconds: float | None = None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if _SECONDS.fullmatch(text):
+            seconds = float(text)
+        elif text:
+            try:
+                when = email.utils.parsedate_to_datetime(text)
+            except (TypeError, ValueError, IndexError, OverflowError):
+                return None
+            if when.tzinfo is None:
+                return None
+            seconds = when.timestamp() - time.time()
+            seconds = max(seconds, 0.0)
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return None
+    return min(seconds, MAX_RETRY_AFTER)
+
+
 def api_error_from_status(
     status: int,
     body: Any,
     *,
     action: str,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> ApiError:
     """Build the right :class:`ApiError` subclass for an HTTP status and a (trimmed) Status body.
 
@@ -329,24 +406,26 @@ def api_error_from_status(
     if isinstance(body, bytes | str):
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
     if isinstance(data, dict) and data.get("kind") == "Status":
         reason = str(data.get("reason") or "")
-        details = data.get("details") or {}
-        if isinstance(details, dict) and details.get("retryAfterSeconds"):
-            retry_after = float(details["retryAfterSeconds"])
-        for cause in (details.get("causes") if isinstance(details, dict) else None) or []:
-            if isinstance(cause, dict):
-                kind = str(cause.get("reason") or "")
-                # only conflict messages are kept ('conflict with "x" using v1'); others may quote values
-                said = str(cause.get("message") or "")[:200] if kind == "FieldManagerConflict" else ""
-                causes.append((kind, str(cause.get("field") or ""), said))
+        details = data.get("details")
+        if isinstance(details, dict):
+            retry_after = parse_retry_after(details.get("retryAfterSeconds"))
+            found = details.get("causes")
+            for cause in found if isinstance(found, list) else ():
+                if isinstance(cause, dict):
+                    kind = str(cause.get("reason") or "")
+                    # only conflict messages are kept ('conflict with "x" using v1'); others may quote values
+                    said = str(cause.get("message") or "")[:200] if kind == "FieldManagerConflict" else ""
+                    causes.append((kind, str(cause.get("field") or ""), said))
     if headers:
         for key, value in headers.items():
             if key.lower() == "retry-after":
-                with contextlib.suppress(ValueError):
-                    retry_after = float(value)
+                parsed = parse_retry_after(value)
+                if parsed is not None:
+                    retry_after = parsed
     message = f"{action} failed: HTTP {status}" + (f" {reason}" if reason else "")
     if detail:
         message += f": {detail}"

@@ -34,10 +34,11 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 
 from portkit import observe
+from portkit._paths import check_namespace
 from portkit.bundle import Bundle, BundleWriter
 from portkit.cluster import snapshot_version
 from portkit.display import html_table, text_table
-from portkit.errors import ApiError, ConfigurationError, NotFoundError, PortkitError
+from portkit.errors import ApiError, ConfigurationError, InvalidNameError, NotFoundError, PortkitError
 from portkit.model import get_path, split_api_version
 from portkit.sanitize import controller_owner, pod_spec, sanitize, skip_kind_reason, skip_reason
 
@@ -425,6 +426,8 @@ class _Run:
             return self.cluster.get(resource, name)
         except NotFoundError:
             missing.append(f"{label} {name}")
+        except InvalidNameError:  # an object refers to a name no object can have (empty, '/', controls...)
+            missing.append(f"{label} {name!a} (not a valid name)")
         except ApiError as exc:
             with self._lock:
                 self.failures.append(_failure(resource, None, exc, what=name))
@@ -561,7 +564,7 @@ def export(
         ClusterUnreachableError: the cluster cannot be reached.
         BundleError: ``path`` is not usable for a bundle.
     """
-    names = _normalize_namespaces(namespaces)
+    names = [check_namespace(n) for n in _normalize_namespaces(namespaces)]  # before any request or file
     if workers < 1:
         raise ConfigurationError("workers must be at least 1.")
     started = time.monotonic()

@@ -14,32 +14,21 @@ from __future__ import annotations
 
 import re
 from typing import TypeGuard
-from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
+from portkit._redact import redact_url as _redact_url
 from portkit.errors import ForbiddenError, NotFoundError
 
 __all__ = ["ClusterIdentity", "cluster_identity", "redact_url"]
 
 _UID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
-_USERINFO_RE = re.compile(r"(//[^/@:]*):[^/@]*@")
 
 
 def redact_url(url: str) -> str:
-    """``url`` without the password of its userinfo (``https://u:secret@h`` → ``https://u:***@h``);
-    a trailing ``/`` is dropped."""
-    text = str(url).rstrip("/")
-    try:
-        parts = urlsplit(text)
-    except ValueError:  # e.g. a malformed IPv6 literal: fall back to a pattern
-        return _USERINFO_RE.sub(r"\1:***@", text)
-    if "@" not in parts.netloc:
-        return text
-    userinfo, _, host = parts.netloc.rpartition("@")
-    user, colon, _password = userinfo.partition(":")
-    netloc = f"{user}:***@{host}" if colon else f"{user}@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    """``url`` as portkit shows and records it: the shared :func:`portkit.cluster.redact_url` (any
+    ``user:password@`` becomes ``***@``), with a trailing ``/`` dropped."""
+    return _redact_url(str(url).rstrip("/"))
 
 
 def valid_uid(value: object) -> TypeGuard[str]:

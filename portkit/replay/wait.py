@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from portkit import observe
+from portkit._paths import selector_value
 from portkit.cluster import ApiResource, Cluster
 from portkit.display import html_table, text_table, truncate
 from portkit.errors import ApiError, NotFoundError
@@ -210,7 +211,9 @@ def _events(cluster: Cluster, namespace: str, kind: str, name: str, limit: int =
         resource = cluster.resource_for("v1", "Event")
         items = list(
             cluster.list(
-                resource, namespace or None, field_selector=f"involvedObject.kind={kind},involvedObject.name={name}"
+                resource,
+                namespace or None,
+                field_selector=f"involvedObject.kind={selector_value(kind)},involvedObject.name={selector_value(name)}",
             )
         )
     except ApiError:

@@ -529,8 +529,9 @@ class LocalCluster:
                      "roleRef": role_ref,
                      "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]})
         self.apply(objs)
-        token = self.cluster().request(
-            "POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token",
+        cluster = self.cluster()
+        token = cluster.request(
+            "POST", cluster.resource_for("v1", "ServiceAccount").path(namespace, name) + "/token",
             body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
                   "spec": {"expirationSeconds": 86400}},
         )["status"]["token"]
@@ -753,7 +754,7 @@ class LocalCluster:
             self._wait("apiserver", registered, timeout)
             labels = {**node.labels, "kubernetes.io/hostname": node.name, "type": "real",
                       REAL_NODE_LABEL: "true"}
-            cluster.request("PATCH", f"/api/v1/nodes/{node.name}", body={"metadata": {"labels": labels}},
+            cluster.request("PATCH", resource.path(None, node.name), body={"metadata": {"labels": labels}},
                             content_type="application/merge-patch+json")
 
     def load_image(self, image: str | os.PathLike[str], *, name: str | None = None) -> str:

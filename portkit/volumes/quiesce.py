@@ -18,7 +18,6 @@ The downtime window runs from the first scale-down to the moment the target's wo
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -33,6 +32,7 @@ import attrs
 from portkit import observe
 from portkit.cluster import Cluster
 from portkit.errors import ApiError, NotFoundError, PortkitError, VolumeMoveError
+from portkit.volumes._pods import MANAGED_BY, ROLE_LABEL, delete_now, helper_spec
 
 __all__ = [
     "HOLDER_ROLE",
@@ -47,8 +47,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 HOLDER_ROLE = "volume-holder"
-ROLE_LABEL = "portkit.dev/role"
-MANAGED_BY = "app.kubernetes.io/managed-by"
 _WORKLOADS = (("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"))
 
 
@@ -114,11 +112,7 @@ class QuiesceState:
 def holder_pod(namespace: str, claim: str, *, image: str, node: str | None = None) -> dict[str, Any]:
     """A pod that only mounts ``claim`` (read-write: Velero's restore writes through it) and sleeps."""
     spec: dict[str, Any] = {
-        "restartPolicy": "Always",
-        "automountServiceAccountToken": False,
-        "enableServiceLinks": False,
-        "terminationGracePeriodSeconds": 0,
-        "tolerations": [{"operator": "Exists"}],
+        **helper_spec("Always"),
         "containers": [{
             "name": "holder",
             "image": image,
@@ -269,10 +263,7 @@ def delete_holders(cluster: Cluster, namespaces: Sequence[str], *, timeout: floa
     selector = f"{ROLE_LABEL}={HOLDER_ROLE},{MANAGED_BY}=portkit"
     names = [(ns, p["metadata"]["name"]) for ns in namespaces for p in cluster.list(pods, ns, label_selector=selector)]
     for ns, name in names:
-        with contextlib.suppress(NotFoundError):
-            cluster.request("DELETE", pods.path(ns, name),
-                            body={"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0},
-                            action=f"delete volume-holder pod {ns}/{name}")
+        delete_now(cluster, ns, name, "volume-holder")
     deadline = time.monotonic() + timeout
     for ns, name in names:
         while True:

@@ -20,6 +20,7 @@ else goes where the scheduler puts it (the volume's node affinity decides).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import logging
@@ -35,6 +36,7 @@ from portkit import observe
 from portkit.cluster import Cluster
 from portkit.display import html_table, text_table
 from portkit.errors import ApiError, NotFoundError, PortkitError
+from portkit.volumes._pods import MANAGED_BY, ROLE_LABEL, delete_now, helper_spec
 
 if TYPE_CHECKING:
     import pandas
@@ -55,8 +57,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_IMAGE = "docker.io/library/busybox:1.36.1"
 """The checker pods' image: a widely available public busybox, fully qualified and pinned to a release."""
-MANAGED_BY = "app.kubernetes.io/managed-by"
-ROLE_LABEL = "portkit.dev/role"
 ROLE = "verify-data"
 IGNORED_TOP_LEVEL = ("lost+found",)
 COMPARED = ("presence", "type", "size", "content (sha256)", "symlink target", "permission bits", "owner")
@@ -397,11 +397,7 @@ def checker_pod(claim: str, namespace: str, *, image: str = DEFAULT_IMAGE, node:
     """
     pod_name = name or f"portkit-verify-{secrets.token_hex(4)}"
     spec: dict[str, Any] = {
-        "restartPolicy": "Never",
-        "automountServiceAccountToken": False,
-        "enableServiceLinks": False,
-        "terminationGracePeriodSeconds": 0,
-        "tolerations": [{"operator": "Exists"}],
+        **helper_spec("Never"),
         "securityContext": {
             **({"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534} if restricted
                else {"runAsUser": 0, "runAsGroup": 0}),
@@ -507,14 +503,8 @@ def _run_checker(cluster: Cluster, namespace: str, claim: str, *, image: str, no
             raise DataVerifyError(f"The checker pod for {where} failed: {' / '.join(tail) or 'no output'}.")
         return parse_manifest(log)
     finally:
-        try:
-            cluster.request("DELETE", pods.path(namespace, name),
-                            body={"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0},
-                            action=f"delete checker pod {namespace}/{name}")
-        except NotFoundError:
-            pass
-        except PortkitError:  # reported by the caller's result; never hide the original error
-            pass
+        with contextlib.suppress(PortkitError):  # never hide the original error behind a failed clean-up
+            delete_now(cluster, namespace, name, "checker")
 
 
 def _claim_usage(cluster: Cluster, namespace: str) -> dict[str, list[dict[str, Any]]]:

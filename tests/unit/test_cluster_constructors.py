@@ -248,3 +248,16 @@ def test_requests_are_logged_at_debug_without_the_token(
     requests = [r for r in caplog.records if r.name == "portkit.cluster" and "GET /version" in r.getMessage()]
     assert requests and requests[0].levelno == logging.DEBUG
     assert "token-one" not in caplog.text and "secret-ish" not in caplog.text  # no credentials, no query
+
+
+def test_from_dict_fails_loudly_when_the_exec_plugin_fails() -> None:
+    import sys
+
+    config = kubeconfig_dict({"a": "https://127.0.0.1:1"}, "a")
+    config["users"] = [{"name": "u", "user": {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "command": sys.executable,
+        "args": ["-c", "import sys; sys.stderr.write('login expired'); sys.exit(3)"],
+    }}}]  # fmt: skip
+    with pytest.raises(ConfigurationError, match="exec credential plugin") as err:
+        Cluster.from_dict(config)
+    assert "exit code 3" in str(err.value) and "login expired" in str(err.value)

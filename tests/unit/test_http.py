@@ -1,4 +1,4 @@
-"""portkit's keep-alive HTTP client against a real (local, plain-HTTP) server written for the test.
+"""portkit's keep-alive HTTP pool (http.client underneath) against a real local plain-HTTP server.
 
 The server speaks raw HTTP/1.1 over a socket so each test controls the exact bytes: Content-Length and
 chunked bodies, interim responses, connections closed by the server while idle or mid-response.
@@ -97,16 +97,16 @@ def test_request_line_headers_and_body_are_sent_and_the_connection_is_reused(ser
         return True
 
     server, pool = serve(handler)
-    status, headers, body = pool.request("POST", "/api/v1/x?a=b", {"Accept": "application/json"}, b'{"k":1}')
-    assert (status, body) == (200, b'{"ok":true}')
-    assert headers["Retry-After"] == "3" and headers["Content-Type"] == "application/json"
+    response = pool.request("POST", "/api/v1/x?a=b", {"Accept": "application/json"}, b'{"k":1}')
+    assert (response.status, response.body) == (200, b'{"ok":true}')
+    assert response.headers["Retry-After"] == "3" and response.headers["content-type"] == "application/json"
     head, _, sent = server.requests[0].partition(b"\r\n\r\n")
     lines = head.decode().split("\r\n")
     assert lines[0] == "POST /api/v1/x?a=b HTTP/1.1"
     assert f"Host: 127.0.0.1:{server.port}" in lines and "Content-Length: 7" in lines
     assert sent == b'{"k":1}'
     for _ in range(5):
-        assert pool.request("GET", "/y", {})[0] == 200
+        assert pool.request("GET", "/y", {}).status == 200
     assert server.connections == 1, "one keep-alive connection for all requests"
 
 
@@ -124,9 +124,9 @@ def test_chunked_body_with_extensions_and_trailers_and_an_interim_response(serve
         return True
 
     _server, pool = serve(handler)
-    status, _headers, body = pool.request("GET", "/big", {})
-    assert status == 200 and body == payload
-    assert pool.request("GET", "/big", {})[2] == payload  # the connection is still in a clean state
+    response = pool.request("GET", "/big", {})
+    assert response.status == 200 and response.body == payload
+    assert pool.request("GET", "/big", {}).body == payload  # the connection is still in a clean state
 
 
 def test_errors_statuses_are_returned_with_their_body(serve: Serve) -> None:
@@ -135,8 +135,9 @@ def test_errors_statuses_are_returned_with_their_body(serve: Serve) -> None:
         return True
 
     _server, pool = serve(handler)
-    assert pool.request("GET", "/nope", {}) == (404, {"Content-Type": "application/json", "Content-Length": "28"},
-                                               b'{"kind":"Status","code":404}')
+    response = pool.request("GET", "/nope", {})
+    assert (response.status, response.body) == (404, b'{"kind":"Status","code":404}')
+    assert dict(response.headers) == {"Content-Type": "application/json", "Content-Length": "28"}
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced(serve: Serve) -> None:
@@ -146,7 +147,7 @@ def test_a_connection_the_server_closed_while_idle_is_replaced(serve: Serve) -> 
 
     server, pool = serve(handler)
     for _ in range(3):
-        assert pool.request("GET", "/a", {})[0] == 200
+        assert pool.request("GET", "/a", {}).status == 200
     assert server.connections == 3
 
 
@@ -196,7 +197,7 @@ def test_concurrent_requests_from_many_threads(serve: Serve) -> None:
 
     def worker(i: int) -> None:
         for j in range(20):
-            results[i * 100 + j] = pool.request("GET", f"/{i}/{j}", {})[2]
+            results[i * 100 + j] = pool.request("GET", f"/{i}/{j}", {}).body
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
     for t in threads:
