@@ -13,7 +13,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import attrs
 
@@ -250,24 +250,23 @@ class Cluster:
         mounted token): :meth:`in_cluster`; else ``~/.kube/config``.
 
         Raises:
-            ConfigurationError: none of them can be used.
+            ConfigurationError: the configuration chosen cannot be used (no ``~/.kube/config`` outside a pod).
         """
+        if cls.in_a_pod(path, context):
+            log.info("running in a pod: using its service account (in-cluster configuration)")
+            return cls.in_cluster(timeout=timeout, retry=retry, pool_size=pool_size)
+        return cls.from_kubeconfig(path, context, timeout=timeout, retry=retry, pool_size=pool_size)
+
+    @staticmethod
+    def in_a_pod(path: str | os.PathLike[str] | None = None, context: str | None = None) -> bool:
+        """True when :meth:`auto` would use the in-cluster configuration: no ``path``, ``context`` or
+        ``$KUBECONFIG``, the service environment variables set and a service-account token mounted."""
         from portkit import _incluster
 
         explicit = path is not None or context is not None or bool(os.environ.get("KUBECONFIG"))
-        if not explicit and _incluster.in_cluster_possible():
-            log.info("running in a pod: using its service account (in-cluster configuration)")
-            return cls.in_cluster(timeout=timeout, retry=retry, pool_size=pool_size)
-        if not explicit and not Path(_default_kubeconfig()).is_file():
-            raise ConfigurationError(
-                "No cluster configuration found: not in a pod, $KUBECONFIG is not set and there is no "
-                f"{_default_kubeconfig()}.",
-                hint="Pass a kubeconfig (path=, --kubeconfig), set $KUBECONFIG, or run in a pod with a service "
-                "account.",
-            )
-        return cls.from_kubeconfig(path, context, timeout=timeout, retry=retry, pool_size=pool_size)
+        return not explicit and _incluster.in_cluster_possible()
 
-    def __enter__(self) -> Cluster:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

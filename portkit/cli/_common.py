@@ -117,7 +117,11 @@ def exit_code_for(exc: BaseException) -> int:
 # -- clusters --------------------------------------------------------------------------------------------
 def add_kube_flags(parser: argparse.ArgumentParser, prefix: str = "") -> None:
     """``--kubeconfig`` and ``--context`` (with an optional prefix such as ``from-``)."""
-    parser.add_argument(f"--{prefix}kubeconfig", metavar="PATH", help="kubeconfig file (default: like kubectl)")
+    parser.add_argument(
+        f"--{prefix}kubeconfig", metavar="PATH",
+        help="kubeconfig file (default: like kubectl: $KUBECONFIG, else in a pod its service account, else "
+        "~/.kube/config)",
+    )  # fmt: skip
     parser.add_argument(f"--{prefix}context", metavar="NAME", help="kubeconfig context (default: current)")
 
 
@@ -125,11 +129,13 @@ def add_kube_flags(parser: argparse.ArgumentParser, prefix: str = "") -> None:
 def connect(args: argparse.Namespace, prefix: str = "") -> Iterator[Any]:
     """The cluster named by ``--{prefix}kubeconfig``/``--{prefix}context``, for the block: retries and a
     server that does not answer are reported on stderr within a second, the requests show in the status
-    line, and the connections are closed afterwards."""
+    line, and the connections are closed afterwards. Without either flag and without ``$KUBECONFIG``, in a
+    pod: the pod's service account (:meth:`Cluster.auto`, as kubectl does)."""
     from portkit.cluster import Cluster
 
     dest = prefix.replace("-", "_")
-    cluster = Cluster.from_kubeconfig(getattr(args, f"{dest}kubeconfig"), getattr(args, f"{dest}context"))
+    path, context = getattr(args, f"{dest}kubeconfig"), getattr(args, f"{dest}context")
+    cluster = Cluster.in_cluster() if Cluster.in_a_pod(path, context) else Cluster.from_kubeconfig(path, context)
     try:
         with watch_cluster(cluster):
             current = status()

@@ -230,7 +230,8 @@ def test_auto_outside_a_pod_uses_the_home_kubeconfig(tmp_path: Path, monkeypatch
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
-    with pytest.raises(ConfigurationError, match="No cluster configuration found: not in a pod"):
+    assert not Cluster.in_a_pod()
+    with pytest.raises(ConfigurationError, match=r"No kubeconfig at .*/\.kube/config"):
         Cluster.auto()
     (tmp_path / ".kube").mkdir()
     write_kubeconfig(tmp_path / ".kube" / "config", {"home": "https://127.0.0.1:1"}, "home")
@@ -261,3 +262,14 @@ def test_from_dict_fails_loudly_when_the_exec_plugin_fails() -> None:
     with pytest.raises(ConfigurationError, match="exec credential plugin") as err:
         Cluster.from_dict(config)
     assert "exit code 3" in str(err.value) and "login expired" in str(err.value)
+
+
+def test_the_cli_in_a_pod_uses_the_service_account(pod: Path, https_server: ThreadingHTTPServer) -> None:
+    import argparse
+
+    from portkit.cli._common import connect
+
+    with connect(argparse.Namespace(kubeconfig=None, context=None)) as cluster:
+        assert cluster.name == "in-cluster"
+        cluster.request("GET", "/version")
+    assert https_server.seen == ["Bearer token-one"]  # type: ignore[attr-defined]
