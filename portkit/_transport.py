@@ -168,7 +168,6 @@ class Transport:
         self._auth_seen: dict[str, str] = {}
         raw_host = str(configuration.host).rstrip("/")
         self.host: str = redact_url(raw_host)  # what errors and reprs show
-        self._timeout = timeout
         try:
             url = urlsplit(raw_host)
             port = url.port or (443 if url.scheme == "https" else 80)

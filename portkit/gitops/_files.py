@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -46,11 +46,6 @@ class SourceFile:
         else:
             docs = load_yaml_documents(text, where=rel)
         return cls(rel, text, docs, is_json, mode, crlf)
-
-    def disk_text(self, text: str | None = None) -> str:
-        """``text`` (default: the file's) with the file's line endings."""
-        text = self.text if text is None else text
-        return text.replace("\n", "\r\n") if self.crlf else text
 
 
 def is_manifest(doc: Any) -> bool:
@@ -164,7 +159,3 @@ class Repo:
             self.files[rel] = SourceFile.parse(rel, text, mode=st.st_mode & 0o7777, crlf=crlf)
         except BundleError as exc:
             self.skipped.append((rel, exc.message.removeprefix(f"{rel}: ").rstrip(".")))
-
-    def path_of(self, rel: str) -> Path:
-        """The file system path of a relative path."""
-        return self.root / PurePosixPath(rel)

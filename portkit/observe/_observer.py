@@ -110,7 +110,6 @@ class Observer:
         self.metrics_file = Path(metrics_file) if metrics_file is not None else None
         self._tracer = tracer_provider.get_tracer(TRACER_NAME, __version__) if tracer_provider is not None else None
         self._tokens: list[contextvars.Token[Observer | None]] = []
-        self._tracked: set[int] = set()
 
     def __repr__(self) -> str:
         tracing = "tracing" if self._tracer is not None else "global tracer"

@@ -105,14 +105,6 @@ def source_of(bundle: object) -> str | None:
     return None
 
 
-def _profile_name(value: str | Sequence[str] | Profile) -> str:
-    if isinstance(value, Profile):
-        return value.name
-    if isinstance(value, str):
-        return value
-    return "+".join(value)
-
-
 @observe.step("translate")
 def translate(
     bundle: TranslateInput,

@@ -80,7 +80,6 @@ MIN_VERSION = (1, 14, 0)
 BACKUP_DONE = {"Completed"}
 BACKUP_FAILED = {"Failed", "PartiallyFailed", "FailedValidation"}
 RESTORE_DONE = {"Completed"}
-RESTORE_FAILED = {"Failed", "PartiallyFailed", "FailedValidation"}
 _TERMINAL = BACKUP_DONE | BACKUP_FAILED | {"Deleting"}
 _VERSION = re.compile(r"Version:\s*v?(\d+)\.(\d+)\.(\d+)(\S*)")
 _NAME_OK = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
