@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import attrs
 
+from portkit._kv import parse_key_values
 from portkit.errors import ConfigurationError
 
 __all__ = [
@@ -289,12 +290,10 @@ class MetricsServer:
 
 
 def parse_labels(items: Iterable[str]) -> dict[str, str]:
-    """``KEY=VALUE`` strings (``--metrics-label``) as a dict; a malformed one is a :class:`ConfigurationError`."""
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigurationError(f"--metrics-label {item!r} is not of the form KEY=VALUE.")
-        out[key.strip()] = value
-    return out
+    """``KEY=VALUE`` strings (``--metrics-label``) as a dict, split by the one parser (:mod:`portkit._kv`).
+
+    Raises:
+        ConfigurationError: an item is not ``KEY=VALUE``, or one key is given twice with different values.
+    """
+    return parse_key_values(items, flag="--metrics-label", example="unit=shop", strip=True)
 

@@ -99,12 +99,13 @@ def run(args: argparse.Namespace) -> int:
     from portkit.replay import parse_namespace_map
 
     key = read_key_file(args.key_file)
+    namespace_map = parse_namespace_map(args.namespace_map, flag="--namespace-map")
     with progress("migrate", unit="steps") as status, connect(args, "from-") as source, \
             connect(args, "to-") as target:  # fmt: skip
         migration = Migration(
             source=source, target=target, namespaces=args.namespaces, source_provider=args.source,
             target_provider=args.target, volumes=args.volumes,
-            namespace_map=parse_namespace_map(args.namespace_map),
+            namespace_map=namespace_map,
             mappings=parse_map_flags(args.map) if args.map else None, rules=args.rules, workdir=args.workdir,
             selector=args.selector, wait=not args.no_wait, timeout=args.timeout, allow_blockers=args.allow_blockers,
             on_event=progress_printer(status), encryption_key=key,

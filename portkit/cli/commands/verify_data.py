@@ -48,10 +48,11 @@ def run(args: argparse.Namespace) -> int:
     from portkit.replay import parse_namespace_map
     from portkit.volumes.verify import DEFAULT_IMAGE, verify_data
 
+    namespace_map = parse_namespace_map(args.namespace_map, flag="--namespace-map")
     with progress("verify-data") as status, connect(args, "from-") as source, connect(args, "to-") as target:
         status.update(note="checker pods on both sides")
         result = verify_data(
-            source, target, args.namespaces, namespace_map=parse_namespace_map(args.namespace_map),
+            source, target, args.namespaces, namespace_map=namespace_map,
             claims=args.claims or None, image=args.image or DEFAULT_IMAGE, timeout=args.timeout,
         )
     emit(result, args.output_format)
