@@ -1,13 +1,19 @@
-"""The public surface: what `import portkit` offers, with the signatures DESIGN.md promises users.
+"""The public surface: what `import portkit` offers, with the signatures the design promises users.
 
-DESIGN.md is /work/shared/DESIGN.md, section "The public API": its calls name the parameters the tests below
-check (names, order, defaults); everything after a function's first arguments is passed by keyword there.
+The promise is ``docs/design-contract.md``: the section "The public API" of the product design (which lives
+outside this repository, as ``shared/DESIGN.md``), copied into the repository. Its calls name the parameters
+the tests below check (names, order, defaults); everything after a function's first arguments is passed by
+keyword there. ``test_every_call_of_the_design_contract_binds`` reads that file and binds each call in it to
+the signature the package has, so the copy and the code cannot drift apart unnoticed.
 """
 
 from __future__ import annotations
 
+import ast
 import inspect
+import re
 import typing
+from pathlib import Path
 
 import attrs
 
@@ -85,6 +91,82 @@ def test_design_signatures() -> None:
     assert list(lc)[:2] == ["name", "provider"] and "velero" in lc
     assert lc["real_nodes"] == 0
 
+
+CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "design-contract.md"
+
+
+def _contract_code() -> str:
+    text = CONTRACT.read_text(encoding="utf-8")
+    found = re.search(r"```python\n(.*?)```", text, re.DOTALL)
+    assert found, f"{CONTRACT} has no python block"
+    return found.group(1)
+
+
+def _callee(node: ast.expr, instances: dict[str, type]) -> tuple[str, object] | None:
+    """``portkit.X``, ``portkit.X.Y``, ``LocalCluster`` or ``m.run`` (``m`` an instance made in the block)."""
+    dotted: list[str] = []
+    while isinstance(node, ast.Attribute):
+        dotted.insert(0, node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    if node.id == "portkit":
+        obj: object = portkit
+    elif node.id == "LocalCluster":
+        obj = LocalCluster
+    elif node.id in instances and dotted:
+        obj = instances[node.id]
+    else:
+        return None
+    for part in dotted:
+        obj = getattr(obj, part)
+    return ".".join([node.id, *dotted]), obj
+
+
+def test_every_call_of_the_design_contract_binds() -> None:
+    """Each call of docs/design-contract.md binds to the real signature, and the type a ``# -> Type`` comment
+    promises is the function's return annotation."""
+    code = _contract_code()
+    tree = ast.parse(code)
+    lines = code.splitlines()
+    instances: dict[str, type] = {}
+    checked: list[str] = []
+    for statement in tree.body:
+        for node in ast.walk(statement):
+            if not isinstance(node, ast.Call):
+                continue
+            found = _callee(node.func, instances)
+            if found is None:
+                continue
+            name, fn = found
+            signature = inspect.signature(fn)  # type: ignore[arg-type]
+            args = [object()] * len(node.args)
+            if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) and (
+                node.func.value.id in instances
+            ):
+                args.insert(0, object())  # self, for a method looked up on the class
+            signature.bind(*args, **{kw.arg: None for kw in node.keywords if kw.arg})
+            promised = re.search(r"# -> (\w+)", lines[node.lineno - 1])
+            if promised and node.lineno == statement.lineno:
+                hint = _return_hint(fn)
+                assert hint is getattr(portkit, promised.group(1)), f"{name} returns {hint}, not {promised.group(1)}"
+            checked.append(name)
+        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
+            target = statement.targets[0]
+            made = _callee(statement.value.func, instances)
+            if isinstance(target, ast.Name) and made and inspect.isclass(made[1]):
+                instances[target.id] = made[1]
+    assert {"portkit.Cluster.from_kubeconfig", "portkit.export", "portkit.Bundle.load", "portkit.Bundle.from_manifests",
+            "portkit.translate", "portkit.plan", "portkit.apply", "portkit.Migration", "m.run", "portkit.verify_data",
+            "portkit.providers"} <= set(checked), checked  # fmt: skip
+    # what the comments of the block name
+    assert [f.name for f in attrs.fields(portkit.Change)][:6] == ["ref", "path", "old", "new", "translator", "reason"]
+    assert {"bundle", "changes", "warnings", "manual_actions"} <= {f.name for f in attrs.fields(portkit.Translation)}
+    inspect.signature(portkit.Bundle.get).bind(object(), kind="Deployment", name="web", namespace="shop")
+    inspect.signature(portkit.Bundle.save).bind(object(), "work/shop")
+    assert callable(portkit.Plan.diff) and "actions" in {f.name for f in attrs.fields(portkit.Plan)}
+    assert callable(portkit.Bundle.__len__) and callable(portkit.Bundle.__iter__)
+    assert "real_nodes" in inspect.signature(LocalCluster).parameters
 
 def test_results_have_the_views_notebooks_and_automation_use() -> None:
     for cls in (portkit.Bundle, portkit.Translation, portkit.Plan, portkit.ApplyResult, portkit.VerifyResult,
