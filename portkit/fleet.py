@@ -56,6 +56,8 @@ __all__ = ["ENGINES", "SCRIPTS", "FleetPlan", "FleetUnit", "plan_fleet", "read_n
 
 log = logging.getLogger(__name__)
 
+#: How a fleet runs its units: one Job per unit (``jobs``), one Indexed Job (``indexed``) or an Argo Workflow
+#: (``argo``).
 ENGINES: tuple[str, ...] = ("jobs", "indexed", "argo")
 
 WORKSPACE = "/workspace"

@@ -45,6 +45,7 @@ from portkit.translate import Change, ManualAction, Translation, TranslationWarn
 
 __all__ = ["ADDED_FILE", "translate_tree", "write_tree"]
 
+#: The default file (relative to the tree's root, ``added_file=``) for the objects a translation adds.
 ADDED_FILE = "portkit-added.yaml"
 _ADDED_HEADER = "# Objects portkit added while translating this repository"
 
