@@ -66,8 +66,12 @@ def object_key(obj: dict[str, Any]) -> tuple[str, str, str, str]:
     """(group, kind, namespace, name) of a manifest."""
     api = str(obj.get("apiVersion") or "")
     meta = obj.get("metadata") or {}
-    return (api.partition("/")[0] if "/" in api else "", str(obj.get("kind") or ""),
-            str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+    return (
+        api.partition("/")[0] if "/" in api else "",
+        str(obj.get("kind") or ""),
+        str(meta.get("namespace") or ""),
+        str(meta.get("name") or ""),
+    )
 
 
 @attrs.define
@@ -93,14 +97,17 @@ class Repo:
         root = Path(path)
         if root.is_file() and not root.is_symlink():
             if root.suffix not in MANIFEST_SUFFIXES:
-                raise ConfigurationError(f"{root} is not a YAML or JSON file.",
-                                         hint="Give a directory or a .yaml file.")
+                raise ConfigurationError(
+                    f"{root} is not a YAML or JSON file.", hint="Give a directory or a .yaml file."
+                )
             repo = cls(root.parent, single_file=True)
             repo._add(root, root.name)
             return repo
         if not root.is_dir():
-            raise ConfigurationError(f"{root} does not exist or is not a directory.",
-                                     hint="Give the directory of a GitOps repository (or a YAML file).")
+            raise ConfigurationError(
+                f"{root} does not exist or is not a directory.",
+                hint="Give the directory of a GitOps repository (or a YAML file).",
+            )
         repo = cls(root)
         for file, rel in repo._walk():
             repo._add(file, rel)

@@ -137,8 +137,7 @@ def parse_namespace_map(
         pairs = [(str(k), str(v)) for k, v in items.items()]
     else:
         pairs = [
-            split_key_value(str(item), flag=flag, form="OLD=NEW", example="shop=shop-eu", strip=True)
-            for item in items
+            split_key_value(str(item), flag=flag, form="OLD=NEW", example="shop=shop-eu", strip=True) for item in items
         ]
     result: dict[str, str] = {}
     for old, new in pairs:

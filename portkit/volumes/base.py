@@ -50,6 +50,7 @@ DATA_PATHS: tuple[str, ...] = ("data-mover", "fs-backup", "native", "none")
 - ``none``: objects only (PVCs re-provisioned empty by the target's StorageClass).
 """
 
+
 class StorageChanges(Protocol):
     """What a storage mapping can be read from besides a dict: a :class:`portkit.Translation` (its ``changes``
     of the ``storage`` translator, and its ``mappings``)."""

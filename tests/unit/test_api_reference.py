@@ -39,7 +39,8 @@ def test_the_reference_names_every_public_name() -> None:
 @pytest.fixture
 def sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A module with documented and undocumented public names."""
-    (tmp_path / "apiref_sample.py").write_text(textwrap.dedent('''
+    (tmp_path / "apiref_sample.py").write_text(
+        textwrap.dedent('''
         """A sample."""
 
         __all__ = ["LIMIT", "SIZE", "Thing", "documented", "undocumented"]
@@ -83,7 +84,8 @@ def sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
         def undocumented() -> None:
             pass
-    '''))
+    ''')
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     yield "apiref_sample"
     sys.modules.pop("apiref_sample", None)

@@ -51,7 +51,6 @@ def test_namespace_maps_and_map_flags_use_the_one_parser() -> None:
         parse_map_flags(["storageclass:=b"])
 
 
-
 def test_metrics_labels_use_the_one_parser() -> None:
     assert parse_labels([" unit = shop ", "team=a=b"]) == {"unit": "shop", "team": "a=b"}
     with pytest.raises(ConfigurationError, match=r"--metrics-label 'unit' is given twice \('a' and 'b'\)"):
@@ -117,6 +116,7 @@ def test_example_migrate_script_uses_the_one_namespace_map_parser(capsys: pytest
     assert "'Shop' is not a valid namespace name" in capsys.readouterr().err
     assert script.main([*base, "a=x", "--namespace-map", "b=x"]) == 2
     assert "both map to 'x'" in capsys.readouterr().err
+
 
 # -- durations -------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(

@@ -21,17 +21,77 @@ import portkit
 from portkit.testing import LocalCluster
 
 EXPECTED = {
-    "Action", "ApiError", "ApiResource", "ApplyError", "ApplyInterrupted", "ApplyResult", "Blocker", "Bundle",
-    "BundleError", "Change", "ClaimCheck", "Cluster", "ClusterStats", "ClusterUnreachableError",
-    "ConfigurationError", "ConflictError", "DataVerifyError", "DataVerifyResult", "ExportReport", "FieldDiff",
-    "ForbiddenError", "GoneError", "InvalidError", "LocalClusterError", "ManualAction", "MappingResult",
-    "Migration", "MigrationBlocked", "MigrationEvent", "MigrationReport", "Mismatch", "NamespaceChange",
-    "NotFoundError", "NotReady", "ObjectRef", "ObjectResult", "Plan", "PlanError", "PolicyError", "PolicyResult",
-    "PortkitError", "Profile", "ProviderTable", "QuiesceState", "RetryPolicy", "RollbackResult", "ScaledWorkload",
-    "ServerError", "ThrottledError", "Translation", "TranslationError", "TranslationWarning", "Translator",
-    "VerifyResult", "Violation", "VolumeMoveError", "VolumeMoveResult", "VolumeRow", "WaitResult", "__version__",
-    "apply", "check_policies", "export", "fleet", "plan", "providers", "register_translator", "rollback",
-    "translate", "verify", "verify_data",
+    "Action",
+    "ApiError",
+    "ApiResource",
+    "ApplyError",
+    "ApplyInterrupted",
+    "ApplyResult",
+    "Blocker",
+    "Bundle",
+    "BundleError",
+    "Change",
+    "ClaimCheck",
+    "Cluster",
+    "ClusterStats",
+    "ClusterUnreachableError",
+    "ConfigurationError",
+    "ConflictError",
+    "DataVerifyError",
+    "DataVerifyResult",
+    "ExportReport",
+    "FieldDiff",
+    "ForbiddenError",
+    "GoneError",
+    "InvalidError",
+    "LocalClusterError",
+    "ManualAction",
+    "MappingResult",
+    "Migration",
+    "MigrationBlocked",
+    "MigrationEvent",
+    "MigrationReport",
+    "Mismatch",
+    "NamespaceChange",
+    "NotFoundError",
+    "NotReady",
+    "ObjectRef",
+    "ObjectResult",
+    "Plan",
+    "PlanError",
+    "PolicyError",
+    "PolicyResult",
+    "PortkitError",
+    "Profile",
+    "ProviderTable",
+    "QuiesceState",
+    "RetryPolicy",
+    "RollbackResult",
+    "ScaledWorkload",
+    "ServerError",
+    "ThrottledError",
+    "Translation",
+    "TranslationError",
+    "TranslationWarning",
+    "Translator",
+    "VerifyResult",
+    "Violation",
+    "VolumeMoveError",
+    "VolumeMoveResult",
+    "VolumeRow",
+    "WaitResult",
+    "__version__",
+    "apply",
+    "check_policies",
+    "export",
+    "fleet",
+    "plan",
+    "providers",
+    "register_translator",
+    "rollback",
+    "translate",
+    "verify",
+    "verify_data",
 }
 
 
@@ -54,7 +114,8 @@ def params(fn: object) -> dict[str, object]:
 
 def keyword_only(fn: object) -> set[str]:
     return {
-        n for n, p in inspect.signature(fn).parameters.items()  # type: ignore[arg-type]
+        n
+        for n, p in inspect.signature(fn).parameters.items()  # type: ignore[arg-type]
         if p.kind is inspect.Parameter.KEYWORD_ONLY
     }
 
@@ -79,8 +140,18 @@ def test_design_signatures() -> None:
     assert (ap["wait"], ap["timeout"], ap["dry_run"]) == (False, 600, False)
     assert list(params(portkit.verify))[:2] == ["bundle", "cluster"]
     mig = params(portkit.Migration)
-    for name in ("source", "target", "namespaces", "source_provider", "target_provider", "volumes",
-                 "namespace_map", "mappings", "rules", "workdir"):
+    for name in (
+        "source",
+        "target",
+        "namespaces",
+        "source_provider",
+        "target_provider",
+        "volumes",
+        "namespace_map",
+        "mappings",
+        "rules",
+        "workdir",
+    ):
         assert name in mig, name
     assert mig["source_provider"] is None and mig["volumes"] is None and mig["source"] is empty
     assert mig["quiesce"] is False and mig["verify_data"] is False
@@ -141,8 +212,10 @@ def test_every_call_of_the_design_contract_binds() -> None:
             name, fn = found
             signature = inspect.signature(fn)  # type: ignore[arg-type]
             args = [object()] * len(node.args)
-            if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) and (
-                node.func.value.id in instances
+            if (
+                isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and (node.func.value.id in instances)
             ):
                 args.insert(0, object())  # self, for a method looked up on the class
             signature.bind(*args, **{kw.arg: None for kw in node.keywords if kw.arg})
@@ -168,9 +241,18 @@ def test_every_call_of_the_design_contract_binds() -> None:
     assert callable(portkit.Bundle.__len__) and callable(portkit.Bundle.__iter__)
     assert "real_nodes" in inspect.signature(LocalCluster).parameters
 
+
 def test_results_have_the_views_notebooks_and_automation_use() -> None:
-    for cls in (portkit.Bundle, portkit.Translation, portkit.Plan, portkit.ApplyResult, portkit.VerifyResult,
-                portkit.WaitResult, portkit.MigrationReport, portkit.ExportReport):
+    for cls in (
+        portkit.Bundle,
+        portkit.Translation,
+        portkit.Plan,
+        portkit.ApplyResult,
+        portkit.VerifyResult,
+        portkit.WaitResult,
+        portkit.MigrationReport,
+        portkit.ExportReport,
+    ):
         for method in ("_repr_html_", "to_dict"):
             assert callable(getattr(cls, method, None)), f"{cls.__name__}.{method}"
 
@@ -185,10 +267,22 @@ def test_options_and_booleans_are_keyword_only() -> None:
     assert keyword_only(portkit.verify_data) >= {"namespace_map"}
     mig = inspect.signature(portkit.Migration).parameters
     assert [n for n, p in mig.items() if p.kind is not inspect.Parameter.KEYWORD_ONLY] == [
-        "source", "target", "namespaces"
+        "source",
+        "target",
+        "namespaces",
     ]
-    for fn in (portkit.apply, portkit.plan, portkit.export, portkit.translate, portkit.verify, portkit.verify_data,
-               portkit.rollback, portkit.Migration, portkit.check_policies, LocalCluster):
+    for fn in (
+        portkit.apply,
+        portkit.plan,
+        portkit.export,
+        portkit.translate,
+        portkit.verify,
+        portkit.verify_data,
+        portkit.rollback,
+        portkit.Migration,
+        portkit.check_policies,
+        LocalCluster,
+    ):
         for name, p in inspect.signature(fn).parameters.items():
             if p.default is True or p.default is False:
                 assert p.kind is inspect.Parameter.KEYWORD_ONLY, f"{fn.__name__}({name}=...) is a positional bool"
@@ -197,8 +291,12 @@ def test_options_and_booleans_are_keyword_only() -> None:
 def test_fixed_choices_are_literal_types() -> None:
     def choices(fn: object, name: str) -> set[str]:
         hint = typing.get_type_hints(fn)[name]
-        return {a for arg in (typing.get_args(hint) or (hint,)) for a in typing.get_args(arg) or (arg,)
-                if isinstance(a, str)}
+        return {
+            a
+            for arg in (typing.get_args(hint) or (hint,))
+            for a in typing.get_args(arg) or (arg,)
+            if isinstance(a, str)
+        }
 
     from portkit.replay.apply import apply as apply_fn
 
@@ -219,9 +317,23 @@ def test_fixed_choices_are_literal_types() -> None:
 # portkit.replay), the sections of a provider profile (portkit.profiles) and the file listings of a data check
 # (portkit.volumes.verify).
 NOT_EXPORTED = {
-    "Journal", "JournalEntry", "ClusterIdentity", "TreeManifest", "Entry",
-    "StorageProfile", "LoadBalancerProfile", "IngressProfile", "IdentityProfile", "TopologyProfile", "Registry",
-    "ProviderKind", "ProviderResource", "ServiceImage", "ConceptBinding", "IngressEquivalent", "StorageClassSpec",
+    "Journal",
+    "JournalEntry",
+    "ClusterIdentity",
+    "TreeManifest",
+    "Entry",
+    "StorageProfile",
+    "LoadBalancerProfile",
+    "IngressProfile",
+    "IdentityProfile",
+    "TopologyProfile",
+    "Registry",
+    "ProviderKind",
+    "ProviderResource",
+    "ServiceImage",
+    "ConceptBinding",
+    "IngressEquivalent",
+    "StorageClassSpec",
     "SnapshotClassSpec",
 }
 
