@@ -81,12 +81,19 @@ def run_round(copies: int, target: str) -> dict[str, Any]:
                 bundle_objects += len(translate(bundle, source=provider, target=target).bundle)
         bundle_time, bundle_cpu = time.perf_counter() - t0, time.process_time() - c0
     return {
-        "files": files, "bytes": size, "objects": objects, "files_changed": changed, "methods": methods,
-        "in_place_s": round(in_place, 3), "bundle_translate_s": round(bundle_time, 3),
-        "in_place_cpu_s": round(in_place_cpu, 3), "bundle_translate_cpu_s": round(bundle_cpu, 3),
+        "files": files,
+        "bytes": size,
+        "objects": objects,
+        "files_changed": changed,
+        "methods": methods,
+        "in_place_s": round(in_place, 3),
+        "bundle_translate_s": round(bundle_time, 3),
+        "in_place_cpu_s": round(in_place_cpu, 3),
+        "bundle_translate_cpu_s": round(bundle_cpu, 3),
         # CPU time: the machine may be shared; wall-clock ratios drift with the load
         "ratio_in_place_to_bundle": round(in_place_cpu / bundle_cpu, 2) if bundle_cpu else None,
-        "files_per_s": round(files / in_place, 1), "mb_per_s": round(size / in_place / 2**20, 2),
+        "files_per_s": round(files / in_place, 1),
+        "mb_per_s": round(size / in_place / 2**20, 2),
     }
 
 
@@ -95,8 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copies", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--to", dest="target", default="ionos")
-    parser.add_argument("--composer", choices=["libyaml", "ruamel"], default=None,
-                        help="the YAML composer giving node positions (default: libyaml when PyYAML has it)")
+    parser.add_argument(
+        "--composer",
+        choices=["libyaml", "ruamel"],
+        default=None,
+        help="the YAML composer giving node positions (default: libyaml when PyYAML has it)",
+    )
     parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
     args = parser.parse_args(argv)
     if args.composer:
@@ -119,15 +130,21 @@ def main(argv: list[str] | None = None) -> int:
         print()
         return 0
     first = rounds[0]
-    print(f"tree: {first['files']} files, {first['bytes'] / 2**20:.1f} MiB, {first['objects']} objects "
-          f"({args.copies} copies of the corpus), target {args.target}, composer {summary['composer']}")
+    print(
+        f"tree: {first['files']} files, {first['bytes'] / 2**20:.1f} MiB, {first['objects']} objects "
+        f"({args.copies} copies of the corpus), target {args.target}, composer {summary['composer']}"
+    )
     for i, r in enumerate(rounds, 1):
-        print(f"round {i}: in place {r['in_place_s']:.2f} s wall / {r['in_place_cpu_s']:.2f} s CPU "
-              f"({r['files_per_s']} files/s, {r['mb_per_s']} MiB/s wall, {r['files_changed']} files written, "
-              f"{r['methods']}); bundle translation {r['bundle_translate_s']:.2f} s wall / "
-              f"{r['bundle_translate_cpu_s']:.2f} s CPU; CPU ratio {r['ratio_in_place_to_bundle']}")
-    print(f"median: in place {summary['median_in_place_s']:.2f} s wall, "
-          f"{summary['median_ratio_in_place_to_bundle']}x the bundle translation's CPU time")
+        print(
+            f"round {i}: in place {r['in_place_s']:.2f} s wall / {r['in_place_cpu_s']:.2f} s CPU "
+            f"({r['files_per_s']} files/s, {r['mb_per_s']} MiB/s wall, {r['files_changed']} files written, "
+            f"{r['methods']}); bundle translation {r['bundle_translate_s']:.2f} s wall / "
+            f"{r['bundle_translate_cpu_s']:.2f} s CPU; CPU ratio {r['ratio_in_place_to_bundle']}"
+        )
+    print(
+        f"median: in place {summary['median_in_place_s']:.2f} s wall, "
+        f"{summary['median_ratio_in_place_to_bundle']}x the bundle translation's CPU time"
+    )
     return 0
 
 

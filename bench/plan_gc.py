@@ -39,8 +39,8 @@ def workload(count: int) -> list[dict[str, Any]]:
     objs = [ns(f"ns{i}") for i in range(10)]
     for i in range(count):
         kind = i % 3
-        obj = cm(f"c{i}", a=str(i)) if kind == 0 else secret(f"s{i}", value=f"v{i}") if kind == 1 else deployment(
-            f"d{i}"
+        obj = (
+            cm(f"c{i}", a=str(i)) if kind == 0 else secret(f"s{i}", value=f"v{i}") if kind == 1 else deployment(f"d{i}")
         )
         obj["metadata"]["namespace"] = f"ns{i % 10}"
         objs.append(obj)

@@ -48,8 +48,14 @@ def main(argv: list[str] | None = None) -> int:
         cfg = transport._cfg
         url = urlsplit(str(cfg.host))
         pool = urllib3.HTTPSConnectionPool(
-            url.hostname, url.port, maxsize=1, cert_reqs="CERT_REQUIRED", ca_certs=cfg.ssl_ca_cert,
-            cert_file=cfg.cert_file, key_file=cfg.key_file, retries=False,
+            url.hostname,
+            url.port,
+            maxsize=1,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=cfg.ssl_ca_cert,
+            cert_file=cfg.cert_file,
+            key_file=cfg.key_file,
+            retries=False,
         )
 
         def portkit_create(i: int) -> int:
@@ -60,9 +66,12 @@ def main(argv: list[str] | None = None) -> int:
 
         def urllib3_create(i: int) -> int:
             response = pool.urlopen(
-                "POST", path + "?fieldManager=bench", body=body(i, "u3"),
+                "POST",
+                path + "?fieldManager=bench",
+                body=body(i, "u3"),
                 headers={"Content-Type": "application/json", "Accept": "application/json"},
-                assert_same_host=False, preload_content=True,
+                assert_same_host=False,
+                preload_content=True,
             )
             return int(response.status)
 

@@ -40,17 +40,44 @@ def writer(namespace: str, mib: int) -> list[dict[str, Any]]:
     )
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
-        {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "data", "namespace": namespace},
-         "spec": {"serviceName": "data", "replicas": 1, "selector": {"matchLabels": {"app": "data"}},
-                  "template": {"metadata": {"labels": {"app": "data"}}, "spec": {
-                      "terminationGracePeriodSeconds": 1,
-                      "containers": [{"name": "w", "image": BUSYBOX, "imagePullPolicy": "IfNotPresent",
-                                      "command": ["sh", "-c", script],
-                                      "readinessProbe": {"exec": {"command": ["sh", "-c", "test -f /data/.complete"]},
-                                                         "periodSeconds": 1},
-                                      "volumeMounts": [{"name": "d", "mountPath": "/data"}]}]}},
-                  "volumeClaimTemplates": [{"metadata": {"name": "d"}, "spec": {
-                      "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{mib * 2}Mi"}}}}]}},
+        {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": {"name": "data", "namespace": namespace},
+            "spec": {
+                "serviceName": "data",
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": "data"}},
+                "template": {
+                    "metadata": {"labels": {"app": "data"}},
+                    "spec": {
+                        "terminationGracePeriodSeconds": 1,
+                        "containers": [
+                            {
+                                "name": "w",
+                                "image": BUSYBOX,
+                                "imagePullPolicy": "IfNotPresent",
+                                "command": ["sh", "-c", script],
+                                "readinessProbe": {
+                                    "exec": {"command": ["sh", "-c", "test -f /data/.complete"]},
+                                    "periodSeconds": 1,
+                                },
+                                "volumeMounts": [{"name": "d", "mountPath": "/data"}],
+                            }
+                        ],
+                    },
+                },
+                "volumeClaimTemplates": [
+                    {
+                        "metadata": {"name": "d"},
+                        "spec": {
+                            "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": f"{mib * 2}Mi"}},
+                        },
+                    }
+                ],
+            },
+        },
     ]
 
 
@@ -79,10 +106,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     store = Path(tempfile.mkdtemp(prefix="bench-velero-"))
-    src = LocalCluster("bvsrc", provider="aws", nodes=0, real_nodes=1, velero=True, velero_store=store,
-                       progress=lambda _m: None)
-    dst = LocalCluster("bvdst", provider="ionos", nodes=0, real_nodes=1, velero=True, velero_store=store,
-                       progress=lambda _m: None)
+    src = LocalCluster(
+        "bvsrc", provider="aws", nodes=0, real_nodes=1, velero=True, velero_store=store, progress=lambda _m: None
+    )
+    dst = LocalCluster(
+        "bvdst", provider="ionos", nodes=0, real_nodes=1, velero=True, velero_store=store, progress=lambda _m: None
+    )
     start_all([src, dst])
     rows = []
     try:
@@ -91,9 +120,16 @@ def main() -> None:
             for r in range(args.rounds):
                 ns = f"bench-{mib}-{r}"
                 src.apply(writer(ns, mib))
-                wait_for(lambda ns=ns: src.kubectl("get", "sts", "-n", ns, "data", "-o",
-                                                   "jsonpath={.status.readyReplicas}", check=False).strip() == "1",
-                         1800, f"{mib} MiB written")
+                wait_for(
+                    lambda ns=ns: (
+                        src.kubectl(
+                            "get", "sts", "-n", ns, "data", "-o", "jsonpath={.status.readyReplicas}", check=False
+                        ).strip()
+                        == "1"
+                    ),
+                    1800,
+                    f"{mib} MiB written",
+                )
                 source_dir = claim_dir(src, ns)
                 size = tree_bytes(source_dir)
                 copy_to = Path(tempfile.mkdtemp(prefix="bench-cp-", dir=source_dir.parent.parent))
@@ -104,10 +140,18 @@ def main() -> None:
                 cp_seconds = time.monotonic() - t
                 shutil.rmtree(copy_to)
                 work = Path(tempfile.mkdtemp(prefix="bench-mig-"))
-                migration = Migration(source=src.cluster(), target=dst.cluster(), namespaces=[ns],
-                                      source_provider="aws", target_provider="ionos", volumes="velero",
-                                      quiesce=True, workdir=work, timeout=1800,
-                                      velero_options={"timeout": 3600})
+                migration = Migration(
+                    source=src.cluster(),
+                    target=dst.cluster(),
+                    namespaces=[ns],
+                    source_provider="aws",
+                    target_provider="ionos",
+                    volumes="velero",
+                    quiesce=True,
+                    workdir=work,
+                    timeout=1800,
+                    velero_options={"timeout": 3600},
+                )
                 report = migration.run()
                 if not report.ok:
                     raise SystemExit(report.to_text())
@@ -123,17 +167,21 @@ def main() -> None:
         dst.stop()
         shutil.rmtree(store, ignore_errors=True)
     mb = 1e6
-    print(f"memory with one real node and Velero (node agent running): source {memory['source'] / 2**20:.0f} MiB, "
-          f"target {memory['target'] / 2**20:.0f} MiB RSS")
+    print(
+        f"memory with one real node and Velero (node agent running): source {memory['source'] / 2**20:.0f} MiB, "
+        f"target {memory['target'] / 2**20:.0f} MiB RSS"
+    )
     print("size  bytes      cp -a       portkit volume step (ratio)   backup+restore phases (ratio)   downtime")
     for mib, size, moved, cp_s, step, backup_s, restore_s, downtime in rows:
         assert moved == size, f"the target holds {moved} bytes, the source {size}"
         cp_rate, step_rate = size / cp_s / mb, size / step / mb
         phases = backup_s + restore_s
         phase_rate = size / phases / mb if phases else float("inf")
-        print(f"{mib:>4}M {size:>10}  {cp_s:5.2f} s {cp_rate:7.1f} MB/s  {step:6.1f} s {step_rate:6.1f} MB/s "
-              f"({cp_rate / step_rate:5.1f}x slower)   {phases:5.1f} s {phase_rate:6.1f} MB/s "
-              f"({cp_rate / phase_rate:5.1f}x slower)   {downtime:5.1f} s")
+        print(
+            f"{mib:>4}M {size:>10}  {cp_s:5.2f} s {cp_rate:7.1f} MB/s  {step:6.1f} s {step_rate:6.1f} MB/s "
+            f"({cp_rate / step_rate:5.1f}x slower)   {phases:5.1f} s {phase_rate:6.1f} MB/s "
+            f"({cp_rate / phase_rate:5.1f}x slower)   {downtime:5.1f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import yaml
 
 import portkit
 from portkit.migration import STEPS
+from portkit.replay import parse_namespace_map
 from portkit.translate import parse_map_flags
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ATTENTION = 0, 1, 2, 3
@@ -100,17 +101,6 @@ def load_mappings(args: argparse.Namespace) -> dict[str, Any]:
     return mappings
 
 
-def parse_namespace_map(items: Sequence[str]) -> dict[str, str]:
-    """``["shop=shop-eu"]`` → ``{"shop": "shop-eu"}``."""
-    result = {}
-    for item in items:
-        old, sep, new = item.partition("=")
-        if not sep or not old or not new:
-            raise portkit.ConfigurationError(f"--namespace-map {item!r} is not of the form OLD=NEW.")
-        result[old.strip()] = new.strip()
-    return result
-
-
 def progress_hook(mode: str) -> tuple[Callable[[portkit.MigrationEvent], None] | None, Callable[[], None]]:
     """An ``on_event`` hook showing progress, and a function that closes it."""
     use_bar = mode == "bar" or (mode == "auto" and sys.stderr.isatty())
@@ -145,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the migration; returns the exit code."""
     args = parse_args(argv)
     try:
-        namespace_map = parse_namespace_map(args.namespace_map)
+        namespace_map = parse_namespace_map(args.namespace_map, flag="--namespace-map")  # checks the names too
         mappings = load_mappings(args)
     except portkit.PortkitError as exc:  # a bad flag or file: a usage error
         print(f"migrate.py: error: {exc}", file=sys.stderr)

@@ -274,12 +274,3 @@ class SafeTree:
             with os.scandir(self.dir_fd(rel)) as it:
                 entries = sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
             stack.extend((f"{rel}/{e.name}" if rel else e.name, e) for e in reversed(entries))
-
-    def is_link(self, rel: str) -> bool:
-        """True when the entry ``rel`` is itself a symbolic link."""
-        parent, _, name = rel.rpartition("/")
-        try:
-            st = os.stat(name, dir_fd=self.dir_fd(parent), follow_symlinks=False)
-        except OSError:
-            return False
-        return stat.S_ISLNK(st.st_mode)

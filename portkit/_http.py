@@ -129,9 +129,7 @@ class _Connection(http.client.HTTPConnection):
     writes them separately: one more system call, and one more TLS record, per request).
     """
 
-    def __init__(
-        self, host: str, port: int, timeout: float, tls: ssl.SSLContext | None, server_hostname: str
-    ) -> None:
+    def __init__(self, host: str, port: int, timeout: float, tls: ssl.SSLContext | None, server_hostname: str) -> None:
         super().__init__(host, port, timeout=timeout)
         self._tls = tls
         self._server_hostname = server_hostname

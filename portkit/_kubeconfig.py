@@ -54,7 +54,9 @@ def _run_plugin(exec_config: Any, cwd: str | None, cluster: Any, user: str) -> d
     except FileNotFoundError:
         hint = exec_config.safe_get("installHint") if hasattr(exec_config, "safe_get") else None
         raise _plugin_error(
-            command, user, "the command was not found",
+            command,
+            user,
+            "the command was not found",
             hint=_clean(str(hint), 400) if hint else "Install it, or fix users[].user.exec.command in the kubeconfig.",
         ) from None
     except OSError as exc:
@@ -101,12 +103,20 @@ def _loader_class() -> type:
                 ):
                     raise _plugin_error(command, user, "it returned a client certificate without its key")
                 self.cert_file = FileOrData(
-                    status, None, data_key_name="clientCertificateData", file_base_path=base_path,
-                    base64_file_content=False, temp_file_path=self._temp_file_path,
+                    status,
+                    None,
+                    data_key_name="clientCertificateData",
+                    file_base_path=base_path,
+                    base64_file_content=False,
+                    temp_file_path=self._temp_file_path,
                 ).as_file()
                 self.key_file = FileOrData(
-                    status, None, data_key_name="clientKeyData", file_base_path=base_path,
-                    base64_file_content=False, temp_file_path=self._temp_file_path,
+                    status,
+                    None,
+                    data_key_name="clientKeyData",
+                    file_base_path=base_path,
+                    base64_file_content=False,
+                    temp_file_path=self._temp_file_path,
                 ).as_file()
             else:
                 raise _plugin_error(command, user, "its ExecCredential status has neither a token nor a certificate")

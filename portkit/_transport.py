@@ -99,7 +99,7 @@ def tls_context(configuration: Any) -> ssl.SSLContext:
         raise ConfigurationError(
             "The kubeconfig's cluster sets both a certificate authority (certificate-authority or "
             "certificate-authority-data) and insecure-skip-tls-verify: true. kubectl refuses this too "
-            "(\"specifying a root certificates file with the insecure flag is not allowed\").",
+            '("specifying a root certificates file with the insecure flag is not allowed").',
             hint="Remove insecure-skip-tls-verify so the server is verified with that CA (recommended), or "
             "remove the certificate-authority entry if you really mean to skip verification.",
         )
@@ -168,7 +168,6 @@ class Transport:
         self._auth_seen: dict[str, str] = {}
         raw_host = str(configuration.host).rstrip("/")
         self.host: str = redact_url(raw_host)  # what errors and reprs show
-        self._timeout = timeout
         try:
             url = urlsplit(raw_host)
             port = url.port or (443 if url.scheme == "https" else 80)
@@ -185,8 +184,7 @@ class Transport:
                 safe_path(self._prefix)
             except ConfigurationError:
                 raise ConfigurationError(
-                    f"The path of the API server address {self.host!r} holds characters that are not "
-                    "percent-encoded.",
+                    f"The path of the API server address {self.host!r} holds characters that are not percent-encoded.",
                     hint="Fix the cluster's server in the kubeconfig.",
                 ) from None
         tls = tls_context(configuration) if url.scheme == "https" else None
@@ -344,13 +342,16 @@ class Transport:
         if timeout is not None:
             kwargs["timeout"] = urllib3.Timeout(connect=10.0, read=timeout)
         raw = self._pool.request(
-            method, self._origin + target, body=body, headers=headers, preload_content=False,
-            redirect=False, **kwargs,
+            method,
+            self._origin + target,
+            body=body,
+            headers=headers,
+            preload_content=False,
+            redirect=False,
+            **kwargs,
         )
         try:
-            check_framing(
-                raw.status, raw.headers.getlist("content-length"), raw.headers.getlist("transfer-encoding")
-            )
+            check_framing(raw.status, raw.headers.getlist("content-length"), raw.headers.getlist("transfer-encoding"))
             data = raw.read()
         except BaseException:
             raw.close()

@@ -156,14 +156,14 @@ class Cluster:
             raise
         except Exception as exc:  # the loader raises ConfigException, ValueError, KeyError, YAML errors
             raise ConfigurationError(
-                f"Cannot use kubeconfig {config_file}" + (f" context {context!r}" if context else "")
+                f"Cannot use kubeconfig {config_file}"
+                + (f" context {context!r}" if context else "")
                 + f": {redact_text(str(exc)[:300])}",
                 hint="Check the file with `kubectl config view` and the context name with "
                 "`kubectl config get-contexts`.",
             ) from exc
         log.debug("kubeconfig %s, context %s", config_file, name or "(none)")
-        return cls(configuration, name=name, kubeconfig=config_file, timeout=timeout, retry=retry,
-                   pool_size=pool_size)
+        return cls(configuration, name=name, kubeconfig=config_file, timeout=timeout, retry=retry, pool_size=pool_size)
 
     @classmethod
     def from_dict(
@@ -201,7 +201,8 @@ class Cluster:
             raise
         except Exception as exc:  # the loader raises ConfigException, ValueError, KeyError, TypeError
             raise ConfigurationError(
-                "Cannot use the kubeconfig dict" + (f" context {context!r}" if context else "")
+                "Cannot use the kubeconfig dict"
+                + (f" context {context!r}" if context else "")
                 + f": {redact_text(str(exc)[:300])}",
                 hint="Check its clusters, users and contexts (the same form as `kubectl config view --raw`).",
             ) from exc
@@ -348,7 +349,12 @@ class Cluster:
         if data is not None and content_type is None:
             content_type = "application/json"
         response = self._send(
-            method, path, query=dict(query or {}), body=data, content_type=content_type, accept=accept,
+            method,
+            path,
+            query=dict(query or {}),
+            body=data,
+            content_type=content_type,
+            accept=accept,
             action=action or f"{method} {path}",
         )
         return response.json()
@@ -441,8 +447,12 @@ class Cluster:
         token = ""
         restarts = 0
         while True:
-            query = {"limit": limit, "continue": token, "labelSelector": label_selector,
-                     "fieldSelector": field_selector}
+            query = {
+                "limit": limit,
+                "continue": token,
+                "labelSelector": label_selector,
+                "fieldSelector": field_selector,
+            }
             if not_older_than and not token:
                 query["resourceVersion"] = not_older_than
                 query["resourceVersionMatch"] = "NotOlderThan"
@@ -496,7 +506,9 @@ class Cluster:
         ``not_older_than``: as for :meth:`list` (the object as of that resourceVersion or later).
         """
         return self._request_object(
-            "GET", resource.path(namespace, name), query={"resourceVersion": not_older_than or None},
+            "GET",
+            resource.path(namespace, name),
+            query={"resourceVersion": not_older_than or None},
             action=f"get {resource.kind} {_where(namespace, name)}",
         )
 
@@ -576,8 +588,9 @@ class Cluster:
             raise _wrong_shape(f"create {ref}", "is not a JSON object")
         return created
 
-    def pod_log(self, namespace: str, name: str, *, container: str | None = None,
-                limit_bytes: int | None = None) -> str:
+    def pod_log(
+        self, namespace: str, name: str, *, container: str | None = None, limit_bytes: int | None = None
+    ) -> str:
         """The log of a pod's container (text; undecodable bytes replaced)."""
         query: dict[str, Any] = {}
         if container:
@@ -586,8 +599,13 @@ class Cluster:
             query["limitBytes"] = int(limit_bytes)
         pods = self.resource_for("v1", "Pod")
         response = self._send(
-            "GET", pods.path(namespace, name) + "/log", query=query, body=None, content_type=None,
-            accept="*/*", action=f"read the log of pod {_where(namespace, name)}",
+            "GET",
+            pods.path(namespace, name) + "/log",
+            query=query,
+            body=None,
+            content_type=None,
+            accept="*/*",
+            action=f"read the log of pod {_where(namespace, name)}",
         )
         return response.data.decode("utf-8", "replace")
 
@@ -618,9 +636,7 @@ def _where(namespace: str | None, name: str) -> str:
 
 
 def _wrong_shape(action: str, what: str) -> ServerResponseError:
-    return ServerResponseError(
-        f"{action}: the API server's answer {what}.", status=200, reason="UnexpectedShape"
-    )
+    return ServerResponseError(f"{action}: the API server's answer {what}.", status=200, reason="UnexpectedShape")
 
 
 def snapshot_version(

@@ -128,8 +128,12 @@ def parse_aggregated(doc: Mapping[str, Any], where: str = "/apis") -> list[ApiRe
     found: list[ApiResource] = []
     for group_doc in _list(_dict(doc, where, "the document").get("items"), where, "items"):
         group_doc = _dict(group_doc, where, "an item")
-        group = _text(_dict(group_doc.get("metadata") or {}, where, "metadata").get("name"), where,
-                      "metadata.name", required=False)
+        group = _text(
+            _dict(group_doc.get("metadata") or {}, where, "metadata").get("name"),
+            where,
+            "metadata.name",
+            required=False,
+        )
         for index, version_doc in enumerate(_list(group_doc.get("versions"), where, f"versions of {group!r}")):
             version_doc = _dict(version_doc, where, f"a version of {group!r}")
             version = _text(version_doc.get("version"), where, f"a version of {group!r}")

@@ -577,7 +577,10 @@ def export(
     ns_resource = _find_resource(cluster_list, "", "Namespace")
     log.info(
         "exporting namespace(s) %s from %s (Kubernetes %s): %d kinds to list%s",
-        ", ".join(names), cluster.name or cluster.server, server_version, len(to_list),
+        ", ".join(names),
+        cluster.name or cluster.server,
+        server_version,
+        len(to_list),
         f", selector {selector}" if selector else "",
     )
     if not_listed:
@@ -647,7 +650,9 @@ def export(
         log.warning(
             "%d list(s) or object(s) could not be read and are not in the bundle (e.g. %s %s: %s); see the "
             "export report's failures",
-            len(failures), first.get("kind"), first.get("namespace") or "(cluster)",
+            len(failures),
+            first.get("kind"),
+            first.get("namespace") or "(cluster)",
             str(first.get("reason") or first.get("message") or "")[:200],
         )
     return bundle

@@ -56,6 +56,8 @@ __all__ = ["ENGINES", "SCRIPTS", "FleetPlan", "FleetUnit", "plan_fleet", "read_n
 
 log = logging.getLogger(__name__)
 
+#: How a fleet runs its units: one Job per unit (``jobs``), one Indexed Job (``indexed``) or an Argo Workflow
+#: (``argo``).
 ENGINES: tuple[str, ...] = ("jobs", "indexed", "argo")
 
 WORKSPACE = "/workspace"
@@ -246,7 +248,9 @@ class FleetPlan:
                 repr(self)[1:-1],
                 f"Runs in namespace {self.namespace}; workdirs on {self.store}; select with -l {self.selector}",
                 f"Metrics: port {self.metrics_port} of every unit pod (annotated prometheus.io/scrape), and "
-                "metrics.prom in every workdir" if self.metrics_port else "Metrics: none (--no-metrics)",
+                "metrics.prom in every workdir"
+                if self.metrics_port
+                else "Metrics: none (--no-metrics)",
                 "",
                 text_table(["unit", "job", "namespaces", "workdir"], rows, max_rows=50),
             ]
@@ -490,8 +494,10 @@ def plan_fleet(
     if backoff_limit < 0:
         raise ConfigurationError("backoff_limit must be 0 or more.")
     if metrics_port is not None and (not isinstance(metrics_port, int) or not 0 < metrics_port < 65536):
-        raise ConfigurationError(f"metrics_port must be a port number (1-65535), not {metrics_port!r}.",
-                                 hint="Or None (CLI: --no-metrics) for units without metrics.")
+        raise ConfigurationError(
+            f"metrics_port must be a port number (1-65535), not {metrics_port!r}.",
+            hint="Or None (CLI: --no-metrics) for units without metrics.",
+        )
     nsmap = {}
     if namespace_map:
         from portkit.replay.nsmap import parse_namespace_map
@@ -533,8 +539,14 @@ def plan_fleet(
             raise ConfigurationError(f"key_secret_key {key_secret_key!r} is not a valid Secret key.")
         common += ["--key-file", f"{KEY_DIR}/{key_secret_key}"]
     if metrics_port is not None:  # --metrics-file and the unit label are added per unit by the script
-        common += ["--metrics-port", str(metrics_port), "--metrics-address", "0.0.0.0", "--metrics-label",
-                   f"fleet={name}"]
+        common += [
+            "--metrics-port",
+            str(metrics_port),
+            "--metrics-address",
+            "0.0.0.0",
+            "--metrics-label",
+            f"fleet={name}",
+        ]
     reserved = {
         "-n",
         "--namespace",
@@ -694,8 +706,11 @@ class _PodBuilder:
         """The annotations of a unit's pod: where Prometheus scrapes its metrics (the common convention)."""
         if self.metrics_port is None:
             return {}
-        return {"prometheus.io/scrape": "true", "prometheus.io/port": str(self.metrics_port),
-                "prometheus.io/path": "/metrics"}
+        return {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(self.metrics_port),
+            "prometheus.io/path": "/metrics",
+        }
 
     @property
     def exit_container(self) -> str:
@@ -848,8 +863,10 @@ def _job(
                 {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
             ]
         },
-        "template": {"metadata": {"labels": dict(labels), **({"annotations": dict(annotations)} if annotations
-                                                              else {})}, "spec": pod},
+        "template": {
+            "metadata": {"labels": dict(labels), **({"annotations": dict(annotations)} if annotations else {})},
+            "spec": pod,
+        },
     }
     spec["backoffLimitPerIndex" if per_index else "backoffLimit"] = backoff_limit
     if deadline is not None:
@@ -910,8 +927,10 @@ def _workflow(
     }
     spec: dict[str, Any] = {
         "entrypoint": "migrate",
-        "podMetadata": {"labels": dict(labels), **({"annotations": builder.pod_annotations}
-                                                   if builder.pod_annotations else {})},
+        "podMetadata": {
+            "labels": dict(labels),
+            **({"annotations": builder.pod_annotations} if builder.pod_annotations else {}),
+        },
         "volumes": builder.volumes(None),
         "templates": [{"name": "migrate", "dag": {"tasks": [fan_out]}}, unit_template],
     }

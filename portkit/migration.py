@@ -46,7 +46,14 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
-    "STEPS", "EventKind", "Migration", "MigrationBlocked", "MigrationEvent", "MigrationReport", "Step", "VolumeMode",
+    "STEPS",
+    "EventKind",
+    "Migration",
+    "MigrationBlocked",
+    "MigrationEvent",
+    "MigrationReport",
+    "Step",
+    "VolumeMode",
 ]
 
 log = logging.getLogger(__name__)
@@ -121,14 +128,19 @@ class MigrationReport:
     def needs_attention(self) -> bool:
         """True when there are warnings or manual actions a person must look at."""
         t = self.translation
-        return (bool(t and (t.warnings or t.manual_actions)) or bool(self.waited and not self.waited.ready_all)
-                or bool(self.policy and self.policy.needs_attention))
+        return (
+            bool(t and (t.warnings or t.manual_actions))
+            or bool(self.waited and not self.waited.ready_all)
+            or bool(self.policy and self.policy.needs_attention)
+        )
 
     def __repr__(self) -> str:
         total = sum(self.objects_by_kind.values())
         state = "ok" if self.ok else f"stopped after {self.completed[-1] if self.completed else 'nothing'}"
-        return (f"<MigrationReport {','.join(self.namespaces)} {self.source_provider}→{self.target_provider}: "
-                f"{total} objects, {state}>")
+        return (
+            f"<MigrationReport {','.join(self.namespaces)} {self.source_provider}→{self.target_provider}: "
+            f"{total} objects, {state}>"
+        )
 
     def to_text(self) -> str:
         """A terminal report."""
@@ -142,8 +154,11 @@ class MigrationReport:
         ]
         t = self.translation
         if t is not None:
-            lines += ["", f"Translation: {len(t.changes)} changes, {len(t.warnings)} warnings, "
-                          f"{len(t.manual_actions)} manual actions"]
+            lines += [
+                "",
+                f"Translation: {len(t.changes)} changes, {len(t.warnings)} warnings, "
+                f"{len(t.manual_actions)} manual actions",
+            ]
             if t.manual_actions:
                 lines += ["Manual actions:"] + [f"  - {a}" for a in t.manual_actions]
             if t.warnings:
@@ -161,8 +176,11 @@ class MigrationReport:
         if self.verified is not None:
             lines += ["", self.verified.to_text()]
         if self.quiesced is not None:
-            lines += ["", f"Quiesced in the source: {len(self.quiesced.workloads)} workloads scaled to 0 "
-                          f"(replicas recorded), {len(self.quiesced.holders)} volume-holder pods."]
+            lines += [
+                "",
+                f"Quiesced in the source: {len(self.quiesced.workloads)} workloads scaled to 0 "
+                f"(replicas recorded), {len(self.quiesced.holders)} volume-holder pods.",
+            ]
         if self.data_verified is not None:
             lines += ["", "Data verification:", self.data_verified.to_text()]
         if self.downtime_seconds is not None:
@@ -174,13 +192,22 @@ class MigrationReport:
         return self.to_text()
 
     def _repr_html_(self) -> str:
-        parts = [f"<h4>{html.escape(repr(self))}</h4>",
-                 html_table(["kind", "count"], sorted(self.objects_by_kind.items()), title="Objects per kind"),
-                 html_table(["step", "seconds"], [(k, f"{v:.1f}") for k, v in self.timings.items()], title="Timings")]
+        parts = [
+            f"<h4>{html.escape(repr(self))}</h4>",
+            html_table(["kind", "count"], sorted(self.objects_by_kind.items()), title="Objects per kind"),
+            html_table(["step", "seconds"], [(k, f"{v:.1f}") for k, v in self.timings.items()], title="Timings"),
+        ]
         if self.downtime_seconds is not None:
             parts.append(f"<p>Downtime: {self.downtime_seconds:.1f} s</p>")
-        for part in (self.translation, self.policy, self.volumes, self.applied, self.waited, self.verified,
-                     self.data_verified):
+        for part in (
+            self.translation,
+            self.policy,
+            self.volumes,
+            self.applied,
+            self.waited,
+            self.verified,
+            self.data_verified,
+        ):
             if part is not None and hasattr(part, "_repr_html_"):
                 parts.append(part._repr_html_())
         return "".join(parts)
@@ -222,8 +249,14 @@ class MigrationReport:
         """
         from portkit.frames import dataframe
 
-        rows = [{"step": step, "status": "completed" if step in self.completed else "not run",
-                 "seconds": self.timings.get(step)} for step in STEPS]
+        rows = [
+            {
+                "step": step,
+                "status": "completed" if step in self.completed else "not run",
+                "seconds": self.timings.get(step),
+            }
+            for step in STEPS
+        ]
         return dataframe(rows, ("step", "status", "seconds"))
 
     def plot_timings(self, *, ax: Axes | None = None) -> Axes:
@@ -233,8 +266,7 @@ class MigrationReport:
 
         timings: dict[str, float] = {step: self.timings[step] for step in STEPS if step in self.timings}
         total = sum(timings.values())
-        return plot_timings(timings, title=f"Migration of {', '.join(self.namespaces)}: {total:.0f} s in steps",
-                            ax=ax)
+        return plot_timings(timings, title=f"Migration of {', '.join(self.namespaces)}: {total:.0f} s in steps", ax=ax)
 
 
 def _target_name(target: str | Sequence[str]) -> str:
@@ -299,8 +331,9 @@ class Migration:
         allow_policy_violations: bool = False,
     ) -> None:
         if target_provider is None:
-            raise ConfigurationError("Migration needs target_provider= (e.g. \"ionos\").",
-                                     hint="See `portkit providers` for the names.")
+            raise ConfigurationError(
+                'Migration needs target_provider= (e.g. "ionos").', hint="See `portkit providers` for the names."
+            )
         if volumes not in (None, "velero"):
             raise ConfigurationError(f"volumes={volumes!r} is not supported.", hint='Use None or "velero".')
         self.source = source
@@ -344,8 +377,10 @@ class Migration:
 
     def __repr__(self) -> str:
         done = self._state["completed"]
-        return (f"<Migration {','.join(self.namespaces)} → {_target_name(self.target_provider or '?')} "
-                f"workdir={self.workdir} done={done[-1] if done else 'nothing'}>")
+        return (
+            f"<Migration {','.join(self.namespaces)} → {_target_name(self.target_provider or '?')} "
+            f"workdir={self.workdir} done={done[-1] if done else 'nothing'}>"
+        )
 
     # -- state ---------------------------------------------------------------------------------------
     @property
@@ -362,8 +397,10 @@ class Migration:
         except FileNotFoundError:
             return {"completed": [], "timings": {}, "source_provider": None}
         except ValueError as exc:
-            raise ConfigurationError(f"The migration state {self._state_path()} is corrupt.",
-                                     hint="Remove it to start the migration again from the export.") from exc
+            raise ConfigurationError(
+                f"The migration state {self._state_path()} is corrupt.",
+                hint="Remove it to start the migration again from the export.",
+            ) from exc
         if state.get("namespaces") not in (None, self.namespaces):
             raise ConfigurationError(
                 f"{self.workdir} holds a migration of {state['namespaces']}, not {self.namespaces}.",
@@ -470,7 +507,7 @@ class Migration:
         if not provider:
             raise ConfigurationError(
                 "The source provider could not be detected from the cluster.",
-                hint="Pass source_provider= (CLI: --from), e.g. \"aws\".",
+                hint='Pass source_provider= (CLI: --from), e.g. "aws".',
             )
         return str(provider)
 
@@ -481,8 +518,13 @@ class Migration:
         bundle = self.export()
 
         def compute() -> Translation:
-            return translate(bundle, source=self.resolved_source_provider, target=self.target_provider,
-                             rules=self.rules, mappings=self.mappings)
+            return translate(
+                bundle,
+                source=self.resolved_source_provider,
+                target=self.target_provider,
+                rules=self.rules,
+                mappings=self.mappings,
+            )
 
         if "translate" in self._state["completed"]:  # pure and deterministic: recompute, nothing to redo
             self._translation = compute()
@@ -507,24 +549,31 @@ class Migration:
         def run() -> list[str]:
             residue = lint_residue(t, self.resolved_source_provider, self.target_provider or "", self.mappings)
             self._policy = self._check_policies()
-            self._write_json("lint.json", {"residue": residue,
-                                           "policy": self._policy.to_dict() if self._policy else None})
+            self._write_json(
+                "lint.json", {"residue": residue, "policy": self._policy.to_dict() if self._policy else None}
+            )
             problems: list[str] = []
             hints: list[str] = []
             if residue and not self.allow_blockers:
                 problems.append(
                     f"{len(residue)} source-provider leftovers would not work on the target: "
-                    + "; ".join(residue[:10]) + ("; ..." if len(residue) > 10 else "") + "."
+                    + "; ".join(residue[:10])
+                    + ("; ..." if len(residue) > 10 else "")
+                    + "."
                 )
                 hints.append("Add mappings or rules for them, or pass allow_blockers=True (CLI: --allow-blockers).")
             if self._policy is not None and self._policy.blocked:
                 denied = self._policy.denied
                 problems.append(
                     f"{len(denied)} policy violations (details in {self.workdir / 'lint.json'}): "
-                    + "; ".join(str(v) for v in denied[:10]) + ("; ..." if len(denied) > 10 else "") + "."
+                    + "; ".join(str(v) for v in denied[:10])
+                    + ("; ..." if len(denied) > 10 else "")
+                    + "."
                 )
-                hints.append("Fix the objects (mappings, rules) or the policies, or pass "
-                             "allow_policy_violations=True (CLI: --allow-policy-violations).")
+                hints.append(
+                    "Fix the objects (mappings, rules) or the policies, or pass "
+                    "allow_policy_violations=True (CLI: --allow-policy-violations)."
+                )
             if problems:
                 raise MigrationBlocked(" ".join(problems), hint=" ".join(hints))
             self._state["policy_digest"] = policy_digest(self.policies, self.policy_namespaces)
@@ -538,8 +587,12 @@ class Migration:
         if self.policies is None:
             return None
         objects = map_namespaces(self._objects_to_apply(), self.namespace_map or None).objects
-        result = check_policies(objects, self.policies, namespaces=self.policy_namespaces,
-                                overridden=self.allow_policy_violations or self.allow_blockers)
+        result = check_policies(
+            objects,
+            self.policies,
+            namespaces=self.policy_namespaces,
+            overridden=self.allow_policy_violations or self.allow_blockers,
+        )
         for v in result.denied if result.overridden else ():
             self._emit("warning", "lint", f"policy violation (overridden): {v}")
         for v in result.warned:
@@ -548,8 +601,9 @@ class Migration:
 
     def _lint_is_current(self) -> bool:
         """The lint step was done, against the policies given now."""
-        return ("lint" in self._state["completed"]
-                and self._state.get("policy_digest") == policy_digest(self.policies, self.policy_namespaces))
+        return "lint" in self._state["completed"] and self._state.get("policy_digest") == policy_digest(
+            self.policies, self.policy_namespaces
+        )
 
     def _load_policy_result(self) -> None:
         try:
@@ -570,8 +624,9 @@ class Migration:
         self.export()  # the bundle keeps the replicas the target gets
 
         def run() -> QuiesceState:
-            state = quiesce(self.source, self.namespaces, self._quiesce_record, image=self.helper_image,
-                            timeout=self.timeout)
+            state = quiesce(
+                self.source, self.namespaces, self._quiesce_record, image=self.helper_image, timeout=self.timeout
+            )
             if self.volume_mode is None:  # no volume move: nothing needs the holders
                 delete_holders(self.source, self.namespaces)
             return state
@@ -594,10 +649,15 @@ class Migration:
                 # data) with the claims, and let the apply create the workloads with their recorded replicas
                 options.setdefault("include_resources", ("persistentvolumeclaims", "persistentvolumes", "pods"))
             result = migrate_volumes(
-                source=self.source, target=self.target, namespaces=self.namespaces,
-                namespace_map=self.namespace_map, translation=t,
-                source_provider=self.resolved_source_provider, target_provider=_target_name(self.target_provider or ""),
-                workdir=self.workdir / "volumes", **options,
+                source=self.source,
+                target=self.target,
+                namespaces=self.namespaces,
+                namespace_map=self.namespace_map,
+                translation=t,
+                source_provider=self.resolved_source_provider,
+                target_provider=_target_name(self.target_provider or ""),
+                workdir=self.workdir / "volumes",
+                **options,
             )
             if self.quiesce_enabled:
                 delete_holders(self.source, self.namespaces)
@@ -615,8 +675,11 @@ class Migration:
         ``volumes="velero"`` claims and volumes come from the Velero restore.
         """
         skip = {_PV, _PVC} if self.volume_mode == "velero" else {_PV}
-        return [o for o in self.translate().bundle
-                if (str(o.get("apiVersion", "v1")).rpartition("/")[0], o.get("kind")) not in skip]
+        return [
+            o
+            for o in self.translate().bundle
+            if (str(o.get("apiVersion", "v1")).rpartition("/")[0], o.get("kind")) not in skip
+        ]
 
     def plan(self) -> Plan:
         """Plan the apply against the live target (always fresh; nothing is written)."""
@@ -697,9 +760,14 @@ class Migration:
             return self._step("verify_data", lambda: None)
 
         def run() -> DataVerifyResult:
-            result = run_verify_data(self.source, self.target, self.namespaces,
-                                     namespace_map=self.namespace_map or None, image=self.helper_image,
-                                     timeout=self.timeout)
+            result = run_verify_data(
+                self.source,
+                self.target,
+                self.namespaces,
+                namespace_map=self.namespace_map or None,
+                image=self.helper_image,
+                timeout=self.timeout,
+            )
             self._write_json("verify-data.json", result.to_dict())
             if not result.ok:
                 self._emit("warning", "verify_data", repr(result))
@@ -725,24 +793,39 @@ class Migration:
         obs = observe.current()
         obs.track_cluster(self.source, "source")
         obs.track_cluster(self.target, "target")
-        with obs.span("portkit.migration", namespaces=self.namespaces, target_provider=_target_name(
-                self.target_provider or ""), workdir=str(self.workdir)) as span:
+        with obs.span(
+            "portkit.migration",
+            namespaces=self.namespaces,
+            target_provider=_target_name(self.target_provider or ""),
+            workdir=str(self.workdir),
+        ) as span:
             span.set(resumed_after=sorted(self._state["completed"]) or None)
             log.info(
-                "migration of %s from %s to %s (%s), work directory %s%s", ",".join(self.namespaces),
-                self.source.name or self.source.server, self.target.name or self.target.server,
-                _target_name(self.target_provider or ""), self.workdir,
+                "migration of %s from %s to %s (%s), work directory %s%s",
+                ",".join(self.namespaces),
+                self.source.name or self.source.server,
+                self.target.name or self.target.server,
+                _target_name(self.target_provider or ""),
+                self.workdir,
                 f"; resuming after {self._state['completed'][-1]}" if self._state["completed"] else "",
             )
-            obs.info("migration_info", {"namespaces": ",".join(self.namespaces), "target_provider": _target_name(
-                self.target_provider or ""), "source_provider": self.source_provider or self._state.get(
-                "source_provider") or "?"})
+            obs.info(
+                "migration_info",
+                {
+                    "namespaces": ",".join(self.namespaces),
+                    "target_provider": _target_name(self.target_provider or ""),
+                    "source_provider": self.source_provider or self._state.get("source_provider") or "?",
+                },
+            )
             self._run_steps()
             report = self.report()
             self._observe_report(obs, span, report)
-        log.info("migration of %s %s: %d objects", ",".join(self.namespaces), "done" if report.ok else
-                 f"stopped after {report.completed[-1] if report.completed else 'nothing'}",
-                 sum(report.objects_by_kind.values()))
+        log.info(
+            "migration of %s %s: %d objects",
+            ",".join(self.namespaces),
+            "done" if report.ok else f"stopped after {report.completed[-1] if report.completed else 'nothing'}",
+            sum(report.objects_by_kind.values()),
+        )
         return report
 
     def _run_steps(self) -> None:
@@ -761,12 +844,23 @@ class Migration:
             getattr(self, name)()
 
     def _observe_report(self, obs: observe.Observer, span: observe.SpanHandle, report: MigrationReport) -> None:
-        obs.info("migration_info", {"namespaces": ",".join(self.namespaces), "source_provider": report.source_provider,
-                                    "target_provider": report.target_provider})
+        obs.info(
+            "migration_info",
+            {
+                "namespaces": ",".join(self.namespaces),
+                "source_provider": report.source_provider,
+                "target_provider": report.target_provider,
+            },
+        )
         if report.downtime_seconds is not None:
             obs.set("downtime", report.downtime_seconds)
-        span.set(source_provider=report.source_provider, ok=report.ok, needs_attention=report.needs_attention,
-                 objects=sum(report.objects_by_kind.values()), downtime_seconds=report.downtime_seconds)
+        span.set(
+            source_provider=report.source_provider,
+            ok=report.ok,
+            needs_attention=report.needs_attention,
+            objects=sum(report.objects_by_kind.values()),
+            downtime_seconds=report.downtime_seconds,
+        )
 
     def report(self) -> MigrationReport:
         """The report of what has been done so far."""

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff" && ruff check .
+echo "== ruff format" && ruff format --check .
 echo "== mypy" && mypy portkit
 echo "== pytest (unit, integration, notebooks)"
 args=(tests)

@@ -406,8 +406,10 @@ def run_observed(args: argparse.Namespace) -> int:
     if port is not None and not 0 <= port <= 65535:
         raise ConfigurationError(f"--metrics-port {port} is not a port number (0-65535).")
     if getattr(args, "metrics_label", None) and port is None and getattr(args, "metrics_file", None) is None:
-        raise ConfigurationError("--metrics-label labels metrics, but none are written or served.",
-                                 hint="Add --metrics-file PATH (or --metrics-port PORT where the command has it).")
+        raise ConfigurationError(
+            "--metrics-label labels metrics, but none are written or served.",
+            hint="Add --metrics-file PATH (or --metrics-port PORT where the command has it).",
+        )
     return run_command(
         str(getattr(args, "command", None) or "portkit"),
         lambda: int(args.func(args)),

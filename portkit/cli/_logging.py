@@ -23,6 +23,7 @@ __all__ = ["LOG_FORMATS", "configure_logging"]
 LOG_FORMATS = ("text", "json")
 _ALWAYS_INFO = ("portkit.cli", "portkit.testing.binaries", "portkit.testing.images", "portkit.policy.opa")
 
+
 class _TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -47,11 +47,6 @@ class SourceFile:
             docs = load_yaml_documents(text, where=rel)
         return cls(rel, text, docs, is_json, mode, crlf)
 
-    def disk_text(self, text: str | None = None) -> str:
-        """``text`` (default: the file's) with the file's line endings."""
-        text = self.text if text is None else text
-        return text.replace("\n", "\r\n") if self.crlf else text
-
 
 def is_manifest(doc: Any) -> bool:
     """A document that is a Kubernetes object: apiVersion, kind and metadata.name are strings."""
@@ -71,8 +66,12 @@ def object_key(obj: dict[str, Any]) -> tuple[str, str, str, str]:
     """(group, kind, namespace, name) of a manifest."""
     api = str(obj.get("apiVersion") or "")
     meta = obj.get("metadata") or {}
-    return (api.partition("/")[0] if "/" in api else "", str(obj.get("kind") or ""),
-            str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+    return (
+        api.partition("/")[0] if "/" in api else "",
+        str(obj.get("kind") or ""),
+        str(meta.get("namespace") or ""),
+        str(meta.get("name") or ""),
+    )
 
 
 @attrs.define
@@ -98,14 +97,17 @@ class Repo:
         root = Path(path)
         if root.is_file() and not root.is_symlink():
             if root.suffix not in MANIFEST_SUFFIXES:
-                raise ConfigurationError(f"{root} is not a YAML or JSON file.",
-                                         hint="Give a directory or a .yaml file.")
+                raise ConfigurationError(
+                    f"{root} is not a YAML or JSON file.", hint="Give a directory or a .yaml file."
+                )
             repo = cls(root.parent, single_file=True)
             repo._add(root, root.name)
             return repo
         if not root.is_dir():
-            raise ConfigurationError(f"{root} does not exist or is not a directory.",
-                                     hint="Give the directory of a GitOps repository (or a YAML file).")
+            raise ConfigurationError(
+                f"{root} does not exist or is not a directory.",
+                hint="Give the directory of a GitOps repository (or a YAML file).",
+            )
         repo = cls(root)
         for file, rel in repo._walk():
             repo._add(file, rel)
@@ -164,7 +166,3 @@ class Repo:
             self.files[rel] = SourceFile.parse(rel, text, mode=st.st_mode & 0o7777, crlf=crlf)
         except BundleError as exc:
             self.skipped.append((rel, exc.message.removeprefix(f"{rel}: ").rstrip(".")))
-
-    def path_of(self, rel: str) -> Path:
-        """The file system path of a relative path."""
-        return self.root / PurePosixPath(rel)

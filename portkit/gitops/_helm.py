@@ -49,8 +49,10 @@ def render_and_translate(
     Rendering errors are reported in the result (``error``), never raised.
     """
     release = posixpath.basename(chart) or "release"
-    command = (f"helm template {shlex.quote(release)} {shlex.quote(chart)} | portkit translate - -n NAMESPACE "
-               f"--from {source} --to {target} --report-format markdown")
+    command = (
+        f"helm template {shlex.quote(release)} {shlex.quote(chart)} | portkit translate - -n NAMESPACE "
+        f"--from {source} --to {target} --report-format markdown"
+    )
     if helm is False:
         return ChartReport(chart, command)
     binary = helm if isinstance(helm, str) else shutil.which("helm")
@@ -59,7 +61,11 @@ def render_and_translate(
     try:
         proc = subprocess.run(
             [binary, "template", release, str(root / chart)],
-            capture_output=True, text=True, timeout=HELM_TIMEOUT, env=child_environment(), check=False,
+            capture_output=True,
+            text=True,
+            timeout=HELM_TIMEOUT,
+            env=child_environment(),
+            check=False,
             stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -26,8 +26,10 @@ def write_tree(result: TreeTranslation, output_dir: Path | None) -> TreeTranslat
     if output_dir is not None:
         out = output_dir.resolve()
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise ConfigurationError(f"{output_dir} exists and is not empty.",
-                                     hint="Give a new directory for the translated copy (or --in-place).")
+            raise ConfigurationError(
+                f"{output_dir} exists and is not empty.",
+                hint="Give a new directory for the translated copy (or --in-place).",
+            )
         if not result.single_file and out.is_relative_to(root.resolve()):
             raise ConfigurationError(f"{output_dir} is inside {root}.", hint="Give a directory outside the repository.")
         if result.single_file:
@@ -61,4 +63,3 @@ def _atomic_write(dest: Path, data: bytes, mode: int) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-

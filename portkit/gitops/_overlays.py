@@ -91,17 +91,23 @@ class OverlayCarrier:
     def _known(self, note: TranslationWarning | ManualAction) -> bool:
         """A record of an overlay's rendering that the resources' translation made already (the same
         message once the overlay's namespace is taken out of it)."""
-        everything = [*self.records.global_warnings, *self.records.global_manual,
-                      *(w for ws in self.records.warnings.values() for w in ws),
-                      *(a for acts in self.records.manual.values() for a in acts)]
+        everything = [
+            *self.records.global_warnings,
+            *self.records.global_manual,
+            *(w for ws in self.records.warnings.values() for w in ws),
+            *(a for acts in self.records.manual.values() for a in acts),
+        ]
         message = note.message
         if note.ref is not None and note.ref.namespace:
             message = message.replace(f"{note.ref.namespace}/", "/")
         for other in everything:
             if type(other) is not type(note) or other.message not in (note.message, message):
                 continue
-            if note.ref is None or other.ref is None or (other.ref.kind, other.ref.name) == (note.ref.kind,
-                                                                                            note.ref.name):
+            if (
+                note.ref is None
+                or other.ref is None
+                or (other.ref.kind, other.ref.name) == (note.ref.kind, note.ref.name)
+            ):
                 return True
         return False
 
@@ -112,14 +118,22 @@ class OverlayCarrier:
         base_expected = self._expected_of(r.base)
         if expected is None:
             if base_expected is not None and base_expected is not MISSING:
-                self._manual(k.file, r, f"the translation of {k.dir or '.'} leaves this object out but the "
-                             f"translation of {r.base.file} keeps it; leave it out of the overlay by hand")
+                self._manual(
+                    k.file,
+                    r,
+                    f"the translation of {k.dir or '.'} leaves this object out but the "
+                    f"translation of {r.base.file} keeps it; leave it out of the overlay by hand",
+                )
             elif base_expected is None and not self.keep_dropped:
                 self._drop_patches_of(k, r)
             return
         if base_expected is None:
-            self._manual(k.file, r, f"the translation of {r.base.file} leaves this object out but the translation "
-                         f"of {k.dir or '.'} keeps it; check the overlay")
+            self._manual(
+                k.file,
+                r,
+                f"the translation of {r.base.file} leaves this object out but the translation "
+                f"of {k.dir or '.'} keeps it; check the overlay",
+            )
             return
         for layer in r.layers:
             if layer.kind == "images":
@@ -154,8 +168,12 @@ class OverlayCarrier:
                 if isinstance(old_cur, list) and isinstance(new_cur, list) and token.isdigit():
                     mapped = _map_index(old_cur, new_cur, int(token))
                     if mapped is None:
-                        self._manual(k.file, r, f"{layer.source.file} operation {i} ({op['path']}) names a list item "
-                                     "the translation removes; change or remove the operation by hand")
+                        self._manual(
+                            k.file,
+                            r,
+                            f"{layer.source.file} operation {i} ({op['path']}) names a list item "
+                            "the translation removes; change or remove the operation by hand",
+                        )
                         new_tokens = tokens
                         break
                     new_tokens.append(str(mapped))
@@ -171,14 +189,26 @@ class OverlayCarrier:
                 pointer = "/" + "/".join(t.replace("~", "~0").replace("/", "~1") for t in new_tokens)
                 self._edit(layer.source, (i, "path"), pointer, k.file, r)
                 where = "/".join(map(str, layer.source.prefix)) + " " if layer.source.inline else ""
-                self.records.add_note(layer.source.file, f"{where}operation {i}: path {op['path']} → {pointer} (the "
-                                      "translation of the base moved the list item it names)")
+                self.records.add_note(
+                    layer.source.file,
+                    f"{where}operation {i}: path {op['path']} → {pointer} (the "
+                    "translation of the base moved the list item it names)",
+                )
 
     def _manual(self, file: str, r: RObj, message: str) -> None:
         self.records.add_manual(file, ManualAction(ObjectRef.from_obj(r.obj), message, "gitops"))
 
-    def _carry_path(self, k: Kustomization, r: RObj, path: tuple[Any, ...], expected: dict[str, Any],
-                    t: Translation, *, new_key: bool = False, whole_list: bool = False) -> None:
+    def _carry_path(
+        self,
+        k: Kustomization,
+        r: RObj,
+        path: tuple[Any, ...],
+        expected: dict[str, Any],
+        t: Translation,
+        *,
+        new_key: bool = False,
+        whole_list: bool = False,
+    ) -> None:
         owner = owner_of(r, path)
         if whole_list and owner.kind == "base" and _touched_below(r, path):
             return  # items of this list are patched: the rendering check after writing compares them
@@ -192,17 +222,26 @@ class OverlayCarrier:
         if owner.kind == "base":
             base_expected = self._expected_of(r.base)
             have = get_path(base_expected, path) if isinstance(base_expected, dict) else MISSING
-            if not (have is MISSING and want is MISSING) and (have is MISSING or want is MISSING or
-                                                              not same(have, want)):
-                self._manual(k.file, r, f"{pointer_of(path)} is {show(want)} in the translation of "
-                             f"{k.dir or '.'} but {show(have)} in the translation of {r.base.file}; add a patch to "
-                             f"{k.file} for it")
+            if not (have is MISSING and want is MISSING) and (
+                have is MISSING or want is MISSING or not same(have, want)
+            ):
+                self._manual(
+                    k.file,
+                    r,
+                    f"{pointer_of(path)} is {show(want)} in the translation of "
+                    f"{k.dir or '.'} but {show(have)} in the translation of {r.base.file}; add a patch to "
+                    f"{k.file} for it",
+                )
             return
         if owner.kind == "images":
             return  # carried by _carry_image
         if owner.kind != "patch" or owner.doc is None:
-            self._manual(k.file, r, f"{pointer_of(path)} should become {show(want)} but it is set by "
-                         f"{k.file} in a way portkit does not edit ({owner.kind}); change it by hand")
+            self._manual(
+                k.file,
+                r,
+                f"{pointer_of(path)} should become {show(want)} but it is set by "
+                f"{k.file} in a way portkit does not edit ({owner.kind}); change it by hand",
+            )
             return
         value: Any = want
         layer = owner.layer
@@ -230,11 +269,14 @@ class OverlayCarrier:
         slot = (doc.file, doc.doc, doc.prefix if doc.inline else ())
         full = path if doc.inline else (*doc.prefix, *path)
         edits = self.edits.setdefault(slot, {})
-        if full in edits and not (edits[full] is value or (edits[full] is not REMOVE and value is not REMOVE
-                                                           and same(edits[full], value))):
+        if full in edits and not (
+            edits[full] is value or (edits[full] is not REMOVE and value is not REMOVE and same(edits[full], value))
+        ):
             where = doc.file + (f" {'/'.join(map(str, doc.prefix))}" if doc.inline else "")
-            message = (f"{where} {pointer_of(full)}: two overlays need different values ({show(edits[full])}, "
-                       f"{show(value)}); the first is written, check the other by hand")
+            message = (
+                f"{where} {pointer_of(full)}: two overlays need different values ({show(edits[full])}, "
+                f"{show(value)}); the first is written, check the other by hand"
+            )
             if r is not None:
                 self._manual(kfile, r, message)
             return
@@ -284,8 +326,7 @@ class OverlayCarrier:
             if owner_k is None:
                 continue
             field = layer.field
-            comment = (f"portkit: removed this patch of {r.key[1]} {r.orig_name}, which is not used on "
-                       f"{self.dst_name}")
+            comment = f"portkit: removed this patch of {r.key[1]} {r.orig_name}, which is not used on {self.dst_name}"
             src = layer.source
             if not src.inline and len(self.repo.files[src.file].docs) > 1:
                 self.edits.setdefault((src.file, src.doc, ()), {})[()] = ("drop", comment)
@@ -294,8 +335,9 @@ class OverlayCarrier:
 
     # -- plans and files ---------------------------------------------------------------------------
 
-    def _verify(self, checked: dict[str, list[tuple[RObj, dict[str, Any] | None]]],
-                texts: dict[str, tuple[str, dict[int, str]]]) -> None:
+    def _verify(
+        self, checked: dict[str, list[tuple[RObj, dict[str, Any] | None]]], texts: dict[str, tuple[str, dict[int, str]]]
+    ) -> None:
         """Render each checked kustomization again from the files as they will be written and compare
         with the translation of its original rendering."""
         if not checked:
@@ -324,9 +366,12 @@ class OverlayCarrier:
                     from portkit.gitops._diff import diff
 
                     where = ", ".join(sorted({pointer_of(getattr(op, "path", ())) for op in diff(got or {}, expected)}))
-                    self._manual(self.kustomizations[kdir].file, r,
-                                 f"after this translation, {kdir or '.'} would render it differently from the "
-                                 f"translation of its original rendering (at {where[:300]}); check the overlay")
+                    self._manual(
+                        self.kustomizations[kdir].file,
+                        r,
+                        f"after this translation, {kdir or '.'} would render it differently from the "
+                        f"translation of its original rendering (at {where[:300]}); check the overlay",
+                    )
 
 
 def _map_index(old: list[Any], new: list[Any], index: int) -> int | None:
@@ -336,8 +381,10 @@ def _map_index(old: list[Any], new: list[Any], index: int) -> int | None:
 
     if index >= len(old):
         return index - len(old) + len(new)
-    canon = [json.dumps(v, sort_keys=True, default=repr) for v in old], [
-        json.dumps(v, sort_keys=True, default=repr) for v in new]
+    canon = (
+        [json.dumps(v, sort_keys=True, default=repr) for v in old],
+        [json.dumps(v, sort_keys=True, default=repr) for v in new],
+    )
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, *canon, autojunk=False).get_opcodes():
         if i1 <= index < i2:
             if tag == "equal" or (tag == "replace" and index - i1 < j2 - j1):
@@ -363,5 +410,3 @@ def _owner_before(r: RObj, layer: Any, path: tuple[Any, ...]) -> Owner | None:
     index = r.layers.index(layer)
     earlier = RObj(r.obj, r.base, r.orig_name, r.layers[:index])
     return owner_of(earlier, path)
-
-

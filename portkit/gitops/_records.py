@@ -15,8 +15,18 @@ from portkit.model import ObjectRef
 from portkit.translate import Change, ManualAction, Translation, TranslationWarning
 
 __all__ = [
-    "REMOVE", "Key", "Records", "TreeObject", "join_path", "match_outputs", "overlaps", "pointer_of", "prune_empty",
-    "put", "show", "sort_key",
+    "REMOVE",
+    "Key",
+    "Records",
+    "TreeObject",
+    "join_path",
+    "match_outputs",
+    "overlaps",
+    "pointer_of",
+    "prune_empty",
+    "put",
+    "show",
+    "sort_key",
 ]
 
 #: an edit that removes the value at its path
@@ -79,8 +89,9 @@ class Records:
             bucket.append(note)
 
 
-def match_outputs(t: Translation, keys: list[Key]) -> tuple[list[tuple[dict[str, Any] | None, Change | None]],
-                                                    list[tuple[dict[str, Any], list[Change]]]]:
+def match_outputs(
+    t: Translation, keys: list[Key]
+) -> tuple[list[tuple[dict[str, Any] | None, Change | None]], list[tuple[dict[str, Any], list[Change]]]]:
     """The translated object (None: left out) and the drop record for each input key, and the objects the
     translation added (with their records)."""
     pool: dict[Key, list[dict[str, Any]]] = {}
@@ -166,8 +177,12 @@ def put(obj: Any, path: tuple[Any, ...], value: Any) -> None:
     """Set (or with :data:`REMOVE`, remove) the value at ``path``, creating the mappings on the way."""
     cur = obj
     for i, step in enumerate(path[:-1]):
-        nxt = cur[step] if (isinstance(cur, dict) and step in cur) or (
-            isinstance(cur, list) and isinstance(step, int) and step < len(cur)) else None
+        nxt = (
+            cur[step]
+            if (isinstance(cur, dict) and step in cur)
+            or (isinstance(cur, list) and isinstance(step, int) and step < len(cur))
+            else None
+        )
         if not isinstance(nxt, dict | list):
             nxt = [] if isinstance(path[i + 1], int) else {}
             cur[step] = nxt
@@ -181,5 +196,3 @@ def put(obj: Any, path: tuple[Any, ...], value: Any) -> None:
             del cur[path[-1]]
     else:
         cur[path[-1]] = copy.deepcopy(value)
-
-

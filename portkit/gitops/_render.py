@@ -139,9 +139,7 @@ def _emitter(mapping: int, offset: int) -> YAML:
     y = YAML(typ="rt")
     y.width = 2**30
     y.indent(mapping=mapping, sequence=offset + 2, offset=offset)
-    y.representer.add_representer(
-        type(None), lambda rep, _data: rep.represent_scalar("tag:yaml.org,2002:null", "null")
-    )
+    y.representer.add_representer(type(None), lambda rep, _data: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
     return y
 
 

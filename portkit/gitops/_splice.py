@@ -22,8 +22,16 @@ import yaml
 from portkit.gitops._diff import AddKeys, InsertItems, Op, RemoveItem, RemoveKey, SetValue
 from portkit.gitops._render import block_lines, flow_text, literal_text, scalar_text
 
-__all__ = ["CannotSplice", "CommentAt", "Style", "comment_document", "compose", "detect_style", "drop_document",
-           "splice"]
+__all__ = [
+    "CannotSplice",
+    "CommentAt",
+    "Style",
+    "comment_document",
+    "compose",
+    "detect_style",
+    "drop_document",
+    "splice",
+]
 
 
 class CannotSplice(Exception):
@@ -266,15 +274,18 @@ class _Doc:
 
     def block(self, value: Any, indent: int) -> list[str]:
         pad = " " * indent
-        return [pad + line if line else line for line in block_lines(value, mapping=self.style.mapping,
-                                                                         offset=self.style.offset)]
+        return [
+            pad + line if line else line
+            for line in block_lines(value, mapping=self.style.mapping, offset=self.style.offset)
+        ]
 
     def result(self) -> str:
         # one walk over the text; at one position, deeper insertions come first (a new item of a
         # sequence that ends a mapping goes before a new key of that mapping)
         # the same edit twice: a node reached twice through an alias, changed alike
-        edits = sorted({(s, e, t): (s, e, t, d) for s, e, t, d in self.edits}.values(),
-                       key=lambda e: (e[0], e[1], -e[3]))
+        edits = sorted(
+            {(s, e, t): (s, e, t, d) for s, e, t, d in self.edits}.values(), key=lambda e: (e[0], e[1], -e[3])
+        )
         out: list[str] = []
         prev = 0
         for start, end, new, _ in edits:
@@ -380,8 +391,9 @@ class _Doc:
             if not node.value:
                 if place.in_flow or not path:
                     start = self.content_start(node) + 1
-                    self.edit(start, start, ", ".join(f"{scalar_text(k, flow=True)}: {flow_text(v)}"
-                                                      for k, v in items), depth)
+                    self.edit(
+                        start, start, ", ".join(f"{scalar_text(k, flow=True)}: {flow_text(v)}" for k, v in items), depth
+                    )
                     return
                 self.set_value(path, dict(items))
                 return
@@ -408,8 +420,9 @@ class _Doc:
             raise CannotSplice(f"key {key!r} not found")
         k_node, v_node = entries[idx]
         if node.flow_style:
-            self._remove_flow(entries, idx, lambda e: e[0], lambda e: self.end_of(e[1], self.colon_after(e[0]) + 1),
-                              node, depth)
+            self._remove_flow(
+                entries, idx, lambda e: e[0], lambda e: self.end_of(e[1], self.colon_after(e[0]) + 1), node, depth
+            )
             return
         k_start = self.content_start(k_node)
         v_end = self.end_of(v_node, self.colon_after(k_node) + 1)
@@ -427,8 +440,7 @@ class _Doc:
             start = self.content_start(node)
             self.edit(start + 1, int(node.end_mark.index) - 1, "", depth)
         elif idx + 1 < len(entries):
-            self.edit(self.content_start(first(entries[idx])), self.content_start(first(entries[idx + 1])), "",
-                      depth)
+            self.edit(self.content_start(first(entries[idx])), self.content_start(first(entries[idx + 1])), "", depth)
         else:
             self.edit(end_of(entries[idx - 1]), end_of(entries[idx]), "", depth)
 
@@ -489,8 +501,7 @@ class _Doc:
             raise CannotSplice("removing a missing item")
         items = node.value
         if node.flow_style:
-            self._remove_flow(items, index, lambda e: e, lambda e: self.end_of(e, int(e.start_mark.index)), node,
-                              depth)
+            self._remove_flow(items, index, lambda e: e, lambda e: self.end_of(e, int(e.start_mark.index)), node, depth)
             return
         item = items[index]
         dash = self.dash_of(item)

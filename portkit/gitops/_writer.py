@@ -83,9 +83,7 @@ def _roundtrip(text: str, ops: Sequence[Op], style: Style) -> str:
     y.preserve_quotes = True
     y.width = 2**30
     y.indent(mapping=style.mapping, sequence=style.offset + 2, offset=style.offset)
-    y.representer.add_representer(
-        type(None), lambda rep, _data: rep.represent_scalar("tag:yaml.org,2002:null", "null")
-    )
+    y.representer.add_representer(type(None), lambda rep, _data: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
     data = y.load(text)
     data = apply_ops_in_place(data, ops, _to_ruamel)
     if text.startswith("---"):
@@ -165,9 +163,7 @@ def rewrite(file: SourceFile, plans: Mapping[int, DocPlan]) -> tuple[str, dict[i
     chunks = split_documents(file.text)
     doc_chunks = [c for c in chunks if c.is_doc]
     if len(doc_chunks) != len(file.docs):
-        raise RewriteError(
-            f"found {len(doc_chunks)} '---' separated documents but the parser read {len(file.docs)}"
-        )
+        raise RewriteError(f"found {len(doc_chunks)} '---' separated documents but the parser read {len(file.docs)}")
     style = detect_style(file.text)
     pieces: list[str] = []
     methods: dict[int, str] = {}

@@ -157,8 +157,10 @@ class Kustomization:
 
 
 def _is_remote(entry: str) -> bool:
-    return "://" in entry or entry.startswith(("github.com/", "git@", "gitlab.com/", "bitbucket.org/")) or (
-        "?ref=" in entry
+    return (
+        "://" in entry
+        or entry.startswith(("github.com/", "git@", "gitlab.com/", "bitbucket.org/"))
+        or ("?ref=" in entry)
     )
 
 
@@ -205,12 +207,23 @@ def _parse(rel: str, kdir: str, data: dict[str, Any], repo: Repo) -> Kustomizati
             k.patches.append(_patch_spec(k, "patchesStrategicMerge", i, entry, None, None, repo))
     for i, entry in _strings(data.get("patches")):
         if isinstance(entry, dict):
-            k.patches.append(_patch_spec(k, "patches", i, entry.get("path"), entry.get("patch"),
-                                         entry.get("target"), repo))
+            k.patches.append(
+                _patch_spec(k, "patches", i, entry.get("path"), entry.get("patch"), entry.get("target"), repo)
+            )
     for i, entry in _strings(data.get("patchesJson6902")):
         if isinstance(entry, dict):
-            k.patches.append(_patch_spec(k, "patchesJson6902", i, entry.get("path"), entry.get("patch"),
-                                         entry.get("target"), repo, json6902=True))
+            k.patches.append(
+                _patch_spec(
+                    k,
+                    "patchesJson6902",
+                    i,
+                    entry.get("path"),
+                    entry.get("patch"),
+                    entry.get("target"),
+                    repo,
+                    json6902=True,
+                )
+            )
     for i, entry in _strings(data.get("images")):
         if isinstance(entry, dict) and isinstance(entry.get("name"), str):
             k.images.append((i, entry))
@@ -228,16 +241,19 @@ def _parse(rel: str, kdir: str, data: dict[str, Any], repo: Repo) -> Kustomizati
                             k.generator_files.append(path)
     for field in ("helmCharts", "helmChartInflationGenerator"):
         if data.get(field):
-            k.notes.append(f"{rel}: {field} is rendered by kustomize --enable-helm; translate its rendered output "
-                           "(kustomize build --enable-helm DIR | portkit translate - ...)")
+            k.notes.append(
+                f"{rel}: {field} is rendered by kustomize --enable-helm; translate its rendered output "
+                "(kustomize build --enable-helm DIR | portkit translate - ...)"
+            )
     for field in ("replacements", "vars", "transformers", "generators", "validators"):
         if data.get(field):
             k.notes.append(f"{rel}: {field} are not evaluated by portkit; check their results by hand")
     return k
 
 
-def _patch_spec(k: Kustomization, field: str, index: int, path: Any, inline: Any, target: Any, repo: Repo,
-                *, json6902: bool = False) -> PatchSpec:
+def _patch_spec(
+    k: Kustomization, field: str, index: int, path: Any, inline: Any, target: Any, repo: Repo, *, json6902: bool = False
+) -> PatchSpec:
     source: DocRef | None = None
     content: Any = None
     if isinstance(path, str) and field == "patchesStrategicMerge" and "\n" in path:
@@ -496,8 +512,10 @@ class Renderer:
             return []
         out = []
         for i, doc in enumerate(file.docs):
-            if isinstance(doc, dict) and str(doc.get("kind") or "").endswith("List") and isinstance(
-                doc.get("items"), list
+            if (
+                isinstance(doc, dict)
+                and str(doc.get("kind") or "").endswith("List")
+                and isinstance(doc.get("items"), list)
             ):
                 for j, item in enumerate(doc["items"]):
                     if is_manifest(item):
@@ -516,7 +534,10 @@ class Renderer:
                 api = str(r.obj.get("apiVersion") or "")
                 version = api.rpartition("/")[2]
                 checks = [
-                    ("kind", kind), ("group", group), ("version", version), ("namespace", ns),
+                    ("kind", kind),
+                    ("group", group),
+                    ("version", version),
+                    ("namespace", ns),
                 ]
                 if any(target.get(f) not in (None, "") and target.get(f) != v for f, v in checks):
                     continue
@@ -597,8 +618,18 @@ class Renderer:
                     else:
                         after = new_name + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
                     _set(r.obj, path, after)
-                    r.layers.append(Layer("images", k.file, DocRef(k.file, 0, ("images", index)), "images", image,
-                                          index, [path], [before]))
+                    r.layers.append(
+                        Layer(
+                            "images",
+                            k.file,
+                            DocRef(k.file, 0, ("images", index)),
+                            "images",
+                            image,
+                            index,
+                            [path],
+                            [before],
+                        )
+                    )
 
     def _patch(self, k: Kustomization, spec: PatchSpec, objs: list[RObj]) -> None:
         content = spec.content
@@ -607,11 +638,16 @@ class Renderer:
         if isinstance(content, tuple):  # several documents: each a strategic-merge patch
             for d, doc in enumerate(content[1]):
                 if isinstance(doc, dict) and spec.source is not None:
-                    sub = attrs.evolve(spec, source=attrs.evolve(spec.source, doc=d) if not spec.source.inline
-                                       else spec.source, content=doc)
+                    sub = attrs.evolve(
+                        spec,
+                        source=attrs.evolve(spec.source, doc=d) if not spec.source.inline else spec.source,
+                        content=doc,
+                    )
                     if spec.source.inline:
-                        self._note(f"{k.file}: {spec.field}[{spec.index}] holds several documents; changes to it "
-                                   "are not carried")
+                        self._note(
+                            f"{k.file}: {spec.field}[{spec.index}] holds several documents; changes to it "
+                            "are not carried"
+                        )
                         sub = attrs.evolve(sub, source=None)
                     self._patch(k, sub, objs)
             return
@@ -628,8 +664,18 @@ class Renderer:
                     self._note(f"{k.file}: {spec.field}[{spec.index}] does not apply to {r.key[1]} {r.key[3]}")
                     continue
                 r.obj = new
-                r.layers.append(Layer("json6902", k.file, spec.source, spec.field, content, spec.index,
-                                      [p for _, p in resolved], [op for op, _ in resolved]))
+                r.layers.append(
+                    Layer(
+                        "json6902",
+                        k.file,
+                        spec.source,
+                        spec.field,
+                        content,
+                        spec.index,
+                        [p for _, p in resolved],
+                        [op for op, _ in resolved],
+                    )
+                )
             else:
                 merged = smp_merge(r.obj, content)
                 if merged is _DELETE:

@@ -126,8 +126,11 @@ def secret_lines(text: str) -> set[int]:
             continue
         try:
             docs = load_yaml_documents(part, where="diff")
-            secret = any(isinstance(d, dict) and (d.get("kind") == "Secret" or (
-                str(d.get("kind") or "").endswith("List") and "Secret" in part)) for d in docs)
+            secret = any(
+                isinstance(d, dict)
+                and (d.get("kind") == "Secret" or (str(d.get("kind") or "").endswith("List") and "Secret" in part))
+                for d in docs
+            )
         except BundleError:
             secret = True
         if secret:
@@ -194,8 +197,11 @@ def _translation_md(t: Translation) -> list[str]:
         out.append("")
     if t.changes:
         out += ["| object | field | change | why |", "|---|---|---|---|"]
-        out += [f"| {_md(c.ref)} | {_code(c.path) or '(object)'} | {_change_md(c)} | {_md(c.translator)}: "
-                f"{_md(c.reason, 200)} |" for c in t.changes]
+        out += [
+            f"| {_md(c.ref)} | {_code(c.path) or '(object)'} | {_change_md(c)} | {_md(c.translator)}: "
+            f"{_md(c.reason, 200)} |"
+            for c in t.changes
+        ]
         out.append("")
     return out
 
@@ -354,14 +360,19 @@ class TreeTranslation:
         actions = [(f.path, a) for f in self.files for a in f.manual_actions] + [("", a) for a in self.manual_actions]
         if actions:
             out += ["### Manual actions", ""]
-            out += [f"- [ ] {'`' + _md(p) + '` — ' if p else ''}{_md(a.ref or '')}{': ' if a.ref else ''}"
-                    f"{_md(a.message, 400)}" for p, a in actions]
+            out += [
+                f"- [ ] {'`' + _md(p) + '` — ' if p else ''}{_md(a.ref or '')}{': ' if a.ref else ''}"
+                f"{_md(a.message, 400)}"
+                for p, a in actions
+            ]
             out.append("")
         warnings = [(f.path, w) for f in self.files for w in f.warnings] + [("", w) for w in self.warnings]
         if warnings:
             out += ["### Warnings", ""]
-            out += [f"- {'`' + _md(p) + '` — ' if p else ''}{_md(w.ref or '')}{': ' if w.ref else ''}"
-                    f"{_md(w.message, 400)}" for p, w in warnings]
+            out += [
+                f"- {'`' + _md(p) + '` — ' if p else ''}{_md(w.ref or '')}{': ' if w.ref else ''}{_md(w.message, 400)}"
+                for p, w in warnings
+            ]
             out.append("")
         files = [f for f in self.files if f.changes or f.notes]
         if files:
@@ -372,8 +383,10 @@ class TreeTranslation:
             if f.changes:
                 out += ["| object | field | change | why |", "|---|---|---|---|"]
                 for c in f.changes:
-                    out.append(f"| {_md(c.ref)} | {_code(c.path) or '(object)'} | {_change_md(c)} | "
-                               f"{_md(c.translator)}: {_md(c.reason, 200)} |")
+                    out.append(
+                        f"| {_md(c.ref)} | {_code(c.path) or '(object)'} | {_change_md(c)} | "
+                        f"{_md(c.translator)}: {_md(c.reason, 200)} |"
+                    )
                 out.append("")
             out += [f"- _{_md(n, 300)}_" for n in f.notes]
             if f.notes:
@@ -384,8 +397,12 @@ class TreeTranslation:
                 out.append(f"#### `{_md(chart.path)}`")
                 out.append("")
                 if chart.translation is None:
-                    out += [f"Not rendered{' (' + _md(chart.error, 300) + ')' if chart.error else ''}; run:", "",
-                            f"```\n{chart.command}\n```", ""]
+                    out += [
+                        f"Not rendered{' (' + _md(chart.error, 300) + ')' if chart.error else ''}; run:",
+                        "",
+                        f"```\n{chart.command}\n```",
+                        "",
+                    ]
                     continue
                 out += [f"Rendered with `{_md(chart.command, 300)}`:", "", *_translation_md(chart.translation)]
         if self.notes:
@@ -396,14 +413,27 @@ class TreeTranslation:
         parts = [f"<p><strong>{html.escape(self.summary())}</strong></p>"]
         actions = [(f.path, a) for f in self.files for a in f.manual_actions] + [("", a) for a in self.manual_actions]
         if actions:
-            parts.append(html_table(["file", "object", "manual action"],
-                                    [(p, str(a.ref or ""), a.message) for p, a in actions], title="Manual actions"))
+            parts.append(
+                html_table(
+                    ["file", "object", "manual action"],
+                    [(p, str(a.ref or ""), a.message) for p, a in actions],
+                    title="Manual actions",
+                )
+            )
         warnings = [(f.path, w) for f in self.files for w in f.warnings] + [("", w) for w in self.warnings]
         if warnings:
-            parts.append(html_table(["file", "object", "warning"],
-                                    [(p, str(w.ref or ""), w.message) for p, w in warnings], title="Warnings"))
-        rows = [(f.path, str(c.ref), c.path or "(object)", c.op, c.old, c.new, c.reason)
-                for f in self.files for c in f.changes]
+            parts.append(
+                html_table(
+                    ["file", "object", "warning"],
+                    [(p, str(w.ref or ""), w.message) for p, w in warnings],
+                    title="Warnings",
+                )
+            )
+        rows = [
+            (f.path, str(c.ref), c.path or "(object)", c.op, c.old, c.new, c.reason)
+            for f in self.files
+            for c in f.changes
+        ]
         if rows:
             parts.append(html_table(["file", "object", "path", "op", "old", "new", "reason"], rows, title="Changes"))
         return "".join(parts)

@@ -45,6 +45,7 @@ from portkit.translate import Change, ManualAction, Translation, TranslationWarn
 
 __all__ = ["ADDED_FILE", "translate_tree", "write_tree"]
 
+#: The default file (relative to the tree's root, ``added_file=``) for the objects a translation adds.
 ADDED_FILE = "portkit-added.yaml"
 _ADDED_HEADER = "# Objects portkit added while translating this repository"
 
@@ -112,8 +113,18 @@ def translate_tree(
 
 
 class _Run(OverlayCarrier):
-    def __init__(self, repo: Repo, source: Any, target: Any, rules: Any, mappings: Any, keep_dropped: bool,
-                 namespace: str | None, added_file: str, helm: str | bool | None) -> None:
+    def __init__(
+        self,
+        repo: Repo,
+        source: Any,
+        target: Any,
+        rules: Any,
+        mappings: Any,
+        keep_dropped: bool,
+        namespace: str | None,
+        added_file: str,
+        helm: str | bool | None,
+    ) -> None:
         self.repo = repo
         self.source = source
         self.target = target
@@ -161,8 +172,10 @@ class _Run(OverlayCarrier):
             for i, doc in enumerate(file.docs):
                 if isinstance(doc, dict) and str(doc.get("apiVersion") or "").startswith("kustomize.config.k8s.io/"):
                     continue
-                if isinstance(doc, dict) and str(doc.get("kind") or "").endswith("List") and isinstance(
-                    doc.get("items"), list
+                if (
+                    isinstance(doc, dict)
+                    and str(doc.get("kind") or "").endswith("List")
+                    and isinstance(doc.get("items"), list)
                 ):
                     for j, item in enumerate(doc["items"]):
                         if is_manifest(item):
@@ -174,8 +187,9 @@ class _Run(OverlayCarrier):
             if not found and any(d is not None for d in file.docs):
                 not_manifests.append(rel)
         if not_manifests:
-            shown = ", ".join(not_manifests[:10]) + (f" and {len(not_manifests) - 10} more" if len(not_manifests) > 10
-                                                     else "")
+            shown = ", ".join(not_manifests[:10]) + (
+                f" and {len(not_manifests) - 10} more" if len(not_manifests) > 10 else ""
+            )
             self.notes.append(f"left as they are (no Kubernetes objects in them): {shown}")
         for rel, why in self.repo.skipped:
             self.notes.append(f"{rel}: not read ({why})")
@@ -229,8 +243,10 @@ class _Run(OverlayCarrier):
                 o.changes = [c for key in keys for c in by_key.get(key, [])]
                 if expected is not None:
                     if o.injected_namespace and expected.get("metadata", {}).get("namespace") == self.namespace:
-                        expected = {**expected, "metadata": {k: v for k, v in expected["metadata"].items()
-                                                             if k != "namespace"}}
+                        expected = {
+                            **expected,
+                            "metadata": {k: v for k, v in expected["metadata"].items() if k != "namespace"},
+                        }
                     o.expected = expected
                 for c in o.changes:
                     self.records.add_change(o.ref.file, c)
@@ -280,15 +296,18 @@ class _Run(OverlayCarrier):
             if inline:
                 continue
             original = self.repo.files[file].docs[doc]
-            plan = self._edited_plan(original, edits, plans.get(file, {}).get(doc),
-                                     prune=file not in self._kustomization_files())
+            plan = self._edited_plan(
+                original, edits, plans.get(file, {}).get(doc), prune=file not in self._kustomization_files()
+            )
             owner = self.json_patches.get((file, doc, ()))
             if owner is not None and plan.expected == [] and original:
                 kfile, field, entry = owner
                 comment = f"portkit: removed this patch: its every operation wrote values not used on {self.dst_name}"
                 self.removed_entries.setdefault((kfile, field), {})[entry] = comment
-                plan = DocPlan(drop=f"portkit: {file} is no longer used (see {kfile}): every operation in it wrote "
-                                    f"values not used on {self.dst_name}")
+                plan = DocPlan(
+                    drop=f"portkit: {file} is no longer used (see {kfile}): every operation in it wrote "
+                    f"values not used on {self.dst_name}"
+                )
             plans.setdefault(file, {})[doc] = plan
         self._kustomization_plans(plans)
         return plans
@@ -298,8 +317,10 @@ class _Run(OverlayCarrier):
         why = f"{c.translator}: {c.reason}" if c is not None else "left out by the translation"
         ref = ObjectRef.from_obj(o.original)
         if self.keep_dropped:
-            return (f"portkit: {ref} is not used on {self.dst_name} ({why}); kept here on request: remove it or "
-                    "keep it knowingly")
+            return (
+                f"portkit: {ref} is not used on {self.dst_name} ({why}); kept here on request: remove it or "
+                "keep it knowingly"
+            )
         return f"portkit: removed {ref}, not used on {self.dst_name} ({why})"
 
     def _plan_of(self, o: TreeObject) -> DocPlan | None:
@@ -334,8 +355,9 @@ class _Run(OverlayCarrier):
             return None
         return DocPlan(expected={**doc, "items": new_items}, unchanged=False, comments=comments)
 
-    def _edited_plan(self, doc: Any, edits: dict[tuple[Any, ...], Any], plan: DocPlan | None,
-                     *, prune: bool = False) -> DocPlan:
+    def _edited_plan(
+        self, doc: Any, edits: dict[tuple[Any, ...], Any], plan: DocPlan | None, *, prune: bool = False
+    ) -> DocPlan:
         if () in edits and isinstance(edits[()], tuple) and edits[()][0] == "drop":
             return DocPlan(drop=edits[()][1])
         base = copy.deepcopy(plan.expected if plan is not None and not plan.unchanged else doc)
@@ -367,7 +389,8 @@ class _Run(OverlayCarrier):
             if owner is not None and sub.expected == [] and virtual.docs[0]:
                 kfile, field, entry = owner
                 self.removed_entries.setdefault((kfile, field), {})[entry] = (
-                    f"portkit: removed this patch: its every operation wrote values not used on {self.dst_name}")
+                    f"portkit: removed this patch: its every operation wrote values not used on {self.dst_name}"
+                )
                 continue
             try:
                 new_text, _ = rewrite(virtual, {0: sub})
@@ -393,10 +416,14 @@ class _Run(OverlayCarrier):
                         entry = base[field][index]
                         del base[field][index]
                         comments.append(CommentAt((field, index), indices[index]))
-                        what = entry if isinstance(entry, str) else (entry.get("path") if isinstance(entry, dict)
-                                                                      else None) or "an inline patch"
-                        self.records.add_note(kfile, f"{field}[{index}] ({what}): "
-                                              f"{indices[index].removeprefix('portkit: ')}")
+                        what = (
+                            entry
+                            if isinstance(entry, str)
+                            else (entry.get("path") if isinstance(entry, dict) else None) or "an inline patch"
+                        )
+                        self.records.add_note(
+                            kfile, f"{field}[{index}] ({what}): {indices[index].removeprefix('portkit: ')}"
+                        )
                 if isinstance(base.get(field), list) and not base[field]:
                     # an empty list: the field goes, one comment says why where it was
                     del base[field]
@@ -415,8 +442,12 @@ class _Run(OverlayCarrier):
             try:
                 out[rel] = rewrite(file, file_plans)
             except RewriteError as exc:
-                self.records.add_manual(rel, ManualAction(None, f"{rel} was not changed: {exc}; make the changes "
-                                                          "listed for it by hand", "gitops"))
+                self.records.add_manual(
+                    rel,
+                    ManualAction(
+                        None, f"{rel} was not changed: {exc}; make the changes listed for it by hand", "gitops"
+                    ),
+                )
         return out
 
     # -- checks ------------------------------------------------------------------------------------
@@ -434,9 +465,14 @@ class _Run(OverlayCarrier):
             for op in diff(o.original, o.expected):
                 p = pointer_of(getattr(op, "path", ()))
                 if not any(overlaps(r, p) or r == "" for r in recorded):
-                    self.records.add_warning(o.ref.file, TranslationWarning(
-                        ObjectRef.from_obj(o.original), f"{p} changed without a recorded change (please report)",
-                        "gitops"))
+                    self.records.add_warning(
+                        o.ref.file,
+                        TranslationWarning(
+                            ObjectRef.from_obj(o.original),
+                            f"{p} changed without a recorded change (please report)",
+                            "gitops",
+                        ),
+                    )
 
     # -- the run -----------------------------------------------------------------------------------
 
@@ -453,7 +489,9 @@ class _Run(OverlayCarrier):
             if self.source is None:
                 raise ConfigurationError(
                     "cannot tell which provider these manifests come from: nothing in them is specific to one "
-                    "provider.", hint="Name it: source='aws' or --from aws (see `portkit providers`).")
+                    "provider.",
+                    hint="Name it: source='aws' or --from aws (see `portkit providers`).",
+                )
             self.notes.append(f"source provider detected from the manifests: {self.source}")
         self._phase_resources()
         renderer = Renderer(self.repo, self.kustomizations)
@@ -471,14 +509,25 @@ class _Run(OverlayCarrier):
     def _charts(self) -> list[ChartReport]:
         reports = []
         for chart in self.repo.charts:
-            reports.append(_helm.render_and_translate(self.repo.root, chart, self.helm, self._translate,
-                                                      source=str(self.source), target=str(self.target)))
+            reports.append(
+                _helm.render_and_translate(
+                    self.repo.root, chart, self.helm, self._translate, source=str(self.source), target=str(self.target)
+                )
+            )
         return reports
 
     def _result(self, texts: dict[str, tuple[str, dict[int, str]]], charts: list[ChartReport]) -> TreeTranslation:
         reports: list[FileReport] = []
-        rels = sorted({*texts, *self.records.changes, *self.records.warnings, *self.records.manual,
-                       *self.records.notes, *(self.repo.files if self.repo.single_file else ())})
+        rels = sorted(
+            {
+                *texts,
+                *self.records.changes,
+                *self.records.warnings,
+                *self.records.manual,
+                *self.records.notes,
+                *(self.repo.files if self.repo.single_file else ()),
+            }
+        )
         for rel in rels:
             file = self.repo.files.get(rel)
             old = file.text if file is not None else None
@@ -486,25 +535,44 @@ class _Run(OverlayCarrier):
             notes = list(self.records.notes.get(rel, []))
             for index, method in sorted(methods.items()):
                 if method == ROUNDTRIP:
-                    notes.append(f"document {index + 1} was written by a ruamel.yaml round trip (its formatting "
-                                 "may differ in places)")
+                    notes.append(
+                        f"document {index + 1} was written by a ruamel.yaml round trip (its formatting "
+                        "may differ in places)"
+                    )
                 elif method == REWRITTEN:
                     notes.append(f"document {index + 1} was written anew (its comments are gone)")
-            reports.append(FileReport(
-                rel, old, new, tuple(self.records.changes.get(rel, [])), tuple(self.records.warnings.get(rel, [])),
-                tuple(self.records.manual.get(rel, [])), tuple(notes), tuple(sorted(set(methods.values()))),
-                crlf=file.crlf if file is not None else False, mode=file.mode if file is not None else 0o644,
-            ))
+            reports.append(
+                FileReport(
+                    rel,
+                    old,
+                    new,
+                    tuple(self.records.changes.get(rel, [])),
+                    tuple(self.records.warnings.get(rel, [])),
+                    tuple(self.records.manual.get(rel, [])),
+                    tuple(notes),
+                    tuple(sorted(set(methods.values()))),
+                    crlf=file.crlf if file is not None else False,
+                    mode=file.mode if file is not None else 0o644,
+                )
+            )
         added_rel = None
         if self.added:
             added_rel = self._added_path()
             text, mode = self._added_text()
             changes = tuple(c for _, cs in self.added.values() for c in cs)
-            reports.append(FileReport(added_rel, self.repo.files[added_rel].text if added_rel in self.repo.files
-                                      else None, text, changes,
-                                      notes=("objects the translation added: move each where it belongs (and list "
-                                             "it in a kustomization's resources if you use kustomize)",),
-                                      mode=mode))
+            reports.append(
+                FileReport(
+                    added_rel,
+                    self.repo.files[added_rel].text if added_rel in self.repo.files else None,
+                    text,
+                    changes,
+                    notes=(
+                        "objects the translation added: move each where it belongs (and list "
+                        "it in a kustomization's resources if you use kustomize)",
+                    ),
+                    mode=mode,
+                )
+            )
         return TreeTranslation(
             root=self.repo.root,
             source=self.src_name or str(self.source),
@@ -524,20 +592,25 @@ class _Run(OverlayCarrier):
         rel = self.added_file
         existing = self.repo.files.get(rel)
         if existing is not None and not existing.text.startswith(_ADDED_HEADER):
-            raise ConfigurationError(f"{rel} exists and was not written by portkit.",
-                                     hint="Name another file for added objects (added_file=... / --added-file).")
+            raise ConfigurationError(
+                f"{rel} exists and was not written by portkit.",
+                hint="Name another file for added objects (added_file=... / --added-file).",
+            )
         return rel
 
     def _added_text(self) -> tuple[str, int]:
-        parts = [f"{_ADDED_HEADER} from {self.src_name} to {self.dst_name}.\n"
-                 "# Move each one where it belongs (and list its file in a kustomization's resources if you use "
-                 "kustomize).\n"]
+        parts = [
+            f"{_ADDED_HEADER} from {self.src_name} to {self.dst_name}.\n"
+            "# Move each one where it belongs (and list its file in a kustomization's resources if you use "
+            "kustomize).\n"
+        ]
         secret = False
         for obj, changes in self.added.values():
             secret = secret or obj.get("kind") == "Secret"
             why = "; ".join(f"{c.translator}: {c.reason}" for c in changes) or "added by the translation"
-            parts.append("---\n" + "".join(line + "\n" for line in _comment(f"added by {why}")) +
-                         dump_yaml(obj).decode("utf-8"))
+            parts.append(
+                "---\n" + "".join(line + "\n" for line in _comment(f"added by {why}")) + dump_yaml(obj).decode("utf-8")
+            )
         return "".join(parts), 0o600 if secret else 0o644
 
 
@@ -545,5 +618,3 @@ def _comment(text: str) -> list[str]:
     from portkit.gitops._splice import comment_lines
 
     return comment_lines(text)
-
-

@@ -73,13 +73,14 @@ def run_command(
             try:  # the file exists from the start: the textfile collector sees the run running
                 observer.flush()
             except OSError as exc:
-                raise ConfigurationError(f"Cannot write the metrics file {path}: {exc.strerror or exc}.",
-                                         hint="Name a file in a directory you can write to.") from None
+                raise ConfigurationError(
+                    f"Cannot write the metrics file {path}: {exc.strerror or exc}.",
+                    hint="Name a file in a directory you can write to.",
+                ) from None
         if metrics is not None and metrics_port is not None:
             server = metrics.serve(metrics_port, metrics_address)
             say(f"serving metrics on {server.url}")
-        with observer, observer.span(f"portkit {command}", parent=parent_context_from_env(),
-                                     command=command) as span:
+        with observer, observer.span(f"portkit {command}", parent=parent_context_from_env(), command=command) as span:
             try:
                 code = run()
             except KeyboardInterrupt:

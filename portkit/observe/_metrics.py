@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import attrs
 
+from portkit._kv import parse_key_values
 from portkit.errors import ConfigurationError
 
 __all__ = [
@@ -47,69 +48,149 @@ class MetricSpec:
 
 #: Every metric portkit exposes (the API counters come from the clusters' own request counters).
 METRICS: tuple[MetricSpec, ...] = (
-    MetricSpec("run_info", "portkit_run_info", "info", "The portkit command of this run and its version.",
-               ("command", "version")),
+    MetricSpec(
+        "run_info",
+        "portkit_run_info",
+        "info",
+        "The portkit command of this run and its version.",
+        ("command", "version"),
+    ),
     MetricSpec("run_start", "portkit_run_start_time_seconds", "gauge", "When this run started (Unix time)."),
     MetricSpec("run_duration", "portkit_run_duration_seconds", "gauge", "How long the run took (set at its end)."),
-    MetricSpec("run_exit_code", "portkit_run_exit_code", "gauge",
-               "The run's exit code: 0 ok, 1 failed, 2 usage or bad input, 3 needs attention; -1 while it runs."),
-    MetricSpec("migration_info", "portkit_migration_info", "info", "The migration this run carries out.",
-               ("namespaces", "source_provider", "target_provider")),
-    MetricSpec("downtime", "portkit_migration_downtime_seconds", "gauge",
-               "Seconds from scaling the source down to the target's workloads being ready."),
+    MetricSpec(
+        "run_exit_code",
+        "portkit_run_exit_code",
+        "gauge",
+        "The run's exit code: 0 ok, 1 failed, 2 usage or bad input, 3 needs attention; -1 while it runs.",
+    ),
+    MetricSpec(
+        "migration_info",
+        "portkit_migration_info",
+        "info",
+        "The migration this run carries out.",
+        ("namespaces", "source_provider", "target_provider"),
+    ),
+    MetricSpec(
+        "downtime",
+        "portkit_migration_downtime_seconds",
+        "gauge",
+        "Seconds from scaling the source down to the target's workloads being ready.",
+    ),
     MetricSpec("step_running", "portkit_step_running", "gauge", "1 while the step runs, else 0.", ("step",)),
-    MetricSpec("step_duration", "portkit_step_duration_seconds", "gauge",
-               "How long the step took in this run.", ("step",)),
-    MetricSpec("step_failures", "portkit_step_failures_total", "counter", "Steps that ended with an error.",
-               ("step",)),
-    MetricSpec("objects_exported", "portkit_objects_exported_total", "counter",
-               "Objects the export wrote to the bundle."),
-    MetricSpec("export_kinds_failed", "portkit_export_kinds_failed_total", "counter",
-               "Kinds the export could not list (see the export report)."),
-    MetricSpec("translation_changes", "portkit_translation_changes_total", "counter",
-               "Field changes the translation made."),
-    MetricSpec("translation_warnings", "portkit_translation_warnings_total", "counter",
-               "Warnings of the translation."),
-    MetricSpec("manual_actions", "portkit_translation_manual_actions_total", "counter",
-               "Manual actions the translation left for a person."),
-    MetricSpec("lint_findings", "portkit_lint_findings", "gauge",
-               "Source-provider leftovers the lint found in the translated objects."),
-    MetricSpec("policy_violations", "portkit_policy_violations", "gauge",
-               "Policy violations of the translated objects, by action (deny, warn).", ("action",)),
+    MetricSpec(
+        "step_duration", "portkit_step_duration_seconds", "gauge", "How long the step took in this run.", ("step",)
+    ),
+    MetricSpec("step_failures", "portkit_step_failures_total", "counter", "Steps that ended with an error.", ("step",)),
+    MetricSpec(
+        "objects_exported", "portkit_objects_exported_total", "counter", "Objects the export wrote to the bundle."
+    ),
+    MetricSpec(
+        "export_kinds_failed",
+        "portkit_export_kinds_failed_total",
+        "counter",
+        "Kinds the export could not list (see the export report).",
+    ),
+    MetricSpec(
+        "translation_changes", "portkit_translation_changes_total", "counter", "Field changes the translation made."
+    ),
+    MetricSpec("translation_warnings", "portkit_translation_warnings_total", "counter", "Warnings of the translation."),
+    MetricSpec(
+        "manual_actions",
+        "portkit_translation_manual_actions_total",
+        "counter",
+        "Manual actions the translation left for a person.",
+    ),
+    MetricSpec(
+        "lint_findings",
+        "portkit_lint_findings",
+        "gauge",
+        "Source-provider leftovers the lint found in the translated objects.",
+    ),
+    MetricSpec(
+        "policy_violations",
+        "portkit_policy_violations",
+        "gauge",
+        "Policy violations of the translated objects, by action (deny, warn).",
+        ("action",),
+    ),
     MetricSpec("plan_actions", "portkit_plan_actions", "gauge", "Objects of the plan by operation.", ("op",)),
     MetricSpec("plan_blockers", "portkit_plan_blockers", "gauge", "Blockers of the plan."),
-    MetricSpec("objects_applied", "portkit_objects_applied_total", "counter",
-               "Objects the apply handled without failure, by outcome (created, updated, unchanged, skipped, "
-               "dry-run).", ("outcome",)),
-    MetricSpec("objects_failed", "portkit_objects_failed_total", "counter",
-               "Objects that failed: rejected by the target's API (step apply) or different from the bundle "
-               "after the apply (step verify).", ("step",)),
+    MetricSpec(
+        "objects_applied",
+        "portkit_objects_applied_total",
+        "counter",
+        "Objects the apply handled without failure, by outcome (created, updated, unchanged, skipped, dry-run).",
+        ("outcome",),
+    ),
+    MetricSpec(
+        "objects_failed",
+        "portkit_objects_failed_total",
+        "counter",
+        "Objects that failed: rejected by the target's API (step apply) or different from the bundle "
+        "after the apply (step verify).",
+        ("step",),
+    ),
     MetricSpec("apply_writes", "portkit_apply_writes_total", "counter", "Write requests the apply sent."),
-    MetricSpec("wave_duration", "portkit_apply_wave_duration_seconds", "gauge", "How long each apply wave took.",
-               ("wave",)),
-    MetricSpec("wait_objects", "portkit_wait_objects", "gauge",
-               "Objects waited for after the apply, by state (ready, not_ready).", ("state",)),
-    MetricSpec("verify_objects", "portkit_verify_objects", "gauge",
-               "Objects verified in the target, by result (ok, mismatch).", ("result",)),
-    MetricSpec("quiesced_workloads", "portkit_quiesced_workloads", "gauge",
-               "Workloads scaled to zero in the source."),
-    MetricSpec("volume_operations", "portkit_volume_operations_total", "counter",
-               "Velero operations, by operation (backup, sync, restore) and result (ok, failed).",
-               ("operation", "result")),
-    MetricSpec("volume_items", "portkit_volume_items_total", "counter",
-               "Items Velero backed up or restored, by operation.", ("operation",)),
-    MetricSpec("volume_bytes", "portkit_volume_bytes_total", "counter",
-               "Bytes of volume data Velero moved (file-system backup and data mover), by operation.",
-               ("operation",)),
-    MetricSpec("volume_claims", "portkit_volume_claims", "gauge",
-               "Claims of the volume move by their phase in the target.", ("phase",)),
-    MetricSpec("data_bytes", "portkit_verify_data_bytes_total", "counter",
-               "Bytes of volume data compared between source and target."),
-    MetricSpec("data_files", "portkit_verify_data_files_total", "counter",
-               "Files compared between source and target."),
-    MetricSpec("data_claims", "portkit_verify_data_claims_total", "counter",
-               "Claims compared between source and target, by status (equal, different, missing, "
-               "not-checkable).", ("status",)),
+    MetricSpec(
+        "wave_duration", "portkit_apply_wave_duration_seconds", "gauge", "How long each apply wave took.", ("wave",)
+    ),
+    MetricSpec(
+        "wait_objects",
+        "portkit_wait_objects",
+        "gauge",
+        "Objects waited for after the apply, by state (ready, not_ready).",
+        ("state",),
+    ),
+    MetricSpec(
+        "verify_objects",
+        "portkit_verify_objects",
+        "gauge",
+        "Objects verified in the target, by result (ok, mismatch).",
+        ("result",),
+    ),
+    MetricSpec("quiesced_workloads", "portkit_quiesced_workloads", "gauge", "Workloads scaled to zero in the source."),
+    MetricSpec(
+        "volume_operations",
+        "portkit_volume_operations_total",
+        "counter",
+        "Velero operations, by operation (backup, sync, restore) and result (ok, failed).",
+        ("operation", "result"),
+    ),
+    MetricSpec(
+        "volume_items",
+        "portkit_volume_items_total",
+        "counter",
+        "Items Velero backed up or restored, by operation.",
+        ("operation",),
+    ),
+    MetricSpec(
+        "volume_bytes",
+        "portkit_volume_bytes_total",
+        "counter",
+        "Bytes of volume data Velero moved (file-system backup and data mover), by operation.",
+        ("operation",),
+    ),
+    MetricSpec(
+        "volume_claims",
+        "portkit_volume_claims",
+        "gauge",
+        "Claims of the volume move by their phase in the target.",
+        ("phase",),
+    ),
+    MetricSpec(
+        "data_bytes",
+        "portkit_verify_data_bytes_total",
+        "counter",
+        "Bytes of volume data compared between source and target.",
+    ),
+    MetricSpec("data_files", "portkit_verify_data_files_total", "counter", "Files compared between source and target."),
+    MetricSpec(
+        "data_claims",
+        "portkit_verify_data_claims_total",
+        "counter",
+        "Claims compared between source and target, by status (equal, different, missing, not-checkable).",
+        ("status",),
+    ),
 )
 _BY_KEY = {spec.key: spec for spec in METRICS}
 
@@ -289,12 +370,9 @@ class MetricsServer:
 
 
 def parse_labels(items: Iterable[str]) -> dict[str, str]:
-    """``KEY=VALUE`` strings (``--metrics-label``) as a dict; a malformed one is a :class:`ConfigurationError`."""
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigurationError(f"--metrics-label {item!r} is not of the form KEY=VALUE.")
-        out[key.strip()] = value
-    return out
+    """``KEY=VALUE`` strings (``--metrics-label``) as a dict, split by the one parser (:mod:`portkit._kv`).
 
+    Raises:
+        ConfigurationError: an item is not ``KEY=VALUE``, or one key is given twice with different values.
+    """
+    return parse_key_values(items, flag="--metrics-label", example="unit=shop", strip=True)

@@ -110,7 +110,6 @@ class Observer:
         self.metrics_file = Path(metrics_file) if metrics_file is not None else None
         self._tracer = tracer_provider.get_tracer(TRACER_NAME, __version__) if tracer_provider is not None else None
         self._tokens: list[contextvars.Token[Observer | None]] = []
-        self._tracked: set[int] = set()
 
     def __repr__(self) -> str:
         tracing = "tracing" if self._tracer is not None else "global tracer"
@@ -185,8 +184,9 @@ class Observer:
             finally:
                 _OPEN.reset(token)
             return
-        with tracer.start_as_current_span(name, context=parent, record_exception=False,
-                                          set_status_on_exception=False) as span:
+        with tracer.start_as_current_span(
+            name, context=parent, record_exception=False, set_status_on_exception=False
+        ) as span:
             handle = SpanHandle(span)
             token = _OPEN.set((name, handle))
             try:
@@ -248,8 +248,9 @@ class Observer:
             finally:
                 self._end_wave(handle, wave, actions, result_of, time.monotonic() - started)
 
-    def _end_wave(self, handle: SpanHandle, wave: str, actions: Sequence[Any], result_of: Callable[[Any], Any],
-                  seconds: float) -> None:
+    def _end_wave(
+        self, handle: SpanHandle, wave: str, actions: Sequence[Any], result_of: Callable[[Any], Any], seconds: float
+    ) -> None:
         outcomes: dict[str, int] = {}
         errors: list[str] = []
         for action in actions:
@@ -264,8 +265,11 @@ class Observer:
                 self.add("objects_failed", count, step="apply")
             else:
                 self.add("objects_applied", count, outcome=outcome)
-        handle.set(errors=len(errors), error_messages=errors or None,
-                   **{f"outcome.{k.replace('-', '_')}": v for k, v in sorted(outcomes.items())})
+        handle.set(
+            errors=len(errors),
+            error_messages=errors or None,
+            **{f"outcome.{k.replace('-', '_')}": v for k, v in sorted(outcomes.items())},
+        )
         self.set("wave_duration", seconds, wave=wave)
         if handle.span is not None:
             if errors:

@@ -71,8 +71,9 @@ def _exporter(name: str, env: Mapping[str, str]) -> Any:
 
         return ConsoleSpanExporter(out=sys.stderr)
     if name == "otlp":
-        protocol = (env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-                    or "http/protobuf").strip()
+        protocol = (
+            env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf"
+        ).strip()
         if protocol not in _OTLP_PROTOCOLS:
             raise ConfigurationError(
                 f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r} is not supported.",
@@ -81,8 +82,10 @@ def _exporter(name: str, env: Mapping[str, str]) -> Any:
         name = _OTLP_PROTOCOLS[protocol]
     found = list(entry_points(group="opentelemetry_traces_exporter", name=name))
     if not found:
-        package = {"otlp_proto_http": "opentelemetry-exporter-otlp-proto-http",
-                   "otlp_proto_grpc": "opentelemetry-exporter-otlp-proto-grpc"}.get(name, "the exporter's package")
+        package = {
+            "otlp_proto_http": "opentelemetry-exporter-otlp-proto-http",
+            "otlp_proto_grpc": "opentelemetry-exporter-otlp-proto-grpc",
+        }.get(name, "the exporter's package")
         raise ConfigurationError(
             f"OTEL_TRACES_EXPORTER asks for the trace exporter {name!r}, which is not installed.",
             hint=f"Install {package} (OTLP over HTTP comes with pip install 'portkit[otel]'), or set "

@@ -137,9 +137,7 @@ class _Stage:
 
 def _run(opa: Path, args: Sequence[str], cwd: Path) -> tuple[int, str, str]:
     try:
-        proc = subprocess.run(
-            [str(opa), *args], cwd=cwd, capture_output=True, text=True, timeout=_TIMEOUT, check=False
-        )
+        proc = subprocess.run([str(opa), *args], cwd=cwd, capture_output=True, text=True, timeout=_TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
         raise PolicyError(
             f"OPA did not finish `opa {args[0]}` within {_TIMEOUT:.0f} s.",
@@ -194,8 +192,10 @@ def _detect_versions(opa: Path, stage: _Stage) -> None:
         errors = _errors(out, err)
         failing = {stage.staged(str((e.get("location") or {}).get("file") or "")) for e in errors}
         if "" in failing or not failing <= set(stage.origins):
-            raise PolicyInputError(f"OPA rejects the policies: {_describe(errors, stage)}.",
-                                   hint="Fix the policies (`opa check` shows the same).")
+            raise PolicyInputError(
+                f"OPA rejects the policies: {_describe(errors, stage)}.",
+                hint="Fix the policies (`opa check` shows the same).",
+            )
         new = failing - v0 - set(stage.versions)  # files that declare v1 stay v1
         if not new:
             break
@@ -203,8 +203,10 @@ def _detect_versions(opa: Path, stage: _Stage) -> None:
             v1_errors.setdefault(stage.staged(str((e.get("location") or {}).get("file") or "")), []).append(e)
         v0 |= new
     if not failing & v0:
-        raise PolicyInputError(f"The policies do not compile: {_describe(errors, stage)}.",
-                               hint="Fix them (`opa check` shows the same errors).")
+        raise PolicyInputError(
+            f"The policies do not compile: {_describe(errors, stage)}.",
+            hint="Fix them (`opa check` shows the same errors).",
+        )
     as_v1 = [e for f in sorted(failing & v0) for e in v1_errors.get(f, [])]
     raise PolicyInputError(
         f"The policies do not compile, neither as Rego v1 ({_describe(as_v1, stage, 4)}) nor as "
@@ -305,8 +307,14 @@ def check_policies(
             for n, lib in enumerate(t.libs):
                 stage.add("gk", lib, f"{t.origin} (ConstraintTemplate {t.name}, libs[{n}])", declared)
         if not stage.origins:  # only policies portkit does not evaluate
-            return PolicyResult(objects=len(objs), not_evaluated=pset.not_evaluated, ignored=pset.ignored,
-                                opa_version=version, seconds=time.monotonic() - started, overridden=overridden)
+            return PolicyResult(
+                objects=len(objs),
+                not_evaluated=pset.not_evaluated,
+                ignored=pset.ignored,
+                opa_version=version,
+                seconds=time.monotonic() - started,
+                overridden=overridden,
+            )
         _detect_versions(binary, stage)
         packages = _namespaces(binary, stage)
         if f"data.{_DRIVER_PACKAGE}" in packages:
@@ -336,8 +344,11 @@ def check_policies(
         rego_namespaces = _wanted_namespaces(namespaces, plain)
 
         # which constraint looks at which object
-        ns_labels = {str((o.get("metadata") or {}).get("name")): (o.get("metadata") or {}).get("labels") or {}
-                     for o in objs if o.get("kind") == "Namespace"}
+        ns_labels = {
+            str((o.get("metadata") or {}).get("name")): (o.get("metadata") or {}).get("labels") or {}
+            for o in objs
+            if o.get("kind") == "Namespace"
+        }
         constraints = [c for c in pset.constraints if c.kind in template_package]
         targets: dict[str, list[int]] = {}
         for c in constraints:
@@ -355,8 +366,9 @@ def check_policies(
         document = {
             "objects": objs if rego_namespaces else [],
             "reviews": {str(i): gatekeeper.review(objs[i]) for i in reviewed},
-            "constraints": [{"id": c.id, "kind": c.kind, "parameters": c.parameters, "targets": targets[c.id]}
-                            for c in constraints],
+            "constraints": [
+                {"id": c.id, "kind": c.kind, "parameters": c.parameters, "targets": targets[c.id]} for c in constraints
+            ],
         }
         input_path = Path(tmp) / "input.json"
         write_private_text(input_path, json.dumps(document))
@@ -367,10 +379,15 @@ def check_policies(
         )
         if code != 0:
             errors = _errors(out, err)
-            cls = PolicyInputError if any("compile" in str(e.get("code")) or "type" in str(e.get("code"))
-                                          for e in errors) else PolicyError
-            raise cls(f"OPA could not evaluate the policies: {_describe(errors, stage)}.",
-                      hint="Fix the policies (`opa eval` with the object as input shows the same).")
+            cls = (
+                PolicyInputError
+                if any("compile" in str(e.get("code")) or "type" in str(e.get("code")) for e in errors)
+                else PolicyError
+            )
+            raise cls(
+                f"OPA could not evaluate the policies: {_describe(errors, stage)}.",
+                hint="Fix the policies (`opa eval` with the object as input shows the same).",
+            )
         try:
             value = json.loads(out)["result"][0]["expressions"][0]["value"]
         except (ValueError, KeyError, IndexError, TypeError) as exc:
@@ -380,19 +397,40 @@ def check_policies(
     found: list[tuple[int, int, Violation]] = []  # (object index, engine order, violation)
     for item in sorted(value.get("rego") or [], key=lambda r: (r["i"], r["ns"], r["rule"], json.dumps(r["v"]))):
         message, details = _message(item["v"], item["rule"])
-        found.append((item["i"], 0, Violation(
-            ref=refs[item["i"]], policy=f"{item['ns']}.{item['rule']}", message=message,
-            action="warn" if item["rule"].startswith("warn") else "deny", engine="rego",
-            source=sources.get(item["ns"], ""), details=details,
-        )))
+        found.append(
+            (
+                item["i"],
+                0,
+                Violation(
+                    ref=refs[item["i"]],
+                    policy=f"{item['ns']}.{item['rule']}",
+                    message=message,
+                    action="warn" if item["rule"].startswith("warn") else "deny",
+                    engine="rego",
+                    source=sources.get(item["ns"], ""),
+                    details=details,
+                ),
+            )
+        )
     by_id = {c.id: c for c in constraints}
     for item in sorted(value.get("gatekeeper") or [], key=lambda r: (r["i"], r["c"], json.dumps(r["v"]))):
         c = by_id[item["c"]]
         message, details = _message(item["v"], "violation")
-        found.append((item["i"], 1, Violation(
-            ref=refs[item["i"]], policy=c.id, message=message, action=c.enforcement_action, engine="gatekeeper",
-            source=c.origin, details=(details or {}).get("details", details),
-        )))
+        found.append(
+            (
+                item["i"],
+                1,
+                Violation(
+                    ref=refs[item["i"]],
+                    policy=c.id,
+                    message=message,
+                    action=c.enforcement_action,
+                    engine="gatekeeper",
+                    source=c.origin,
+                    details=(details or {}).get("details", details),
+                ),
+            )
+        )
     found.sort(key=lambda x: (x[0], x[1]))  # stable: per object, Rego rules first, then constraints
     checked = [ns[5:] for ns in rego_namespaces] + [c.id for c in constraints]
     return PolicyResult(

@@ -32,7 +32,9 @@ __all__ = ["OPA_MODULE", "OPA_VERSION", "ensure_opa", "find_opa", "opa_version"]
 log = logging.getLogger(__name__)
 
 OPA_MODULE = "github.com/open-policy-agent/opa"
-OPA_VERSION = "v1.22.4"  # the newest v1 release the Go module proxy served when this was written
+#: The OPA release :func:`ensure_opa` builds (once, with Go, into portkit's cache) when it is not cached yet (the
+#: newest v1 release the Go module proxy served when this was written).
+OPA_VERSION = "v1.22.4"
 
 _INSTALL_HINT = (
     "Install OPA 1.x (https://www.openpolicyagent.org/docs/#running-opa; e.g. `go install "

@@ -126,19 +126,23 @@ class PolicyResult:
         if denied and self.overridden:
             found += " (violations overridden)"
         opa = f", OPA {self.opa_version}" if self.opa_version else ""
-        return (f"Policies: {len(self.policies)} checked on {self.objects} objects ({self.seconds:.2f} s{opa}): "
-                f"{found}.")
+        return f"Policies: {len(self.policies)} checked on {self.objects} objects ({self.seconds:.2f} s{opa}): {found}."
 
     def __repr__(self) -> str:
         state = "blocked" if self.blocked else "ok" if self.ok else "overridden"
-        return (f"<PolicyResult {len(self.policies)} policies, {self.objects} objects: {len(self.denied)} violations, "
-                f"{len(self.warned)} warnings, {state}>")
+        return (
+            f"<PolicyResult {len(self.policies)} policies, {self.objects} objects: {len(self.denied)} violations, "
+            f"{len(self.warned)} warnings, {state}>"
+        )
 
     def to_text(self) -> str:
         """Per object, every policy's message; then what was not evaluated."""
         lines = [self.summary()]
-        sections = (("deny", "VIOLATIONS" if not self.overridden else "Violations (overridden)"),
-                    ("warn", "Warnings"), ("dryrun", "Dry-run findings (not enforced)"))
+        sections = (
+            ("deny", "VIOLATIONS" if not self.overridden else "Violations (overridden)"),
+            ("warn", "Warnings"),
+            ("dryrun", "Dry-run findings (not enforced)"),
+        )
         for action, title in sections:
             found = [v for v in self.violations if v.action == action]
             if not found:
@@ -155,8 +159,11 @@ class PolicyResult:
             lines.append(f"Not evaluated ({len(self.not_evaluated)}):")
             lines.extend(f"  - {n}" for n in self.not_evaluated)
         if self.ignored:
-            lines.append(f"Not policies, ignored ({len(self.ignored)}): " + ", ".join(self.ignored[:10])
-                         + (" ..." if len(self.ignored) > 10 else ""))
+            lines.append(
+                f"Not policies, ignored ({len(self.ignored)}): "
+                + ", ".join(self.ignored[:10])
+                + (" ..." if len(self.ignored) > 10 else "")
+            )
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -20,6 +20,7 @@ import attrs
 
 from portkit.errors import BundleError
 from portkit.policy.errors import PolicyInputError
+from portkit.policy.result import ACTIONS
 
 __all__ = ["Constraint", "PolicySet", "RegoFile", "Template", "load_policies", "policy_digest"]
 
@@ -137,8 +138,8 @@ def _constraint(doc: dict[str, Any], origin: str) -> Constraint:
         # the strictest action any enforcement point asks for (portkit's gate stands in for admission)
         scoped = spec.get("scopedEnforcementActions") or []
         actions = {str(a.get("action") or "") for a in scoped if isinstance(a, dict)}
-        action = next((a for a in ("deny", "warn", "dryrun") if a in actions), "dryrun")
-    if action not in ("deny", "warn", "dryrun"):
+        action = next((a for a in ACTIONS if a in actions), "dryrun")
+    if action not in ACTIONS:
         raise PolicyInputError(
             f"{origin}: constraint {doc.get('kind')}/{meta.get('name')} has enforcementAction {action!r}.",
             hint="Use deny, warn, dryrun or scoped.",

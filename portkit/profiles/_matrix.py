@@ -34,8 +34,17 @@ def _row(p: Profile) -> list[str]:
 
 def matrix_markdown(profiles: Iterable[Profile]) -> str:
     """A Markdown table: one row per provider profile, one column per translated concern."""
-    headers = ["provider", "role", "CSI provisioners", "storage classes", "load-balancer concepts",
-               "ingress classes", "workload identity", "node-pool label", "provider-only kinds"]
+    headers = [
+        "provider",
+        "role",
+        "CSI provisioners",
+        "storage classes",
+        "load-balancer concepts",
+        "ingress classes",
+        "workload identity",
+        "node-pool label",
+        "provider-only kinds",
+    ]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for p in sorted(profiles, key=lambda p: p.name):
         lines.append("| " + " | ".join(_row(p)) + " |")

@@ -84,4 +84,3 @@ def fetch_live(
             for key, obj in pairs:
                 result[key] = obj
     return result
-

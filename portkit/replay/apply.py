@@ -224,8 +224,14 @@ class ApplyResult:
         from portkit.frames import dataframe, ref_columns
 
         rows = [
-            {"outcome": o.outcome, "op": o.op, **ref_columns(o.ref), "wave": o.wave, "seconds": o.seconds,
-             "message": o.message}
+            {
+                "outcome": o.outcome,
+                "op": o.op,
+                **ref_columns(o.ref),
+                "wave": o.wave,
+                "seconds": o.seconds,
+                "message": o.message,
+            }
             for o in self.objects
         ]
         return dataframe(rows, APPLY_FRAME_COLUMNS)
@@ -236,8 +242,13 @@ class ApplyResult:
         from portkit.charts import format_seconds, plot_waves
 
         head = "Dry run" if self.dry_run else "Apply"
-        return plot_waves([(o.wave, o.outcome) for o in self.objects], waves=WAVE_NAMES, categories=OUTCOMES,
-                          title=f"{head} in {format_seconds(self.seconds)}: objects per wave", ax=ax)
+        return plot_waves(
+            [(o.wave, o.outcome) for o in self.objects],
+            waves=WAVE_NAMES,
+            categories=OUTCOMES,
+            title=f"{head} in {format_seconds(self.seconds)}: objects per wave",
+            ax=ax,
+        )
 
 
 class ApplyInterrupted(ApplyError):
@@ -586,20 +597,38 @@ def apply(
                     continue
                 todo.append(a)
             if todo:
-                log.info("wave %s: %d object(s) to write%s", wave_actions[0].wave_name, len(todo),
-                         " (server-side dry run)" if dry_run else "")
+                log.info(
+                    "wave %s: %d object(s) to write%s",
+                    wave_actions[0].wave_name,
+                    len(todo),
+                    " (server-side dry run)" if dry_run else "",
+                )
             if not dry_run and todo:
                 now = time.time()
-                opening = [] if run_recorded else [
-                    JournalEntry(
-                        "run", now, run=run_id, server=current_identity().server,
-                        cluster_uid=current_identity().uid, message=f"plan {plan.id}",
-                    )
-                ]
+                opening = (
+                    []
+                    if run_recorded
+                    else [
+                        JournalEntry(
+                            "run",
+                            now,
+                            run=run_id,
+                            server=current_identity().server,
+                            cluster_uid=current_identity().uid,
+                            message=f"plan {plan.id}",
+                        )
+                    ]
+                )
                 run_recorded = True
                 journal.record_many(
-                    [*opening, *(JournalEntry("intent", now, a.ref, a.sha256, a.op, a.wave, run=run_id)
-                                 for a in todo if a.op == "create")]
+                    [
+                        *opening,
+                        *(
+                            JournalEntry("intent", now, a.ref, a.sha256, a.op, a.wave, run=run_id)
+                            for a in todo
+                            if a.op == "create"
+                        ),
+                    ]
                 )
             if todo:
                 with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool:
@@ -669,13 +698,19 @@ def apply(
     counts = result.counts()
     log.info(
         "apply: %s; %d writes, %d requests in %.1f s",
-        ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n) or "nothing", result.writes,
-        result.requests, result.seconds,
+        ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n) or "nothing",
+        result.writes,
+        result.requests,
+        result.seconds,
     )
     rejected = result.failed
     if rejected:
-        log.warning("%d object(s) failed to apply, e.g. %s: %s", len(rejected), rejected[0].ref,
-                    truncate(rejected[0].message, 300))
+        log.warning(
+            "%d object(s) failed to apply, e.g. %s: %s",
+            len(rejected),
+            rejected[0].ref,
+            truncate(rejected[0].message, 300),
+        )
     return result
 
 

@@ -119,8 +119,12 @@ class MappingResult:
         return {"namespace_map": dict(self.namespace_map), "changes": [c.to_dict() for c in self.changes]}
 
 
-def parse_namespace_map(items: Iterable[str] | Mapping[str, str] | None) -> dict[str, str]:
+def parse_namespace_map(
+    items: Iterable[str] | Mapping[str, str] | None, *, flag: str = "Namespace mapping"
+) -> dict[str, str]:
     """``["shop=shop-eu", "db=db-eu"]`` → ``{"shop": "shop-eu", "db": "db-eu"}`` (a mapping is checked and copied).
+
+    ``flag`` names where the items came from in the message about a malformed one (``--namespace-map``).
 
     Raises:
         ConfigurationError: an item is not ``old=new``, a name is not a valid namespace name, two old
@@ -133,8 +137,7 @@ def parse_namespace_map(items: Iterable[str] | Mapping[str, str] | None) -> dict
         pairs = [(str(k), str(v)) for k, v in items.items()]
     else:
         pairs = [
-            split_key_value(str(item), flag="Namespace mapping", form="OLD=NEW", example="shop=shop-eu", strip=True)
-            for item in items
+            split_key_value(str(item), flag=flag, form="OLD=NEW", example="shop=shop-eu", strip=True) for item in items
         ]
     result: dict[str, str] = {}
     for old, new in pairs:

@@ -109,8 +109,12 @@ def upgrade_ownership(cluster: Cluster, obj: Mapping[str, Any], manager: str, *,
         ]
         try:
             cluster.request(
-                "PATCH", path, body=patch, content_type="application/json-patch+json",
-                query={"fieldManager": manager}, action=f"take over the fields of {ref} for server-side apply",
+                "PATCH",
+                path,
+                body=patch,
+                content_type="application/json-patch+json",
+                query={"fieldManager": manager},
+                action=f"take over the fields of {ref} for server-side apply",
             )
             return True
         except ConflictError:

@@ -79,8 +79,18 @@ ActionOp = Literal["create", "update", "unchanged", "conflict", "skip"]
 OPS: tuple[ActionOp, ...] = get_args(ActionOp)
 #: The columns of :meth:`Plan.to_dataframe`.
 PLAN_FRAME_COLUMNS = (
-    "op", "object", "kind", "group", "namespace", "name", "wave", "wave_index", "changed_fields", "validated",
-    "error", "message",
+    "op",
+    "object",
+    "kind",
+    "group",
+    "namespace",
+    "name",
+    "wave",
+    "wave_index",
+    "changed_fields",
+    "validated",
+    "error",
+    "message",
 )
 #: What ``existing=`` may say about objects already in the target.
 ExistingPolicy = Literal["update", "skip", "fail"]
@@ -349,8 +359,16 @@ class Plan:
         from portkit.frames import dataframe, ref_columns
 
         rows = [
-            {"op": a.op, **ref_columns(a.ref), "wave": a.wave_name, "wave_index": a.wave,
-             "changed_fields": len(a.diff), "validated": a.validated, "error": a.error, "message": a.message}
+            {
+                "op": a.op,
+                **ref_columns(a.ref),
+                "wave": a.wave_name,
+                "wave_index": a.wave,
+                "changed_fields": len(a.diff),
+                "validated": a.validated,
+                "error": a.error,
+                "message": a.message,
+            }
             for a in self.actions
         ]
         return dataframe(rows, PLAN_FRAME_COLUMNS)
@@ -360,8 +378,13 @@ class Plan:
         ``pip install 'portkit[notebook]'``); returns the Axes."""
         from portkit.charts import plot_waves
 
-        return plot_waves([(a.wave_name, a.op) for a in self.actions], waves=WAVE_NAMES, categories=OPS,
-                          title=f"Plan into {self.cluster.name or 'the target'}: objects per wave", ax=ax)
+        return plot_waves(
+            [(a.wave_name, a.op) for a in self.actions],
+            waves=WAVE_NAMES,
+            categories=OPS,
+            title=f"Plan into {self.cluster.name or 'the target'}: objects per wave",
+            ax=ax,
+        )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -505,6 +528,7 @@ def _check_class_refs(
 
     return namespaces
 
+
 @observe.step("plan")
 def plan(
     bundle: Iterable[Mapping[str, Any]],
@@ -557,8 +581,15 @@ def plan(
     with gc_paused(), ThreadPoolExecutor(max_workers=1) as background:
         snapshot_read = background.submit(_snapshot_version, cluster)
         return _plan_with_snapshot(
-            bundle, cluster, namespace_map, existing, snapshot_read, started,
-            dry_run_check=dry_run_check, workers=workers, rewrite_dns=rewrite_dns,
+            bundle,
+            cluster,
+            namespace_map,
+            existing,
+            snapshot_read,
+            started,
+            dry_run_check=dry_run_check,
+            workers=workers,
+            rewrite_dns=rewrite_dns,
             policy_check=(policies, policy_namespaces, allow_policy_violations),
         )
 
@@ -592,8 +623,9 @@ def _check_policies(
             warnings.append(f"... and {more}, overridden.")
         else:
             refs = tuple(dict.fromkeys(v.ref for v in rest))
-            blockers.append(Blocker("policy", f"{len(rest)} more", f"Policy violation: ... and {more}, e.g. {rest[0]}",
-                                    refs[:20]))
+            blockers.append(
+                Blocker("policy", f"{len(rest)} more", f"Policy violation: ... and {more}, e.g. {rest[0]}", refs[:20])
+            )
     warnings.extend(f"policy warning: {v}" for v in result.warned)
     warnings.extend(f"policy not evaluated: {n}" for n in result.not_evaluated)
     return result
@@ -789,7 +821,9 @@ def _plan_with_snapshot(
     log.info(
         "plan: %s; %d rejected by the server's dry run, %d blocker(s), in %.1f s",
         ", ".join(f"{counts[op]} {op}" for op in OPS if counts[op]) or "nothing to do",
-        sum(1 for a in actions if a.error), len(blockers), time.time() - started,
+        sum(1 for a in actions if a.error),
+        len(blockers),
+        time.time() - started,
     )
     for blocker in blockers[:5]:
         log.warning("plan blocked: %s", blocker.message)

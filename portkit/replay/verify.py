@@ -153,6 +153,10 @@ def verify(
             mismatches.append(Mismatch(ref, "differs", tuple(diff)))
     log.info("verified %d object(s): %d mismatch(es)", len(desired), len(mismatches))
     if mismatches:
-        log.warning("%d object(s) are not in the target as the bundle has them, e.g. %s (%s)", len(mismatches),
-                    mismatches[0].ref, mismatches[0].problem)
+        log.warning(
+            "%d object(s) are not in the target as the bundle has them, e.g. %s (%s)",
+            len(mismatches),
+            mismatches[0].ref,
+            mismatches[0].problem,
+        )
     return VerifyResult(checked=len(desired), mismatches=mismatches)

@@ -18,7 +18,7 @@ import attrs
 from portkit import observe
 from portkit._paths import selector_value
 from portkit.cluster import ApiResource, Cluster
-from portkit.display import html_table, text_table, truncate
+from portkit.display import html_table, truncate
 from portkit.errors import ApiError, NotFoundError
 from portkit.model import ObjectRef, get_path
 from portkit.replay._live import fetch_live, live_key
@@ -111,10 +111,6 @@ class WaitResult:
             "ready": [str(r) for r in self.ready],
             "not_ready": [n.to_dict() for n in self.not_ready],
         }
-
-    def summary_table(self) -> str:
-        """A compact table of the objects not ready."""
-        return text_table(["object", "reason"], [[str(n.ref), n.reason] for n in self.not_ready])
 
 
 def _int(value: Any, default: int = 0) -> int:

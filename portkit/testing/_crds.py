@@ -19,20 +19,29 @@ def _crd(group: str, kind: str, plural: str, scope: str, short: list[str]) -> di
         "metadata": {
             "name": f"{plural}.{group}",
             # *.k8s.io groups are protected: the API server requires this annotation (the real CRDs have it)
-            "annotations": {"api-approved.kubernetes.io": "https://github.com/kubernetes-csi/external-snapshotter/pull/419"},
+            "annotations": {
+                "api-approved.kubernetes.io": "https://github.com/kubernetes-csi/external-snapshotter/pull/419"
+            },
         },
         "spec": {
             "group": group,
             "scope": scope,
-            "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List",
-                      "shortNames": short},
-            "versions": [{
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
-                "subresources": {"status": {}} if kind != "VolumeSnapshotClass" else {},
-            }],
+            "names": {
+                "kind": kind,
+                "plural": plural,
+                "singular": kind.lower(),
+                "listKind": f"{kind}List",
+                "shortNames": short,
+            },
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                    "subresources": {"status": {}} if kind != "VolumeSnapshotClass" else {},
+                }
+            ],
         },
     }
 

@@ -112,18 +112,27 @@ def make_pki(root: Path, name: str) -> Pki:
     ]
     serving = _cert(
         x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]),
-        serving_key.public_key(), ca_name, ca_key, sans=sans, usage=[ExtendedKeyUsageOID.SERVER_AUTH],
+        serving_key.public_key(),
+        ca_name,
+        ca_key,
+        sans=sans,
+        usage=[ExtendedKeyUsageOID.SERVER_AUTH],
     )
     _write(pki.serving_key, _key_pem(serving_key), True)
     _write(pki.serving_crt, serving.public_bytes(pem), False)
 
     admin_key = ec.generate_private_key(ec.SECP256R1())
     admin = _cert(
-        x509.Name([
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "portkit-admin"),
-        ]),
-        admin_key.public_key(), ca_name, ca_key, usage=[ExtendedKeyUsageOID.CLIENT_AUTH],
+        x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
+                x509.NameAttribute(NameOID.COMMON_NAME, "portkit-admin"),
+            ]
+        ),
+        admin_key.public_key(),
+        ca_name,
+        ca_key,
+        usage=[ExtendedKeyUsageOID.CLIENT_AUTH],
     )
     _write(pki.admin_key, _key_pem(admin_key), True)
     _write(pki.admin_crt, admin.public_bytes(pem), False)
@@ -151,17 +160,24 @@ def issue_node_certs(pki: Pki, node: str, node_ip: str, dest: Path) -> tuple[Pat
     serving_key = ec.generate_private_key(ec.SECP256R1())
     serving = _cert(
         x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, node)]),
-        serving_key.public_key(), ca_name, ca_key,
+        serving_key.public_key(),
+        ca_name,
+        ca_key,
         sans=[x509.DNSName(node), x509.IPAddress(ipaddress.ip_address(node_ip))],
         usage=[ExtendedKeyUsageOID.SERVER_AUTH],
     )
     client_key = ec.generate_private_key(ec.SECP256R1())
     client = _cert(
-        x509.Name([
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:nodes"),
-            x509.NameAttribute(NameOID.COMMON_NAME, f"system:node:{node}"),
-        ]),
-        client_key.public_key(), ca_name, ca_key, usage=[ExtendedKeyUsageOID.CLIENT_AUTH],
+        x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:nodes"),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"system:node:{node}"),
+            ]
+        ),
+        client_key.public_key(),
+        ca_name,
+        ca_key,
+        usage=[ExtendedKeyUsageOID.CLIENT_AUTH],
     )
     paths = (dest / "kubelet.crt", dest / "kubelet.key", dest / "client.crt", dest / "client.key")
     _write(paths[0], serving.public_bytes(pem), False)

@@ -188,10 +188,16 @@ def _build_kube(dest: Path, progress: Progress) -> None:
         common = ["build", "-trimpath", "-tags", "selinux,notest"]
         _run_go(
             [*common, "-ldflags", _kube_ldflags(), "-o", str(staging) + "/", *_KUBE_COMMANDS.values()],
-            cwd=work, log=log, what=f"Kubernetes {KUBERNETES_VERSION}",
+            cwd=work,
+            log=log,
+            what=f"Kubernetes {KUBERNETES_VERSION}",
         )
-        _run_go([*common, "-ldflags", "-s -w", "-o", str(staging / "etcd"), "go.etcd.io/etcd/server/v3"],
-                cwd=work, log=log, what=f"etcd {ETCD_VERSION}")
+        _run_go(
+            [*common, "-ldflags", "-s -w", "-o", str(staging / "etcd"), "go.etcd.io/etcd/server/v3"],
+            cwd=work,
+            log=log,
+            what=f"etcd {ETCD_VERSION}",
+        )
         dest.mkdir(parents=True, exist_ok=True)
         for f in staging.iterdir():
             shutil.move(str(f), dest / f.name)
@@ -211,12 +217,10 @@ def _build_kwok(dest: Path, progress: Progress) -> None:
             env = _go_env(Path(tmp))
             env["GOBIN"] = str(staging)
             env["GOFLAGS"] = "-buildvcs=false"
-            proc = subprocess.run([_go(), *env_bin], cwd=tmp, stdout=fh, stderr=subprocess.STDOUT, env=env,
-                                  check=False)
+            proc = subprocess.run([_go(), *env_bin], cwd=tmp, stdout=fh, stderr=subprocess.STDOUT, env=env, check=False)
         if proc.returncode != 0:
             raise LocalClusterError(
-                f"Building kwok {KWOK_VERSION} failed (go exited {proc.returncode}). Last lines of {log}:\n"
-                f"{tail(log)}",
+                f"Building kwok {KWOK_VERSION} failed (go exited {proc.returncode}). Last lines of {log}:\n{tail(log)}",
                 hint="Check Go and access to the Go module proxy.",
             )
         dest.mkdir(parents=True, exist_ok=True)

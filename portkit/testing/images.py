@@ -171,29 +171,35 @@ def oci_archive(
             config["Cmd"] = list(cmd)
         if user:
             config["User"] = user
-        config_digest, config_size = blob({
-            "architecture": _arch(),
-            "os": "linux",
-            "config": config,
-            "rootfs": {"type": "layers", "diff_ids": [f"sha256:{layer_digest}"]},
-            "history": [{"created_by": "portkit.testing.images", "comment": ref}],
-        })
-        manifest_digest, manifest_size = blob({
-            "schemaVersion": 2,
-            "mediaType": _OCI_MANIFEST,
-            "config": {"mediaType": _OCI_CONFIG, "digest": f"sha256:{config_digest}", "size": config_size},
-            "layers": [{"mediaType": _OCI_LAYER, "digest": f"sha256:{layer_digest}", "size": layer_size}],
-        })
+        config_digest, config_size = blob(
+            {
+                "architecture": _arch(),
+                "os": "linux",
+                "config": config,
+                "rootfs": {"type": "layers", "diff_ids": [f"sha256:{layer_digest}"]},
+                "history": [{"created_by": "portkit.testing.images", "comment": ref}],
+            }
+        )
+        manifest_digest, manifest_size = blob(
+            {
+                "schemaVersion": 2,
+                "mediaType": _OCI_MANIFEST,
+                "config": {"mediaType": _OCI_CONFIG, "digest": f"sha256:{config_digest}", "size": config_size},
+                "layers": [{"mediaType": _OCI_LAYER, "digest": f"sha256:{layer_digest}", "size": layer_size}],
+            }
+        )
         tag = ref.rsplit(":", 1)[1] if ":" in ref.rsplit("/", 1)[-1] else "latest"
         index = {
             "schemaVersion": 2,
-            "manifests": [{
-                "mediaType": _OCI_MANIFEST,
-                "digest": f"sha256:{manifest_digest}",
-                "size": manifest_size,
-                "platform": {"architecture": _arch(), "os": "linux"},
-                "annotations": {"io.containerd.image.name": ref, "org.opencontainers.image.ref.name": tag},
-            }],
+            "manifests": [
+                {
+                    "mediaType": _OCI_MANIFEST,
+                    "digest": f"sha256:{manifest_digest}",
+                    "size": manifest_size,
+                    "platform": {"architecture": _arch(), "os": "linux"},
+                    "annotations": {"io.containerd.image.name": ref, "org.opencontainers.image.ref.name": tag},
+                }
+            ],
         }
         (Path(tmp) / "index.json").write_text(json.dumps(index, sort_keys=True))
         (Path(tmp) / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
@@ -211,7 +217,7 @@ def _busybox_files() -> list[ImageFile]:
         raise LocalClusterError(
             f"No static busybox at {BUSYBOX_BINARY}: real nodes need it for their busybox image.",
             hint="Install Debian's busybox-static package (`apt-get install busybox-static`); "
-                 "scripts/setup.sh does that.",
+            "scripts/setup.sh does that.",
         )
     proc = subprocess.run([str(BUSYBOX_BINARY), "--list-full"], capture_output=True, text=True, check=False)
     applets = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
@@ -239,8 +245,12 @@ def _build_pause(dest: Path, progress: Progress) -> None:
         progress("building the pod sandbox (pause) program from gomod/node")
         out = Path(tmp) / "out"
         out.mkdir()
-        _run_go(["build", "-trimpath", "-ldflags", "-s -w", "-o", str(out / "pause"), "./pause"],
-                cwd=work, log=log, what="the pause program")
+        _run_go(
+            ["build", "-trimpath", "-ldflags", "-s -w", "-o", str(out / "pause"), "./pause"],
+            cwd=work,
+            log=log,
+            what="the pause program",
+        )
         dest.mkdir(parents=True, exist_ok=True)
         shutil.move(str(out / "pause"), dest / "pause")
 
@@ -346,5 +356,6 @@ def archive_reference(path: str | os.PathLike[str]) -> str:
                         return str(tag)
     except (OSError, tarfile.TarError, ValueError, AttributeError) as exc:
         raise LocalClusterError(f"{path} is not a readable image archive: {exc}") from exc
-    raise LocalClusterError(f"The image archive {path} names no image reference.",
-                            hint="Pass name= to load_image() to give it one.")
+    raise LocalClusterError(
+        f"The image archive {path} names no image reference.", hint="Pass name= to load_image() to give it one."
+    )

@@ -370,9 +370,7 @@ class LocalCluster:
 
         state = cls.read_state(data_dir)
         recorded = [ProcessIdentity.from_dict(entry) for entry in state.get("processes", {}).values()]
-        unverified = sorted(
-            {int(pid) for pid in state.get("pids", {}).values()} - {p.pid for p in recorded}
-        )
+        unverified = sorted({int(pid) for pid in state.get("pids", {}).values()} - {p.pid for p in recorded})
         running_unverified = [pid for pid in unverified if pid_alive(pid)]
         if running_unverified and not recorded:
             raise LocalClusterError(
@@ -434,9 +432,7 @@ class LocalCluster:
             *self.apiserver_args,
         ]
         self._procs["apiserver"] = self._spawn("apiserver", argv)
-        self._wait(
-            "apiserver", lambda: self._https_ok(port, "/readyz", client_cert=True), timeout=90.0
-        )
+        self._wait("apiserver", lambda: self._https_ok(port, "/readyz", client_cert=True), timeout=90.0)
         if (self.data_dir / "state.json").exists():
             self._write_state()
 
@@ -459,7 +455,10 @@ class LocalCluster:
 
         proc = subprocess.run(
             [str(self.binaries.kubectl), f"--kubeconfig={self.kubeconfig}", *args],
-            input=input, capture_output=True, text=True, check=False,
+            input=input,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if check and proc.returncode != 0:
             raise LocalClusterError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()[-800:]}")
@@ -514,8 +513,14 @@ class LocalCluster:
         if rules is not None:
             kind = "ClusterRole" if cluster_wide else "Role"
             meta = {"name": role_name} if cluster_wide else {"name": role_name, "namespace": namespace}
-            objs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": meta,
-                         "rules": [dict(r) for r in rules]})
+            objs.append(
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": kind,
+                    "metadata": meta,
+                    "rules": [dict(r) for r in rules],
+                }
+            )
             role_ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": role_name}
         elif cluster_role:
             role_ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role}
@@ -525,25 +530,43 @@ class LocalCluster:
         binding_meta = {"name": f"{name}-binding"}
         if not cluster_wide:
             binding_meta["namespace"] = namespace
-        objs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": binding_kind, "metadata": binding_meta,
-                     "roleRef": role_ref,
-                     "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]})
+        objs.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": binding_kind,
+                "metadata": binding_meta,
+                "roleRef": role_ref,
+                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}],
+            }
+        )
         self.apply(objs)
         cluster = self.cluster()
         token = cluster.request(
-            "POST", cluster.resource_for("v1", "ServiceAccount").path(namespace, name) + "/token",
-            body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                  "spec": {"expirationSeconds": 86400}},
+            "POST",
+            cluster.resource_for("v1", "ServiceAccount").path(namespace, name) + "/token",
+            body={
+                "apiVersion": "authentication.k8s.io/v1",
+                "kind": "TokenRequest",
+                "spec": {"expirationSeconds": 86400},
+            },
         )["status"]["token"]
         pki = self._require_pki()
         config = {
-            "apiVersion": "v1", "kind": "Config",
-            "clusters": [{"name": self.name, "cluster": {
-                "server": self.server,
-                "certificate-authority-data": base64.b64encode(pki.ca_crt.read_bytes()).decode()}}],
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": self.name,
+                    "cluster": {
+                        "server": self.server,
+                        "certificate-authority-data": base64.b64encode(pki.ca_crt.read_bytes()).decode(),
+                    },
+                }
+            ],
             "users": [{"name": name, "user": {"token": token}}],
-            "contexts": [{"name": f"{name}@{self.name}", "context": {
-                "cluster": self.name, "user": name, "namespace": namespace}}],
+            "contexts": [
+                {"name": f"{name}@{self.name}", "context": {"cluster": self.name, "user": name, "namespace": namespace}}
+            ],
             "current-context": f"{name}@{self.name}",
         }
         path = self.data_dir / f"kubeconfig-{namespace}-{name}"
@@ -634,39 +657,58 @@ class LocalCluster:
             "--leader-elect=false",
             "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
         ]
-        self._procs["controller-manager"] = self._spawn("controller-manager", [
-            str(binaries.kube_controller_manager), *common,
-            f"--secure-port={kcm_port}",
-            f"--service-account-private-key-file={pki.sa_key}",
-            f"--root-ca-file={pki.ca_crt}",
-            f"--cluster-signing-cert-file={pki.ca_crt}",
-            f"--cluster-signing-key-file={pki.ca_key}",
-            "--use-service-account-credentials=true",
-            f"--service-cluster-ip-range={SERVICE_CIDR}",
-            "--pvclaimbinder-sync-period=2s",  # bind pre-created volumes quickly (default 15 s)
-        ])
-        self._procs["scheduler"] = self._spawn("scheduler", [
-            str(binaries.kube_scheduler), *common, f"--secure-port={sched_port}",
-        ])
+        self._procs["controller-manager"] = self._spawn(
+            "controller-manager",
+            [
+                str(binaries.kube_controller_manager),
+                *common,
+                f"--secure-port={kcm_port}",
+                f"--service-account-private-key-file={pki.sa_key}",
+                f"--root-ca-file={pki.ca_crt}",
+                f"--cluster-signing-cert-file={pki.ca_crt}",
+                f"--cluster-signing-key-file={pki.ca_key}",
+                "--use-service-account-credentials=true",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--pvclaimbinder-sync-period=2s",  # bind pre-created volumes quickly (default 15 s)
+            ],
+        )
+        self._procs["scheduler"] = self._spawn(
+            "scheduler",
+            [
+                str(binaries.kube_scheduler),
+                *common,
+                f"--secure-port={sched_port}",
+            ],
+        )
         kwok_config = self.data_dir / "kwok.yaml"
         kwok_config.write_text("")
-        self._procs["kwok"] = self._spawn("kwok", [
-            str(binaries.kwok),
-            f"--kubeconfig={kubeconfig}",
-            f"--config={kwok_config}",
-            "--manage-all-nodes=false",
-            f"--manage-nodes-with-annotation-selector={_KWOK_ANNOTATION}=fake",
-            "--node-lease-duration-seconds=40",
-            "--cidr=10.244.0.1/16",
-        ])
+        self._procs["kwok"] = self._spawn(
+            "kwok",
+            [
+                str(binaries.kwok),
+                f"--kubeconfig={kubeconfig}",
+                f"--config={kwok_config}",
+                "--manage-all-nodes=false",
+                f"--manage-nodes-with-annotation-selector={_KWOK_ANNOTATION}=fake",
+                "--node-lease-duration-seconds=40",
+                "--cidr=10.244.0.1/16",
+            ],
+        )
         provisioners = list(spec.get("provisioners") or [])
         if provisioners:
             volumes = self.data_dir / "volumes"
             volumes.mkdir(exist_ok=True)
-            self._procs["provisioner"] = self._spawn("provisioner", [
-                sys.executable, "-m", "portkit.testing.provisioner", f"--kubeconfig={kubeconfig}",
-                f"--root={volumes}", *[f"--provisioner={p}" for p in provisioners],
-            ])
+            self._procs["provisioner"] = self._spawn(
+                "provisioner",
+                [
+                    sys.executable,
+                    "-m",
+                    "portkit.testing.provisioner",
+                    f"--kubeconfig={kubeconfig}",
+                    f"--root={volumes}",
+                    *[f"--provisioner={p}" for p in provisioners],
+                ],
+            )
         self._wait("controller-manager", lambda: self._https_ok(kcm_port, "/healthz"), timeout=60.0)
         self._wait("scheduler", lambda: self._https_ok(sched_port, "/healthz"), timeout=60.0)
 
@@ -678,8 +720,13 @@ class LocalCluster:
         for component in ("velero-metrics", "velero-profiler", "velero-store"):
             self.ports.setdefault(component, _free_port())
         velero.install(self, binaries, store)
-        velero.start_server(self, binaries, metrics_port=self.ports["velero-metrics"],
-                            profiler_port=self.ports["velero-profiler"], store_port=self.ports["velero-store"])
+        velero.start_server(
+            self,
+            binaries,
+            metrics_port=self.ports["velero-metrics"],
+            profiler_port=self.ports["velero-profiler"],
+            store_port=self.ports["velero-store"],
+        )
 
     def _provider_spec(self) -> dict[str, Any]:
         if self.provider is None:
@@ -752,10 +799,13 @@ class LocalCluster:
                 return bool(cluster.get(resource, node.name))
 
             self._wait("apiserver", registered, timeout)
-            labels = {**node.labels, "kubernetes.io/hostname": node.name, "type": "real",
-                      REAL_NODE_LABEL: "true"}
-            cluster.request("PATCH", resource.path(None, node.name), body={"metadata": {"labels": labels}},
-                            content_type="application/merge-patch+json")
+            labels = {**node.labels, "kubernetes.io/hostname": node.name, "type": "real", REAL_NODE_LABEL: "true"}
+            cluster.request(
+                "PATCH",
+                resource.path(None, node.name),
+                body={"metadata": {"labels": labels}},
+                content_type="application/merge-patch+json",
+            )
 
     def load_image(self, image: str | os.PathLike[str], *, name: str | None = None) -> str:
         """Load an image into every real node's containerd and return its reference.
@@ -768,15 +818,16 @@ class LocalCluster:
         from portkit.testing import images
 
         if not self.real_nodes:
-            raise LocalClusterError(f"Local cluster {self.name!r} has no real nodes to load images into.",
-                                    hint="Start it with real_nodes=1 or more.")
+            raise LocalClusterError(
+                f"Local cluster {self.name!r} has no real nodes to load images into.",
+                hint="Start it with real_nodes=1 or more.",
+            )
         if isinstance(image, str) and image in images.builtin_images():
             archive, ref = images.ensure_image(image, self._progress), image
         else:
             archive = Path(image)
             if not archive.is_file():
-                raise LocalClusterError(f"No image archive at {archive} (and {image!s} is not an image portkit "
-                                        f"makes).")
+                raise LocalClusterError(f"No image archive at {archive} (and {image!s} is not an image portkit makes).")
             ref = images.archive_reference(archive)
         for node in self.real_nodes:
             node.import_image(archive)
@@ -815,8 +866,12 @@ class LocalCluster:
                 "status": {
                     "allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110"},
                     "capacity": {"cpu": "32", "memory": "256Gi", "pods": "110"},
-                    "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux",
-                                 "kubeletVersion": "fake", "kubeProxyVersion": "fake"},
+                    "nodeInfo": {
+                        "architecture": "amd64",
+                        "operatingSystem": "linux",
+                        "kubeletVersion": "fake",
+                        "kubeProxyVersion": "fake",
+                    },
                 },
             }
             with contextlib.suppress(PortkitError):  # already there after a restart on the same data
@@ -839,8 +894,10 @@ class LocalCluster:
         def ready() -> bool:
             items = list(cluster.list(nodes))
             return bool(items) and all(
-                any(c.get("type") == "Ready" and c.get("status") == "True"
-                    for c in (n.get("status") or {}).get("conditions") or [])
+                any(
+                    c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in (n.get("status") or {}).get("conditions") or []
+                )
                 for n in items
             )
 
@@ -859,8 +916,10 @@ class LocalCluster:
 
             def established(name: str = name) -> bool:
                 live = cluster.get(resource, name)
-                return any(c.get("type") == "Established" and c.get("status") == "True"
-                           for c in (live.get("status") or {}).get("conditions") or [])
+                return any(
+                    c.get("type") == "Established" and c.get("status") == "True"
+                    for c in (live.get("status") or {}).get("conditions") or []
+                )
 
             self._wait("apiserver", established, timeout)
 
@@ -873,12 +932,21 @@ class LocalCluster:
         config = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": self.name, "cluster": {
-                "server": f"https://127.0.0.1:{self.ports['apiserver']}",
-                "certificate-authority-data": b64(pki.ca_crt)}}],
-            "users": [{"name": f"{self.name}-admin", "user": {
-                "client-certificate-data": b64(pki.admin_crt),
-                "client-key-data": b64(pki.admin_key)}}],
+            "clusters": [
+                {
+                    "name": self.name,
+                    "cluster": {
+                        "server": f"https://127.0.0.1:{self.ports['apiserver']}",
+                        "certificate-authority-data": b64(pki.ca_crt),
+                    },
+                }
+            ],
+            "users": [
+                {
+                    "name": f"{self.name}-admin",
+                    "user": {"client-certificate-data": b64(pki.admin_crt), "client-key-data": b64(pki.admin_key)},
+                }
+            ],
             "contexts": [{"name": self.name, "context": {"cluster": self.name, "user": f"{self.name}-admin"}}],
             "current-context": self.name,
         }

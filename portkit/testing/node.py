@@ -336,17 +336,28 @@ class RealNode:
             spec_file = self.root / "node.json"
             spec_file.write_text(json.dumps(spec, indent=2))
             argv = [
-                "unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--mount-proc", "--net",
-                "--propagation", "private",
-                sys.executable, "-m", "portkit.testing._nodehost", str(spec_file),
+                "unshare",
+                "--pid",
+                "--fork",
+                "--kill-child=SIGKILL",
+                "--mount-proc",
+                "--net",
+                "--propagation",
+                "private",
+                sys.executable,
+                "-m",
+                "portkit.testing._nodehost",
+                str(spec_file),
             ]
-            self.process = spawn(f"node-{self.name}", argv, self.logs["node"], detach=self.detach,
-                                 pass_fds=(host_fd,))
+            self.process = spawn(f"node-{self.name}", argv, self.logs["node"], detach=self.detach, pass_fds=(host_fd,))
         finally:
             os.close(host_fd)
         _set_slot_owner(slot, self.process.pid)
-        self._wait(lambda: self.containerd_socket.exists() and _read(status).startswith("containerd"),
-                   "containerd to start", 30.0)
+        self._wait(
+            lambda: self.containerd_socket.exists() and _read(status).startswith("containerd"),
+            "containerd to start",
+            30.0,
+        )
         started = time.monotonic()
         for archive in images:
             self.import_image(archive)
@@ -372,15 +383,27 @@ class RealNode:
         return LocalClusterError(
             f"Real node {self.name} of local cluster {self.cluster_name!r} {why}.\n{tails}",
             hint="Check the logs above; real nodes need root, cgroups, overlayfs and the packages "
-                 "scripts/setup.sh installs.",
+            "scripts/setup.sh installs.",
         )
 
     def import_image(self, archive: Path) -> None:
         """Load an image archive (OCI layout or docker save) into this node's containerd."""
         proc = subprocess.run(
-            ["ctr", "--address", str(self.containerd_socket), "--namespace", "k8s.io", "images", "import",
-             "--no-unpack=false", str(archive)],
-            capture_output=True, text=True, check=False, timeout=600,
+            [
+                "ctr",
+                "--address",
+                str(self.containerd_socket),
+                "--namespace",
+                "k8s.io",
+                "images",
+                "import",
+                "--no-unpack=false",
+                str(archive),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
         )
         if proc.returncode != 0:
             raise LocalClusterError(
@@ -390,9 +413,22 @@ class RealNode:
     def tag_image(self, source: str, target: str) -> None:
         """Give an image in this node's containerd a second name."""
         proc = subprocess.run(
-            ["ctr", "--address", str(self.containerd_socket), "--namespace", "k8s.io", "images", "tag",
-             "--force", source, target],
-            capture_output=True, text=True, check=False, timeout=60,
+            [
+                "ctr",
+                "--address",
+                str(self.containerd_socket),
+                "--namespace",
+                "k8s.io",
+                "images",
+                "tag",
+                "--force",
+                source,
+                target,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
         )
         if proc.returncode != 0:
             raise LocalClusterError(f"Tagging {source} as {target} on node {self.name} failed: {proc.stderr}")
@@ -401,7 +437,10 @@ class RealNode:
         """References of the images this node's containerd holds."""
         proc = subprocess.run(
             ["ctr", "--address", str(self.containerd_socket), "--namespace", "k8s.io", "images", "ls", "-q"],
-            capture_output=True, text=True, check=False, timeout=60,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
         )
         return [line for line in proc.stdout.splitlines() if line and not line.startswith("sha256:")]
 
@@ -479,8 +518,9 @@ class RealNode:
                 processes.append(f"{entry.name}: {cmdline.strip()[:160]}")
         mounts = [line for line in _read_text("/proc/self/mountinfo").splitlines() if root in line]
         links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=False).stdout
-        interfaces = [line.split(":")[1].strip() for line in links.splitlines()
-                      if f"pk{slot}h" in line or f"pk{slot}n" in line]
+        interfaces = [
+            line.split(":")[1].strip() for line in links.splitlines() if f"pk{slot}h" in line or f"pk{slot}n" in line
+        ]
         rules = subprocess.run(["iptables-save"], capture_output=True, text=True, check=False).stdout
         iptables = [line for line in rules.splitlines() if "CNI" in line or "KUBE" in line or f"pk{slot}" in line]
         sockets = [str(p) for p in (RUN_DIR / f"n{slot}").glob("*")] if (RUN_DIR / f"n{slot}").exists() else []
@@ -504,19 +544,21 @@ class RealNode:
         conflist = {
             "cniVersion": "1.0.0",
             "name": "portkit",
-            "plugins": [{
-                "type": "bridge",
-                "bridge": "cni0",
-                "isGateway": True,
-                "isDefaultGateway": True,
-                "ipMasq": False,
-                "hairpinMode": True,
-                "ipam": {
-                    "type": "host-local",
-                    "ranges": [[{"subnet": self.pod_cidr}]],
-                    "dataDir": str(self.root / "cni" / "ipam"),
-                },
-            }],
+            "plugins": [
+                {
+                    "type": "bridge",
+                    "bridge": "cni0",
+                    "isGateway": True,
+                    "isDefaultGateway": True,
+                    "ipMasq": False,
+                    "hairpinMode": True,
+                    "ipam": {
+                        "type": "host-local",
+                        "ranges": [[{"subnet": self.pod_cidr}]],
+                        "dataDir": str(self.root / "cni" / "ipam"),
+                    },
+                }
+            ],
         }
         (cni_conf / "10-portkit.conflist").write_text(json.dumps(conflist, indent=2))
         cri = 'plugins."io.containerd.grpc.v1.cri"'
@@ -596,8 +638,12 @@ class RealNode:
             "volumePluginDir": str(self.root / "volume-plugins"),
             "imageGCHighThresholdPercent": 100,
             "imageGCLowThresholdPercent": 99,
-            "evictionHard": {"memory.available": "50Mi", "nodefs.available": "1%", "imagefs.available": "1%",
-                             "nodefs.inodesFree": "1%"},
+            "evictionHard": {
+                "memory.available": "50Mi",
+                "nodefs.available": "1%",
+                "imagefs.available": "1%",
+                "nodefs.inodesFree": "1%",
+            },
             "maxPods": 50,
             "serializeImagePulls": False,
             "nodeStatusUpdateFrequency": "5s",
@@ -612,11 +658,18 @@ class RealNode:
         kubeconfig = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "local", "cluster": {
-                "server": f"https://127.0.0.1:{self.apiserver_port}",
-                "certificate-authority": str(self.pki.ca_crt)}}],
-            "users": [{"name": self.name, "user": {
-                "client-certificate": str(client_crt), "client-key": str(client_key)}}],
+            "clusters": [
+                {
+                    "name": "local",
+                    "cluster": {
+                        "server": f"https://127.0.0.1:{self.apiserver_port}",
+                        "certificate-authority": str(self.pki.ca_crt),
+                    },
+                }
+            ],
+            "users": [
+                {"name": self.name, "user": {"client-certificate": str(client_crt), "client-key": str(client_key)}}
+            ],
             "contexts": [{"name": "node", "context": {"cluster": "local", "user": self.name}}],
             "current-context": "node",
         }

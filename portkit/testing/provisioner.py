@@ -52,13 +52,17 @@ class Provisioner:
         classes = {c["metadata"]["name"]: c for c in self.cluster.list(self._sc)}
         ours = {n: c for n, c in classes.items() if c.get("provisioner") in self.provisioners}
         default = next(
-            (n for n, c in ours.items()
-             if (c["metadata"].get("annotations") or {}).get("storageclass.kubernetes.io/is-default-class") == "true"),
+            (
+                n
+                for n, c in ours.items()
+                if (c["metadata"].get("annotations") or {}).get("storageclass.kubernetes.io/is-default-class") == "true"
+            ),
             None,
         )
         volumes = {v["metadata"]["name"]: v for v in self.cluster.list(self._pv)}
         real_nodes = sorted(
-            n["metadata"]["name"] for n in self.cluster.list(self._node)
+            n["metadata"]["name"]
+            for n in self.cluster.list(self._node)
             if KWOK_ANNOTATION not in (n["metadata"].get("annotations") or {})
         )
         changes = 0

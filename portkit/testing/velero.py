@@ -82,8 +82,11 @@ class VeleroBinaries:
 
     def to_dict(self) -> dict[str, str]:
         """Name → path."""
-        return {"velero": str(self.velero), "plugin_dir": str(self.plugin_dir),
-                "restore_helper": str(self.restore_helper)}
+        return {
+            "velero": str(self.velero),
+            "plugin_dir": str(self.plugin_dir),
+            "restore_helper": str(self.restore_helper),
+        }
 
 
 MIN_GO = (1, 26)  # github.com/vmware-tanzu/velero v1.18's go.mod says "go 1.26.0"
@@ -126,8 +129,12 @@ def _build_velero(dest: Path, progress: Progress) -> None:
             what=f"Velero {VELERO_VERSION}",
         )
         _run_go(
-            [*common, "-o", str(staging / "velero-restore-helper"),
-             "github.com/vmware-tanzu/velero/cmd/velero-restore-helper"],
+            [
+                *common,
+                "-o",
+                str(staging / "velero-restore-helper"),
+                "github.com/vmware-tanzu/velero/cmd/velero-restore-helper",
+            ],
             cwd=work,
             log=log,
             what=f"velero-restore-helper {VELERO_VERSION}",
@@ -243,10 +250,13 @@ def node_agent(store: Path, *, namespace: str = VELERO_NAMESPACE) -> list[dict[s
     labels = {"name": "node-agent", "role": "node-agent", "component": "velero"}
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "velero", "namespace": namespace}},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-         "metadata": {"name": f"velero-{namespace}"},
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-         "subjects": [{"kind": "ServiceAccount", "name": "velero", "namespace": namespace}]},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": f"velero-{namespace}"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": "velero", "namespace": namespace}],
+        },
         {
             "apiVersion": "apps/v1",
             "kind": "DaemonSet",
@@ -260,29 +270,40 @@ def node_agent(store: Path, *, namespace: str = VELERO_NAMESPACE) -> list[dict[s
                         "nodeSelector": {REAL_NODE_LABEL: "true"},
                         "securityContext": {"runAsUser": 0},
                         "terminationGracePeriodSeconds": 5,
-                        "containers": [{
-                            "name": "node-agent",
-                            "image": VELERO,
-                            "imagePullPolicy": "IfNotPresent",
-                            "command": ["/velero"],
-                            "args": ["node-agent", "server", "--log-level=info",
-                                     "--metrics-address=127.0.0.1:8085"],
-                            "securityContext": {"privileged": True},
-                            "env": [
-                                {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
-                                {"name": "VELERO_NAMESPACE",
-                                 "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-                                {"name": "VELERO_SCRATCH_DIR", "value": "/scratch"},
-                                {"name": "HOME", "value": "/scratch"},
-                            ],
-                            "volumeMounts": [
-                                {"name": "host-pods", "mountPath": "/host_pods", "mountPropagation": propagation},
-                                {"name": "host-plugins", "mountPath": "/var/lib/kubelet/plugins",
-                                 "mountPropagation": propagation},
-                                {"name": "scratch", "mountPath": "/scratch"},
-                                {"name": "store", "mountPath": str(store)},
-                            ],
-                        }],
+                        "containers": [
+                            {
+                                "name": "node-agent",
+                                "image": VELERO,
+                                "imagePullPolicy": "IfNotPresent",
+                                "command": ["/velero"],
+                                "args": [
+                                    "node-agent",
+                                    "server",
+                                    "--log-level=info",
+                                    "--metrics-address=127.0.0.1:8085",
+                                ],
+                                "securityContext": {"privileged": True},
+                                "env": [
+                                    {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+                                    {
+                                        "name": "VELERO_NAMESPACE",
+                                        "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
+                                    },
+                                    {"name": "VELERO_SCRATCH_DIR", "value": "/scratch"},
+                                    {"name": "HOME", "value": "/scratch"},
+                                ],
+                                "volumeMounts": [
+                                    {"name": "host-pods", "mountPath": "/host_pods", "mountPropagation": propagation},
+                                    {
+                                        "name": "host-plugins",
+                                        "mountPath": "/var/lib/kubelet/plugins",
+                                        "mountPropagation": propagation,
+                                    },
+                                    {"name": "scratch", "mountPath": "/scratch"},
+                                    {"name": "store", "mountPath": str(store)},
+                                ],
+                            }
+                        ],
                         "volumes": [
                             {"name": "host-pods", "hostPath": {"path": "/var/lib/kubelet/pods"}},
                             {"name": "host-plugins", "hostPath": {"path": "/var/lib/kubelet/plugins"}},
@@ -317,8 +338,10 @@ def wait_node_agents(lc: LocalCluster, timeout: float = 120.0) -> None:
         ready = {
             (p.get("spec") or {}).get("nodeName")
             for p in cluster.list(pods, namespace=VELERO_NAMESPACE, label_selector="role=node-agent")
-            if any(c.get("type") == "Ready" and c.get("status") == "True"
-                   for c in (p.get("status") or {}).get("conditions") or [])
+            if any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in (p.get("status") or {}).get("conditions") or []
+            )
         }
         return wanted <= ready
 
@@ -336,8 +359,14 @@ def _start_store_server(lc: LocalCluster, port: int) -> str:
     token_file = lc.data_dir / "velero" / "store-token"
     write_private_bytes(token_file, token.encode())
     store = lc.velero_store or (lc.data_dir / "velero-store")
-    argv = [sys.executable, "-m", "portkit.testing._storeserver", f"--root={store.resolve()}", f"--port={port}",
-            f"--token-file={token_file}"]
+    argv = [
+        sys.executable,
+        "-m",
+        "portkit.testing._storeserver",
+        f"--root={store.resolve()}",
+        f"--port={port}",
+        f"--token-file={token_file}",
+    ]
     lc._procs["velero-store"] = lc._spawn("velero-store", argv)
     return f"http://127.0.0.1:{port}/{token}"
 

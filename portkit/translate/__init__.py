@@ -105,14 +105,6 @@ def source_of(bundle: object) -> str | None:
     return None
 
 
-def _profile_name(value: str | Sequence[str] | Profile) -> str:
-    if isinstance(value, Profile):
-        return value.name
-    if isinstance(value, str):
-        return value
-    return "+".join(value)
-
-
 @observe.step("translate")
 def translate(
     bundle: TranslateInput,
@@ -160,8 +152,10 @@ def _select(names: Sequence[str] | None, exclude: Sequence[str], has_rules: bool
     known = [t.name for t in available]
     for what, given in (("translators", names or ()), ("exclude", exclude)):
         if isinstance(given, str):
-            raise TranslationError(f"{what}= takes a list of translator names, not the string {given!r}.",
-                                   hint=f"Write {what}=[{given!r}].")
+            raise TranslationError(
+                f"{what}= takes a list of translator names, not the string {given!r}.",
+                hint=f"Write {what}=[{given!r}].",
+            )
         unknown = [n for n in given if n not in known]
         if unknown:
             raise TranslationError(
@@ -193,13 +187,14 @@ def _resolve_source(
     detected, evidence = detect_source_evidence(objects)
     if detected is None:
         raise TranslationError(
-            "the bundle does not record its source provider, and nothing in its objects is specific to one "
-            "provider.",
+            "the bundle does not record its source provider, and nothing in its objects is specific to one provider.",
             hint="Name it: translate(..., source='aws') or --from aws (see `portkit providers`).",
         )
     log.info(
         "source provider detected: %s (from %d provider-specific item(s)%s); pass source= to choose another",
-        detected, len(evidence), f", e.g. {evidence[0]}" if evidence else "",
+        detected,
+        len(evidence),
+        f", e.g. {evidence[0]}" if evidence else "",
     )
     return detected, tuple(evidence)
 
@@ -313,7 +308,11 @@ def _translate(
     )
     log.info(
         "translated %d objects into %d in %.2f s: %d changes, %d warnings, %d manual actions",
-        len(objects), len(out), time.monotonic() - started, len(result.changes), len(result.warnings),
+        len(objects),
+        len(out),
+        time.monotonic() - started,
+        len(result.changes),
+        len(result.warnings),
         len(result.manual_actions),
     )
     return result

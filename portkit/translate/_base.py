@@ -128,8 +128,11 @@ class _Note:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
-        return {"object": str(self.ref) if self.ref else None, self._message_key: self.message,
-                "translator": self.translator}
+        return {
+            "object": str(self.ref) if self.ref else None,
+            self._message_key: self.message,
+            "translator": self.translator,
+        }
 
 
 @attrs.frozen(repr=False)

@@ -137,7 +137,7 @@ def parse_map_flags(flags: Iterable[str]) -> dict[str, Any]:
                 raise TranslationError(f"--map {flag!r}: use pullsecret:NAME.")
             out.setdefault(key, []).append(rest)
             continue
-        # images may contain ':' in ports (registry:5000/x) — split on the last '=' only once.
+        # the first '=' separates (the ':' of a registry port, registry:5000/x, stays in OLD).
         old, new = split_key_value(rest, flag="--map", form=f"{kind}:OLD=NEW", error=TranslationError)
         out.setdefault(key, {})[old] = new
     return out

@@ -129,9 +129,7 @@ def provider_driver(name: str) -> bool:
     """True for a CSI driver or provisioner of one provider (``domain/name`` provisioners by their domain:
     ``ibm.io/ibmc-file``, ``oracle.com/oci``)."""
     return (
-        name in _INTREE_DRIVERS
-        or _domain_is_provider(name.partition("/")[0])
-        or name.startswith("openshift-storage.")
+        name in _INTREE_DRIVERS or _domain_is_provider(name.partition("/")[0]) or name.startswith("openshift-storage.")
     )
 
 

@@ -20,8 +20,20 @@ __all__ = ["Translation"]
 
 #: The columns of :meth:`Translation.to_dataframe`.
 FRAME_COLUMNS = (
-    "record", "object", "kind", "group", "namespace", "name", "path", "op", "old", "new", "translator", "message",
-    "confidence", "tier",
+    "record",
+    "object",
+    "kind",
+    "group",
+    "namespace",
+    "name",
+    "path",
+    "op",
+    "old",
+    "new",
+    "translator",
+    "message",
+    "confidence",
+    "tier",
 )
 
 
@@ -231,13 +243,25 @@ class Translation:
         from portkit.frames import dataframe, ref_columns
 
         rows: list[dict[str, Any]] = [
-            {"record": "change", **ref_columns(c.ref), "path": c.path, "op": c.op, "old": c.old, "new": c.new,
-             "translator": c.translator, "message": c.reason, "confidence": c.confidence, "tier": c.tier}
+            {
+                "record": "change",
+                **ref_columns(c.ref),
+                "path": c.path,
+                "op": c.op,
+                "old": c.old,
+                "new": c.new,
+                "translator": c.translator,
+                "message": c.reason,
+                "confidence": c.confidence,
+                "tier": c.tier,
+            }
             for c in self.changes
         ]
         for record, notes in (("warning", self.warnings), ("manual action", self.manual_actions)):
-            rows += [{"record": record, **ref_columns(n.ref), "translator": n.translator, "message": n.message}
-                     for n in notes]
+            rows += [
+                {"record": record, **ref_columns(n.ref), "translator": n.translator, "message": n.message}
+                for n in notes
+            ]
         rows += [{"record": "residue", **ref_columns(None), "message": r} for r in self.residue]
         return dataframe(rows, FRAME_COLUMNS)
 
@@ -249,5 +273,4 @@ class Translation:
         records = [(c.translator, "changes") for c in self.changes]
         records += [(w.translator, "warnings") for w in self.warnings]
         records += [(a.translator, "manual actions") for a in self.manual_actions]
-        return plot_records(records, title=f"Translation {self.source} → {self.target}: records per translator",
-                            ax=ax)
+        return plot_records(records, title=f"Translation {self.source} → {self.target}: records per translator", ax=ax)

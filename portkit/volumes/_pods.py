@@ -30,6 +30,9 @@ def delete_now(cluster: Cluster, namespace: str, name: str, what: str) -> None:
     """Delete a helper pod without a grace period; an already missing pod is fine."""
     pods = cluster.resource_for("v1", "Pod")
     with contextlib.suppress(NotFoundError):
-        cluster.request("DELETE", pods.path(namespace, name),
-                        body={"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0},
-                        action=f"delete {what} pod {namespace}/{name}")
+        cluster.request(
+            "DELETE",
+            pods.path(namespace, name),
+            body={"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0},
+            action=f"delete {what} pod {namespace}/{name}",
+        )

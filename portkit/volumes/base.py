@@ -36,6 +36,7 @@ __all__ = [
     "storage_class_mapping",
 ]
 
+#: How volume data travels (the values of :data:`DATA_PATHS`, which says what each one does).
 DataPath = Literal["data-mover", "fs-backup", "native", "none"]
 DATA_PATHS: tuple[str, ...] = ("data-mover", "fs-backup", "native", "none")
 """How volume data travels:
@@ -48,6 +49,7 @@ DATA_PATHS: tuple[str, ...] = ("data-mover", "fs-backup", "native", "none")
   provider (portkit warns when source and target providers differ).
 - ``none``: objects only (PVCs re-provisioned empty by the target's StorageClass).
 """
+
 
 class StorageChanges(Protocol):
     """What a storage mapping can be read from besides a dict: a :class:`portkit.Translation` (its ``changes``
@@ -84,6 +86,7 @@ class VolumeProgress:
         return f"{self.operation} {self.name}: {self.phase or 'New'} ({self.done}/{total} items)"
 
 
+#: Called with a :class:`VolumeProgress` whenever a Velero backup or restore changes phase or counts items.
 ProgressCallback = Callable[[VolumeProgress], None]
 
 

@@ -78,8 +78,11 @@ class QuiesceState:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (what ``quiesce.json`` holds)."""
-        return {"workloads": [w.to_dict() for w in self.workloads], "holders": list(self.holders),
-                "started_at": self.started_at}
+        return {
+            "workloads": [w.to_dict() for w in self.workloads],
+            "holders": list(self.holders),
+            "started_at": self.started_at,
+        }
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> QuiesceState | None:
@@ -89,14 +92,19 @@ class QuiesceState:
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
-            raise VolumeMoveError(f"Cannot read the quiesce record {path}: {exc}",
-                                  hint="It holds the source's replica counts; restore it from a backup or scale "
-                                       "the source's workloads back by hand.") from exc
+            raise VolumeMoveError(
+                f"Cannot read the quiesce record {path}: {exc}",
+                hint="It holds the source's replica counts; restore it from a backup or scale "
+                "the source's workloads back by hand.",
+            ) from exc
         try:
-            workloads = tuple(ScaledWorkload(str(w["namespace"]), str(w["kind"]), str(w["name"]),
-                                             int(w["replicas"])) for w in data.get("workloads") or [])
-            return cls(workloads, tuple(str(h) for h in data.get("holders") or []),
-                       float(data.get("started_at") or 0.0))
+            workloads = tuple(
+                ScaledWorkload(str(w["namespace"]), str(w["kind"]), str(w["name"]), int(w["replicas"]))
+                for w in data.get("workloads") or []
+            )
+            return cls(
+                workloads, tuple(str(h) for h in data.get("holders") or []), float(data.get("started_at") or 0.0)
+            )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise VolumeMoveError(f"The quiesce record {path} is malformed: {exc}") from exc
 
@@ -113,15 +121,17 @@ def holder_pod(namespace: str, claim: str, *, image: str, node: str | None = Non
     """A pod that only mounts ``claim`` (read-write: Velero's restore writes through it) and sleeps."""
     spec: dict[str, Any] = {
         **helper_spec("Always"),
-        "containers": [{
-            "name": "holder",
-            "image": image,
-            "imagePullPolicy": "IfNotPresent",
-            "command": ["sleep", "2147483647"],
-            "resources": {"requests": {"cpu": "5m", "memory": "8Mi"}, "limits": {"cpu": "100m", "memory": "32Mi"}},
-            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-            "volumeMounts": [{"name": "data", "mountPath": "/data"}],
-        }],
+        "containers": [
+            {
+                "name": "holder",
+                "image": image,
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["sleep", "2147483647"],
+                "resources": {"requests": {"cpu": "5m", "memory": "8Mi"}, "limits": {"cpu": "100m", "memory": "32Mi"}},
+                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+            }
+        ],
         "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}],
     }
     if node:
@@ -147,8 +157,10 @@ def _holder_name(claim: str) -> str:
 def _scale(cluster: Cluster, namespace: str, kind: str, name: str, replicas: int) -> None:
     resource = cluster.resource_for("apps/v1", kind)
     cluster.request(
-        "PATCH", resource.path(namespace, name) + "/scale",
-        body={"spec": {"replicas": replicas}}, content_type="application/merge-patch+json",
+        "PATCH",
+        resource.path(namespace, name) + "/scale",
+        body={"spec": {"replicas": replicas}},
+        content_type="application/merge-patch+json",
         action=f"scale {kind} {namespace}/{name} to {replicas}",
     )
 
@@ -157,8 +169,12 @@ def _owned_pods_gone(cluster: Cluster, namespace: str, selectors: Sequence[str],
     pods = cluster.resource_for("v1", "Pod")
     deadline = time.monotonic() + timeout
     while True:
-        left = [p["metadata"]["name"] for sel in selectors for p in cluster.list(pods, namespace, label_selector=sel)
-                if ((p.get("metadata") or {}).get("labels") or {}).get(ROLE_LABEL) != HOLDER_ROLE]
+        left = [
+            p["metadata"]["name"]
+            for sel in selectors
+            for p in cluster.list(pods, namespace, label_selector=sel)
+            if ((p.get("metadata") or {}).get("labels") or {}).get(ROLE_LABEL) != HOLDER_ROLE
+        ]
         if not left:
             return
         if time.monotonic() > deadline:
@@ -166,7 +182,8 @@ def _owned_pods_gone(cluster: Cluster, namespace: str, selectors: Sequence[str],
                 f"Pods of the scaled-down workloads in {namespace} are still there after {timeout:.0f} s: "
                 f"{', '.join(sorted(left)[:5])}.",
                 hint="They may be stuck terminating (finalizers, an unreachable node); the source's replica counts "
-                     "are recorded, so rolling back restores them.")
+                "are recorded, so rolling back restores them.",
+            )
         time.sleep(0.5)
 
 
@@ -234,9 +251,9 @@ def _start_holders(cluster: Cluster, namespaces: Sequence[str], *, image: str, t
             except ApiError as exc:
                 if exc.status != 409:
                     raise VolumeMoveError(
-                        f"Cannot start the volume-holder pod for claim {ns}/{claim['metadata']['name']}: "
-                        f"{exc.message}",
-                        hint="Velero's file-system backup needs a running pod that mounts the claim.") from exc
+                        f"Cannot start the volume-holder pod for claim {ns}/{claim['metadata']['name']}: {exc.message}",
+                        hint="Velero's file-system backup needs a running pod that mounts the claim.",
+                    ) from exc
             started.append((ns, pod["metadata"]["name"]))
     deadline = time.monotonic() + timeout
     for ns, name in started:
@@ -252,7 +269,8 @@ def _start_holders(cluster: Cluster, namespaces: Sequence[str], *, image: str, t
                 raise VolumeMoveError(
                     f"The volume-holder pod {ns}/{name} did not start within {timeout:.0f} s "
                     f"({why or 'phase ' + str(status.get('phase'))}).",
-                    hint="Its image must be available to the source's nodes (helper_image=).")
+                    hint="Its image must be available to the source's nodes (helper_image=).",
+                )
             time.sleep(0.5)
     return [f"{ns}/{name}" for ns, name in started]
 
@@ -294,6 +312,8 @@ def unquiesce(source: Cluster, record: str | os.PathLike[str], *, namespaces: Se
             errors.append(f"{w.kind} {w.namespace}/{w.name}: {exc}")
     delete_holders(source, sorted({w.namespace for w in state.workloads} | set(namespaces)))
     if errors:
-        raise VolumeMoveError("Some source workloads could not be scaled back: " + "; ".join(errors),
-                              hint=f"The replicas are recorded in {record}; scale them by hand.")
+        raise VolumeMoveError(
+            "Some source workloads could not be scaled back: " + "; ".join(errors),
+            hint=f"The replicas are recorded in {record}; scale them by hand.",
+        )
     return done

@@ -80,7 +80,6 @@ MIN_VERSION = (1, 14, 0)
 BACKUP_DONE = {"Completed"}
 BACKUP_FAILED = {"Failed", "PartiallyFailed", "FailedValidation"}
 RESTORE_DONE = {"Completed"}
-RESTORE_FAILED = {"Failed", "PartiallyFailed", "FailedValidation"}
 _TERMINAL = BACKUP_DONE | BACKUP_FAILED | {"Deleting"}
 _VERSION = re.compile(r"Version:\s*v?(\d+)\.(\d+)\.(\d+)(\S*)")
 _NAME_OK = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -138,10 +137,15 @@ def volume_item_failures(cluster: Cluster, namespace: str, kind: str, name: str)
                 continue
             spec = item.get("spec") or {}
             pod = spec.get("pod") or {}
-            what = (f"pod {pod.get('namespace')}/{pod.get('name')}, volume {spec.get('volume')}" if pod
-                    else f"claim {spec.get('sourceNamespace')}/{spec.get('sourcePVC') or spec.get('targetVolume')}")
-            found.append(f"{item_kind} {item['metadata']['name']} ({what}): {phase}"
-                         + (f": {status['message']}" if status.get("message") else ""))
+            what = (
+                f"pod {pod.get('namespace')}/{pod.get('name')}, volume {spec.get('volume')}"
+                if pod
+                else f"claim {spec.get('sourceNamespace')}/{spec.get('sourcePVC') or spec.get('targetVolume')}"
+            )
+            found.append(
+                f"{item_kind} {item['metadata']['name']} ({what}): {phase}"
+                + (f": {status['message']}" if status.get("message") else "")
+            )
     return found
 
 
@@ -422,9 +426,14 @@ def _operation(operation: str, **attributes: Any) -> Iterator[observe.SpanHandle
             try:
                 yield span
             except VeleroOperationError as exc:  # Velero's own verdict on the span: phase, counts, reason
-                span.set(phase=exc.phase, errors=exc.errors, warnings=exc.warnings, timed_out=exc.timed_out,
-                         failure_reason=exc.failure_reason or None,
-                         error_messages=list(exc.validation_errors) or None)
+                span.set(
+                    phase=exc.phase,
+                    errors=exc.errors,
+                    warnings=exc.warnings,
+                    timed_out=exc.timed_out,
+                    failure_reason=exc.failure_reason or None,
+                    error_messages=list(exc.validation_errors) or None,
+                )
                 raise
             ok = True
     finally:
@@ -437,8 +446,14 @@ def _record_done(span: observe.SpanHandle, operation: str, obj: Mapping[str, Any
     raw = status.get("progress")
     progress: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
     items = _int(progress.get("itemsBackedUp" if operation == "backup" else "itemsRestored"))
-    span.set(phase=str(status.get("phase") or ""), items=items, total_items=_int(progress.get("totalItems")),
-             errors=_int(status.get("errors")), warnings=_int(status.get("warnings")), bytes=data_bytes)
+    span.set(
+        phase=str(status.get("phase") or ""),
+        items=items,
+        total_items=_int(progress.get("totalItems")),
+        errors=_int(status.get("errors")),
+        warnings=_int(status.get("warnings")),
+        bytes=data_bytes,
+    )
     obs = observe.current()
     obs.add("volume_items", items, operation=operation)
     obs.add("volume_bytes", data_bytes, operation=operation)
@@ -511,8 +526,11 @@ class VeleroCLI:
 
     @staticmethod
     def _resolve(binary: str | os.PathLike[str] | None, kubeconfig: str | os.PathLike[str] | None = None) -> str:
-        candidate = (str(binary) if binary else os.environ.get("PORTKIT_VELERO") or shutil.which("velero")
-                     or _local_cluster_velero(kubeconfig))
+        candidate = (
+            str(binary)
+            if binary
+            else os.environ.get("PORTKIT_VELERO") or shutil.which("velero") or _local_cluster_velero(kubeconfig)
+        )
         if not candidate:
             raise ConfigurationError(
                 "No velero binary: none given, $PORTKIT_VELERO is unset and `velero` is not on PATH.",
@@ -982,8 +1000,9 @@ class VeleroMover:
         self.target_cli.storage_location(None)
         backup_obj = self.wait_synced(backup, progress)
         created: list[tuple[str, str]] = []
-        with _operation("restore", restore=restore, backup=backup, namespaces=list(namespaces),
-                        data_path=self.data_path) as span:
+        with _operation(
+            "restore", restore=restore, backup=backup, namespaces=list(namespaces), data_path=self.data_path
+        ) as span:
             try:
                 modifier = self._write_configmaps(restore, classes, claims, created)
                 if self.target_cli.get("restore", restore) is None:

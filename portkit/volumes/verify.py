@@ -125,14 +125,22 @@ class TreeManifest:
         for path in sorted(self.entries):
             e = self.entries[path]
             size = e.size if e.kind == "file" else 0
-            h.update(f"{e.kind}\0{e.mode:o}\0{e.owner}\0{size}\0{e.digest}\0{e.target}\0{path}\n".encode(
-                "utf-8", "surrogateescape"))
+            h.update(
+                f"{e.kind}\0{e.mode:o}\0{e.owner}\0{size}\0{e.digest}\0{e.target}\0{path}\n".encode(
+                    "utf-8", "surrogateescape"
+                )
+            )
         return h.hexdigest()
 
     def summary(self) -> dict[str, Any]:
         """Counts and digest."""
-        return {"files": self.files, "bytes": self.bytes, "entries": len(self.entries), "digest": self.digest,
-                "errors": list(self.errors)}
+        return {
+            "files": self.files,
+            "bytes": self.bytes,
+            "entries": len(self.entries),
+            "digest": self.digest,
+            "errors": list(self.errors),
+        }
 
 
 def _hex_bytes(lines: Iterable[str]) -> bytes:
@@ -168,8 +176,10 @@ def parse_manifest(text: str) -> TreeManifest:
         if current is not None:
             sections[current].append(line)
     if not magic or "end" not in sections:
-        raise DataVerifyError("The checker's output is incomplete (the pod may have been killed or its log cut).",
-                              hint="Check the pod's memory limit and the node's log size; retry.")
+        raise DataVerifyError(
+            "The checker's output is incomplete (the pod may have been killed or its log cut).",
+            hint="Check the pod's memory limit and the node's log size; retry.",
+        )
     try:
         raw_paths = _hex_bytes(sections["paths"]).split(b"\0")
         paths = [p.decode("utf-8", "surrogateescape").removeprefix("./") for p in raw_paths if p]
@@ -187,8 +197,9 @@ def parse_manifest(text: str) -> TreeManifest:
         raise DataVerifyError(f"The checker's output could not be parsed: {exc}.") from exc
     if len(stats) != len(paths):
         raise DataVerifyError(
-            f"The checker saw {len(paths)} entries but stat reported {len(stats)}: the tree changed while it was "
-            "read.", hint="Stop the writers (Migration(quiesce=True)) and verify again.")
+            f"The checker saw {len(paths)} entries but stat reported {len(stats)}: the tree changed while it was read.",
+            hint="Stop the writers (Migration(quiesce=True)) and verify again.",
+        )
     entries: dict[str, Entry] = {}
     file_i = link_i = 0
     for path, fields in zip(paths, stats, strict=True):
@@ -197,8 +208,10 @@ def parse_manifest(text: str) -> TreeManifest:
         digest = target = ""
         if kind == "file":
             if file_i >= len(hashes):
-                raise DataVerifyError("The checker reported fewer digests than files: the tree changed while it "
-                                      "was read.", hint="Stop the writers and verify again.")
+                raise DataVerifyError(
+                    "The checker reported fewer digests than files: the tree changed while it was read.",
+                    hint="Stop the writers and verify again.",
+                )
             digest, file_i = hashes[file_i], file_i + 1
         elif kind == "symlink":
             if link_i >= len(links):
@@ -292,8 +305,19 @@ class ClaimCheck:
 _HEADERS = ["claim", "files", "bytes", "source digest", "target digest", "result"]
 #: The columns of :meth:`DataVerifyResult.to_dataframe`.
 DATA_FRAME_COLUMNS = (
-    "source", "target", "status", "reason", "files", "bytes", "target_files", "target_bytes", "source_digest",
-    "target_digest", "missing", "extra", "different",
+    "source",
+    "target",
+    "status",
+    "reason",
+    "files",
+    "bytes",
+    "target_files",
+    "target_bytes",
+    "source_digest",
+    "target_digest",
+    "missing",
+    "extra",
+    "different",
 )
 
 
@@ -321,8 +345,13 @@ class DataVerifyResult:
         return sum(c.source_tree.bytes for c in self.claims if c.source_tree)
 
     def __repr__(self) -> str:
-        state = "all equal" if self.ok else "DIFFERENT" if any(
-            c.status == "different" for c in self.claims) else "not all verified"
+        state = (
+            "all equal"
+            if self.ok
+            else "DIFFERENT"
+            if any(c.status == "different" for c in self.claims)
+            else "not all verified"
+        )
         return f"<DataVerifyResult {len(self.claims)} claims, {self.files} files, {self.bytes} bytes: {state}>"
 
     def to_text(self) -> str:
@@ -334,8 +363,11 @@ class DataVerifyResult:
             details += [f"  different: {p} ({what})" for p, what in c.different]
             if details:
                 lines += ["", f"{c.source} → {c.target}:", *details]
-        lines += ["", f"Compared: {', '.join(COMPARED)} (not modification times). "
-                      f"{'All equal.' if self.ok else 'NOT all equal.'}"]
+        lines += [
+            "",
+            f"Compared: {', '.join(COMPARED)} (not modification times). "
+            f"{'All equal.' if self.ok else 'NOT all equal.'}",
+        ]
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -343,8 +375,12 @@ class DataVerifyResult:
 
     def _repr_html_(self) -> str:
         rows = [c.cells() for c in self.claims]
-        diffs = [(f"{c.source}", kind, p) for c in self.claims
-                 for kind, paths in (("missing", c.missing), ("extra", c.extra)) for p in paths]
+        diffs = [
+            (f"{c.source}", kind, p)
+            for c in self.claims
+            for kind, paths in (("missing", c.missing), ("extra", c.extra))
+            for p in paths
+        ]
         diffs += [(c.source, f"different: {what}", p) for c in self.claims for p, what in c.different]
         parts = [f"<h4>{html.escape(repr(self))}</h4>", html_table(_HEADERS, rows, title="Claims")]
         if diffs:
@@ -377,19 +413,36 @@ class DataVerifyResult:
         rows = []
         for c in self.claims:
             src, dst = c.source_tree, c.target_tree
-            rows.append({
-                "source": c.source, "target": c.target, "status": c.status, "reason": c.reason,
-                "files": src.files if src else None, "bytes": src.bytes if src else None,
-                "target_files": dst.files if dst else None, "target_bytes": dst.bytes if dst else None,
-                "source_digest": src.digest if src else None, "target_digest": dst.digest if dst else None,
-                "missing": len(c.missing), "extra": len(c.extra), "different": len(c.different),
-            })
+            rows.append(
+                {
+                    "source": c.source,
+                    "target": c.target,
+                    "status": c.status,
+                    "reason": c.reason,
+                    "files": src.files if src else None,
+                    "bytes": src.bytes if src else None,
+                    "target_files": dst.files if dst else None,
+                    "target_bytes": dst.bytes if dst else None,
+                    "source_digest": src.digest if src else None,
+                    "target_digest": dst.digest if dst else None,
+                    "missing": len(c.missing),
+                    "extra": len(c.extra),
+                    "different": len(c.different),
+                }
+            )
         return dataframe(rows, DATA_FRAME_COLUMNS)
 
 
 # -- checker pods ---------------------------------------------------------------------------------------------
-def checker_pod(claim: str, namespace: str, *, image: str = DEFAULT_IMAGE, node: str | None = None,
-                name: str | None = None, restricted: bool = False) -> dict[str, Any]:
+def checker_pod(
+    claim: str,
+    namespace: str,
+    *,
+    image: str = DEFAULT_IMAGE,
+    node: str | None = None,
+    name: str | None = None,
+    restricted: bool = False,
+) -> dict[str, Any]:
     """The read-only, unprivileged pod that prints the manifest of ``claim``'s tree.
 
     ``restricted``: fit Pod Security "restricted" (non-root, no capability): files only root may read are then
@@ -399,26 +452,32 @@ def checker_pod(claim: str, namespace: str, *, image: str = DEFAULT_IMAGE, node:
     spec: dict[str, Any] = {
         **helper_spec("Never"),
         "securityContext": {
-            **({"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534} if restricted
-               else {"runAsUser": 0, "runAsGroup": 0}),
+            **(
+                {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534}
+                if restricted
+                else {"runAsUser": 0, "runAsGroup": 0}
+            ),
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "containers": [{
-            "name": "checker",
-            "image": image,
-            "imagePullPolicy": "IfNotPresent",
-            "command": ["sh", "-c", _SCRIPT],
-            "securityContext": {
-                "privileged": False,
-                "allowPrivilegeEscalation": False,
-                "readOnlyRootFilesystem": True,
-                "capabilities": {"drop": ["ALL"]} if restricted else {"drop": ["ALL"], "add": ["DAC_OVERRIDE"]},
-            },
-            "resources": {"requests": {"cpu": "50m", "memory": "32Mi"},
-                          "limits": {"cpu": "1", "memory": "128Mi"}},
-            "volumeMounts": [{"name": "data", "mountPath": "/data", "readOnly": True},
-                             {"name": "scratch", "mountPath": "/tmp"}],
-        }],
+        "containers": [
+            {
+                "name": "checker",
+                "image": image,
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["sh", "-c", _SCRIPT],
+                "securityContext": {
+                    "privileged": False,
+                    "allowPrivilegeEscalation": False,
+                    "readOnlyRootFilesystem": True,
+                    "capabilities": {"drop": ["ALL"]} if restricted else {"drop": ["ALL"], "add": ["DAC_OVERRIDE"]},
+                },
+                "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"cpu": "1", "memory": "128Mi"}},
+                "volumeMounts": [
+                    {"name": "data", "mountPath": "/data", "readOnly": True},
+                    {"name": "scratch", "mountPath": "/tmp"},
+                ],
+            }
+        ],
         "volumes": [
             {"name": "data", "persistentVolumeClaim": {"claimName": claim, "readOnly": True}},
             {"name": "scratch", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
@@ -429,14 +488,20 @@ def checker_pod(claim: str, namespace: str, *, image: str = DEFAULT_IMAGE, node:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": pod_name, "namespace": namespace,
-                     "labels": {MANAGED_BY: "portkit", ROLE_LABEL: ROLE}},
+        "metadata": {"name": pod_name, "namespace": namespace, "labels": {MANAGED_BY: "portkit", ROLE_LABEL: ROLE}},
         "spec": spec,
     }
 
 
-_PULL_FAILURES = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
-                  "CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
+_PULL_FAILURES = {
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+}
 
 
 def _pod_problem(pod: Mapping[str, Any]) -> str | None:
@@ -460,8 +525,9 @@ def _pending_reason(pod: Mapping[str, Any]) -> str:
     return f"phase {status.get('phase') or 'unknown'}"
 
 
-def _run_checker(cluster: Cluster, namespace: str, claim: str, *, image: str, node: str | None,
-                 timeout: float, side: str) -> TreeManifest:
+def _run_checker(
+    cluster: Cluster, namespace: str, claim: str, *, image: str, node: str | None, timeout: float, side: str
+) -> TreeManifest:
     pods = cluster.resource_for("v1", "Pod")
     manifest = checker_pod(claim, namespace, image=image, node=node)
     name = manifest["metadata"]["name"]
@@ -477,9 +543,10 @@ def _run_checker(cluster: Cluster, namespace: str, claim: str, *, image: str, no
             try:
                 cluster.create(manifest)
             except ApiError as again:
-                raise DataVerifyError(f"Cannot start the checker pod for {where}: {again.message}",
-                                      hint="Allow a read-only pod in that namespace, or verify from a namespace "
-                                           "whose policy permits it.") from again
+                raise DataVerifyError(
+                    f"Cannot start the checker pod for {where}: {again.message}",
+                    hint="Allow a read-only pod in that namespace, or verify from a namespace whose policy permits it.",
+                ) from again
         deadline = time.monotonic() + timeout
         pod: dict[str, Any] = {}
         while True:
@@ -489,13 +556,16 @@ def _run_checker(cluster: Cluster, namespace: str, claim: str, *, image: str, no
                 break
             problem = _pod_problem(pod)
             if problem:
-                raise DataVerifyError(f"The checker pod for {where} cannot start: {problem}.",
-                                      hint=f"Make the image {image} available to that cluster's nodes, or pass "
-                                           "image= (CLI: --image) with one your registry serves.")
+                raise DataVerifyError(
+                    f"The checker pod for {where} cannot start: {problem}.",
+                    hint=f"Make the image {image} available to that cluster's nodes, or pass "
+                    "image= (CLI: --image) with one your registry serves.",
+                )
             if time.monotonic() > deadline:
-                raise DataVerifyError(f"The checker pod for {where} did not finish within {timeout:.0f} s "
-                                      f"({_pending_reason(pod)}).",
-                                      hint="Raise timeout= for large volumes, or check why the pod cannot run.")
+                raise DataVerifyError(
+                    f"The checker pod for {where} did not finish within {timeout:.0f} s ({_pending_reason(pod)}).",
+                    hint="Raise timeout= for large volumes, or check why the pod cannot run.",
+                )
             time.sleep(0.5)
         log = cluster.pod_log(namespace, name, container="checker")
         if phase == "Failed":
@@ -531,8 +601,9 @@ class _Side:
     side: str
 
 
-def _placement(side: _Side, claim_obj: Mapping[str, Any] | None,
-               usage: Mapping[str, list[dict[str, Any]]]) -> tuple[str | None, str | None]:
+def _placement(
+    side: _Side, claim_obj: Mapping[str, Any] | None, usage: Mapping[str, list[dict[str, Any]]]
+) -> tuple[str | None, str | None]:
     """(node to run on, reason it cannot be checked)."""
     if claim_obj is None:
         return None, f"no claim {side.namespace}/{side.claim} on the {side.side}"
@@ -540,11 +611,12 @@ def _placement(side: _Side, claim_obj: Mapping[str, Any] | None,
         return None, f"claim {side.namespace}/{side.claim} on the {side.side} is not bound to a volume"
     modes = set((claim_obj.get("spec") or {}).get("accessModes") or [])
     users = usage.get(side.claim, [])
-    nodes = sorted({str((p.get("spec") or {}).get("nodeName")) for p in users
-                    if (p.get("spec") or {}).get("nodeName")})
+    nodes = sorted({str((p.get("spec") or {}).get("nodeName")) for p in users if (p.get("spec") or {}).get("nodeName")})
     if users and "ReadWriteOncePod" in modes:
-        return None, (f"claim {side.namespace}/{side.claim} on the {side.side} is ReadWriteOncePod and in use by "
-                      f"{users[0]['metadata']['name']}: it cannot be mounted a second time")
+        return None, (
+            f"claim {side.namespace}/{side.claim} on the {side.side} is ReadWriteOncePod and in use by "
+            f"{users[0]['metadata']['name']}: it cannot be mounted a second time"
+        )
     if nodes and ("ReadWriteOnce" in modes or not modes):  # only mountable on the node that has it
         return nodes[0], None
     return None, None
@@ -595,8 +667,16 @@ def verify_data(
                 tclaim: dict[str, Any] | None = target.get(pvc_dst, name, tns)
             except NotFoundError:
                 tclaim = None
-            jobs.append((_Side(source, ns, name, "source"), _Side(target, tns, name, "target"), claim, tclaim,
-                         src_usage, dst_usage))
+            jobs.append(
+                (
+                    _Side(source, ns, name, "source"),
+                    _Side(target, tns, name, "target"),
+                    claim,
+                    tclaim,
+                    src_usage,
+                    dst_usage,
+                )
+            )
 
     def check(job: tuple[_Side, _Side, dict[str, Any], dict[str, Any] | None, Any, Any]) -> ClaimCheck:
         src, dst, sclaim, tclaim, src_usage, dst_usage = job
@@ -609,24 +689,44 @@ def verify_data(
             absent: Status = "missing" if tclaim is None or "not bound" in dst_why else "not-checkable"
             return ClaimCheck(label_src, label_dst, absent, dst_why)
         with ThreadPoolExecutor(max_workers=2) as pool:
-            a = pool.submit(_run_checker, src.cluster, src.namespace, src.claim, image=image, node=src_node,
-                            timeout=timeout, side="source")
-            b = pool.submit(_run_checker, dst.cluster, dst.namespace, dst.claim, image=image, node=dst_node,
-                            timeout=timeout, side="target")
+            a = pool.submit(
+                _run_checker,
+                src.cluster,
+                src.namespace,
+                src.claim,
+                image=image,
+                node=src_node,
+                timeout=timeout,
+                side="source",
+            )
+            b = pool.submit(
+                _run_checker,
+                dst.cluster,
+                dst.namespace,
+                dst.claim,
+                image=image,
+                node=dst_node,
+                timeout=timeout,
+                side="target",
+            )
             stree, ttree = a.result(), b.result()
         missing, extra, different = compare_trees(stree, ttree)
         equal = not (missing or extra or different)
         status: Status = "equal" if equal else "different"
         reason = ""
-        unread = [f"{len(tree.errors)} on the {side}" for side, tree in (("source", stree), ("target", ttree))
-                  if tree.errors]
+        unread = [
+            f"{len(tree.errors)} on the {side}" for side, tree in (("source", stree), ("target", ttree)) if tree.errors
+        ]
         if unread and equal:  # what could be read is equal, but not everything could be read
             status = "not-checkable"
             example = (stree.errors or ttree.errors)[0]
-            reason = (f"entries that could not be read: {', '.join(unread)} (e.g. {example}); "
-                      "a namespace with Pod Security 'restricted' runs the checker without root")
-        return ClaimCheck(label_src, label_dst, status, reason, stree, ttree,
-                          tuple(missing), tuple(extra), tuple(different))
+            reason = (
+                f"entries that could not be read: {', '.join(unread)} (e.g. {example}); "
+                "a namespace with Pod Security 'restricted' runs the checker without root"
+            )
+        return ClaimCheck(
+            label_src, label_dst, status, reason, stree, ttree, tuple(missing), tuple(extra), tuple(different)
+        )
 
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         results = tuple(pool.map(check, jobs))

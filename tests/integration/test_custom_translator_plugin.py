@@ -158,12 +158,18 @@ def test_installed_plugin_labels_objects_and_records_changes(
         == "checkout-squad"
     )
     team_changes = [c for c in ours if c["path"].endswith("/team")]
-    assert all(c["reason"] == "namespace shop belongs to checkout-squad"
-               for c in team_changes if not c["object"].startswith("Secret "))
+    assert all(
+        c["reason"] == "namespace shop belongs to checkout-squad"
+        for c in team_changes
+        if not c["object"].startswith("Secret ")
+    )
     # a Secret whose value is "shop" (its username): every occurrence of the value is redacted in messages
     # about that Secret, even where it is also the namespace's name — portkit cannot tell the two apart
-    assert all(c["reason"] == "namespace <redacted> belongs to checkout-squad"
-               for c in team_changes if c["object"] == "Secret shop/db-credentials")
+    assert all(
+        c["reason"] == "namespace <redacted> belongs to checkout-squad"
+        for c in team_changes
+        if c["object"] == "Secret shop/db-credentials"
+    )
     # the namespace the table does not list: untouched, one warning
     assert not [c for c in ours if "unlisted" in c["object"]]
     assert [w["message"] for w in data["warnings"] if w["translator"] == "team-labels"] == [

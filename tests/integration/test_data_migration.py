@@ -50,20 +50,45 @@ exec sleep 2147483647
 def statefulset(replicas: int = 1) -> list[dict[str, Any]]:
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
-        {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "shop"},
-         "spec": {
-             "serviceName": "db", "replicas": replicas, "selector": {"matchLabels": {"app": "db"}},
-             "template": {"metadata": {"labels": {"app": "db"}}, "spec": {
-                 "terminationGracePeriodSeconds": 1,
-                 "containers": [{
-                     "name": "db", "image": BUSYBOX, "imagePullPolicy": "IfNotPresent",
-                     "command": ["sh", "-c", WRITER],
-                     "readinessProbe": {"exec": {"command": ["sh", "-c", "test -f /data/.complete"]},
-                                        "periodSeconds": 1},
-                     "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}},
-             "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
-                 "accessModes": ["ReadWriteOnce"], "storageClassName": "gp3",
-                 "resources": {"requests": {"storage": "1Gi"}}}}]}},
+        {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": {"name": "db", "namespace": "shop"},
+            "spec": {
+                "serviceName": "db",
+                "replicas": replicas,
+                "selector": {"matchLabels": {"app": "db"}},
+                "template": {
+                    "metadata": {"labels": {"app": "db"}},
+                    "spec": {
+                        "terminationGracePeriodSeconds": 1,
+                        "containers": [
+                            {
+                                "name": "db",
+                                "image": BUSYBOX,
+                                "imagePullPolicy": "IfNotPresent",
+                                "command": ["sh", "-c", WRITER],
+                                "readinessProbe": {
+                                    "exec": {"command": ["sh", "-c", "test -f /data/.complete"]},
+                                    "periodSeconds": 1,
+                                },
+                                "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+                            }
+                        ],
+                    },
+                },
+                "volumeClaimTemplates": [
+                    {
+                        "metadata": {"name": "data"},
+                        "spec": {
+                            "accessModes": ["ReadWriteOnce"],
+                            "storageClassName": "gp3",
+                            "resources": {"requests": {"storage": "1Gi"}},
+                        },
+                    }
+                ],
+            },
+        },
     ]
 
 
@@ -93,10 +118,18 @@ def test_real_data_moves_and_is_proven_equal(pair: tuple[LocalCluster, LocalClus
 
     events: list[str] = []
     migration = portkit.Migration(
-        source=src.cluster(), target=dst.cluster(), namespaces=["shop"], source_provider="aws",
-        target_provider="ionos", volumes="velero", namespace_map={"shop": "shop-eu"},
+        source=src.cluster(),
+        target=dst.cluster(),
+        namespaces=["shop"],
+        source_provider="aws",
+        target_provider="ionos",
+        volumes="velero",
+        namespace_map={"shop": "shop-eu"},
         mappings={"storage_classes": {"gp3": "ionos-enterprise-hdd"}},
-        quiesce=True, verify_data=True, workdir=tmp_path / "work", timeout=300,
+        quiesce=True,
+        verify_data=True,
+        workdir=tmp_path / "work",
+        timeout=300,
         on_event=lambda e: events.append(f"{e.kind}:{e.step}"),
     )
     from prometheus_client.parser import text_string_to_metric_families
@@ -158,9 +191,26 @@ def test_real_data_moves_and_is_proven_equal(pair: tuple[LocalCluster, LocalClus
     assert claim.missing == () and claim.extra == ()
     assert "a/b/c/f7" in again.to_text()
     cli = subprocess.run(
-        [sys.executable, "-m", "portkit.cli", "verify-data", "--from-kubeconfig", src.kubeconfig, "--to-kubeconfig",
-         dst.kubeconfig, "-n", "shop", "--namespace-map", "shop=shop-eu", "-o", "json"],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "portkit.cli",
+            "verify-data",
+            "--from-kubeconfig",
+            src.kubeconfig,
+            "--to-kubeconfig",
+            dst.kubeconfig,
+            "-n",
+            "shop",
+            "--namespace-map",
+            "shop=shop-eu",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert cli.returncode == 1, cli.stderr  # a difference is a failure for automation
     data = json.loads(cli.stdout)

@@ -16,7 +16,11 @@ pytestmark = pytest.mark.integration
 def test_demo_migrates_the_sample_shop(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "portkit.cli", "demo", "--workdir", str(tmp_path), "-o", "json"],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout)

@@ -36,8 +36,6 @@ stringData:
 """
 
 
-
-
 def live(cluster: Cluster, api_version: str, kind: str, namespace: str | None = NS) -> list[dict[str, Any]]:
     return list(cluster.list(cluster.resource_for(api_version, kind), namespace))
 
@@ -331,9 +329,7 @@ def test_restricted_rbac_export(shop: LocalCluster, tmp_path: Path) -> None:
 
 
 def test_cli(shop: LocalCluster, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(
-        ["export", "--kubeconfig", shop.kubeconfig, "-n", NS, "-d", str(tmp_path / "cli"), "-o", "json"]
-    )
+    code = main(["export", "--kubeconfig", shop.kubeconfig, "-n", NS, "-d", str(tmp_path / "cli"), "-o", "json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0
     assert out["objects"] == len(Bundle.load(tmp_path / "cli")) and out["failures"] == []

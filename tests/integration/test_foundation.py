@@ -16,8 +16,6 @@ from portkit.testing import LocalCluster, wait_for
 pytestmark = pytest.mark.integration
 
 
-
-
 def ns(lc: LocalCluster, name: str) -> str:
     lc.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}])
     return name

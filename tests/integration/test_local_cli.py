@@ -16,8 +16,14 @@ pytestmark = pytest.mark.integration
 
 
 def portkit(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "portkit.cli", *args], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "portkit.cli", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_local_up_status_down(tmp_path: Path) -> None:
@@ -38,8 +44,11 @@ def test_local_up_status_down(tmp_path: Path) -> None:
         assert all(c["running"] for c in json.loads(status.stdout)["clusters"].values())
         again = portkit("local", "up", "--dir", str(root))
         assert again.returncode == 2 and "portkit local down" in again.stderr
-        pids = [int(p) for role in ("source", "target")
-                for p in json.loads((root / role / "state.json").read_text())["pids"].values()]
+        pids = [
+            int(p)
+            for role in ("source", "target")
+            for p in json.loads((root / role / "state.json").read_text())["pids"].values()
+        ]
         assert len(pids) >= 10
     finally:
         down = portkit("local", "down", "--dir", str(root))

@@ -103,7 +103,12 @@ def test_blocked_run_resumes_from_the_last_completed_step(
     with pytest.raises(MigrationBlocked, match="IngressClass"):
         migration(first).run()
     assert json.loads((workdir / "state.json").read_text())["completed"] == [
-        "export", "translate", "lint", "quiesce", "volumes"]
+        "export",
+        "translate",
+        "lint",
+        "quiesce",
+        "volumes",
+    ]
     target = target_cluster.cluster()
     assert target.get_obj({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop-resume"}}) is None
 
@@ -120,8 +125,7 @@ def test_blocked_run_resumes_from_the_last_completed_step(
     second: list[MigrationEvent] = []
     report = migration(second).run()
     assert report.ok, report.to_text()
-    assert [e.step for e in second if e.kind == "step_skipped"] == [
-        "export", "translate", "lint", "quiesce", "volumes"]
+    assert [e.step for e in second if e.kind == "step_skipped"] == ["export", "translate", "lint", "quiesce", "volumes"]
     assert [e.step for e in second if e.kind == "step_end"] == ["plan", "apply", "wait", "verify", "verify_data"]
     ingress = target.get(target.resource_for("networking.k8s.io/v1", "Ingress"), "web", "shop-resume")
     assert ingress["spec"]["ingressClassName"] == "traefik"

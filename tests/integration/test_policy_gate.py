@@ -45,15 +45,30 @@ def opa(tmp_path_factory: pytest.TempPathFactory) -> Any:
 def eks_objects(namespace: str) -> list[dict[str, Any]]:
     """A namespace as it runs on EKS: PSA baseline, an internet-facing NLB open to everyone."""
     return [
-        {"apiVersion": "v1", "kind": "Namespace",
-         "metadata": {"name": namespace, "labels": {"pod-security.kubernetes.io/enforce": "baseline"}}},
-        {"apiVersion": "v1", "kind": "Service",
-         "metadata": {"name": "web", "namespace": namespace, "annotations": {
-             "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-             "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing"}},
-         "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}},
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": namespace},
-         "data": {"color": "blue"}},
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": namespace, "labels": {"pod-security.kubernetes.io/enforce": "baseline"}},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": "web",
+                "namespace": namespace,
+                "annotations": {
+                    "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+                    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+                },
+            },
+            "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": namespace},
+            "data": {"color": "blue"},
+        },
     ]
 
 
@@ -97,8 +112,18 @@ def test_cli_apply_blocked_by_policy_exit_1_and_json(
     directory = tmp_path / "bundle"
     translated("pg-cli").save(directory)
     k = target_cluster.kubeconfig
-    args = ["apply", str(directory), "--kubeconfig", k, "--workdir", str(tmp_path / "w"), "-o", "json",
-            "--policy", str(POLICIES / "rego" / "loadbalancer-source-ranges.rego")]
+    args = [
+        "apply",
+        str(directory),
+        "--kubeconfig",
+        k,
+        "--workdir",
+        str(tmp_path / "w"),
+        "-o",
+        "json",
+        "--policy",
+        str(POLICIES / "rego" / "loadbalancer-source-ranges.rego"),
+    ]
     code = main(args)
     data = json.loads(capsys.readouterr().out)
     assert code == 1
@@ -128,9 +153,16 @@ def test_migration_stops_at_policy_violations_then_goes_on_when_overridden(
 
     def migration(**kwargs: Any) -> portkit.Migration:
         return portkit.Migration(
-            source=source_cluster.cluster(), target=target_cluster.cluster(), namespaces=["shop"],
-            target_provider="ionos", namespace_map={"shop": "shop-policy"}, mappings=IMAGES, workdir=workdir,
-            timeout=120, wait=False, **kwargs,
+            source=source_cluster.cluster(),
+            target=target_cluster.cluster(),
+            namespaces=["shop"],
+            target_provider="ionos",
+            namespace_map={"shop": "shop-policy"},
+            mappings=IMAGES,
+            workdir=workdir,
+            timeout=120,
+            wait=False,
+            **kwargs,
         )
 
     with pytest.raises(MigrationBlocked) as info:

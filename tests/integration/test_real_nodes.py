@@ -29,10 +29,21 @@ from portkit.volumes.verify import DEFAULT_IMAGE
 pytestmark = pytest.mark.integration
 
 
-def pod(name: str, namespace: str, script: str, *, claim: str | None = None, image: str = BUSYBOX,
-        ready_file: str = "/tmp/ready", node_selector: dict[str, str] | None = None) -> dict[str, Any]:
+def pod(
+    name: str,
+    namespace: str,
+    script: str,
+    *,
+    claim: str | None = None,
+    image: str = BUSYBOX,
+    ready_file: str = "/tmp/ready",
+    node_selector: dict[str, str] | None = None,
+) -> dict[str, Any]:
     container: dict[str, Any] = {
-        "name": "main", "image": image, "imagePullPolicy": "IfNotPresent", "command": ["sh", "-c", script],
+        "name": "main",
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["sh", "-c", script],
         "readinessProbe": {"exec": {"command": ["sh", "-c", f"test -f {ready_file}"]}, "periodSeconds": 1},
     }
     spec: dict[str, Any] = {"terminationGracePeriodSeconds": 0, "containers": [container]}
@@ -48,8 +59,12 @@ def claim(name: str, namespace: str, storage_class: str | None = None) -> dict[s
     spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
     if storage_class:
         spec["storageClassName"] = storage_class
-    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name, "namespace": namespace},
-            "spec": spec}
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
 
 
 def ready(lc: LocalCluster, namespace: str, name: str, timeout: float = 120) -> dict[str, Any]:
@@ -83,8 +98,12 @@ def test_real_node_has_the_provider_look_and_a_real_kubelet(lc: LocalCluster) ->
     assert kwok["status"]["nodeInfo"]["kubeletVersion"] == "fake"  # kwok keeps its own, leaves the real one alone
     labels = real["metadata"]["labels"]
     assert labels[REAL_NODE_LABEL] == "true" and labels["kubernetes.io/hostname"] == "rn-real-0"
-    for key in ("topology.kubernetes.io/zone", "topology.kubernetes.io/region", "node.kubernetes.io/instance-type",
-                "eks.amazonaws.com/nodegroup"):
+    for key in (
+        "topology.kubernetes.io/zone",
+        "topology.kubernetes.io/region",
+        "node.kubernetes.io/instance-type",
+        "eks.amazonaws.com/nodegroup",
+    ):
         assert labels[key] == kwok["metadata"]["labels"][key], key
     assert "kwok.x-k8s.io/node" not in (real["metadata"].get("annotations") or {})
     addresses = {a["type"]: a["address"] for a in real["status"]["addresses"]}
@@ -107,9 +126,19 @@ def test_a_pod_really_runs_with_logs_exec_and_probes(lc: LocalCluster) -> None:
 
 
 def test_volume_data_is_on_disk_and_survives_a_pod_restart(lc: LocalCluster) -> None:
-    lc.apply([claim("data", "work"),
-              pod("writer", "work", "head -c 4096 /dev/urandom > /data/blob && sha256sum /data/blob > /data/sum "
-                  "&& touch /tmp/ready && exec sleep 3600", claim="data", node_selector={REAL_NODE_LABEL: "true"})])
+    lc.apply(
+        [
+            claim("data", "work"),
+            pod(
+                "writer",
+                "work",
+                "head -c 4096 /dev/urandom > /data/blob && sha256sum /data/blob > /data/sum "
+                "&& touch /tmp/ready && exec sleep 3600",
+                claim="data",
+                node_selector={REAL_NODE_LABEL: "true"},
+            ),
+        ]
+    )
     ready(lc, "work", "writer")
     cluster = lc.cluster()
     pvc = cluster.get(cluster.resource_for("v1", "PersistentVolumeClaim"), "data", "work")
@@ -121,8 +150,9 @@ def test_volume_data_is_on_disk_and_survives_a_pod_restart(lc: LocalCluster) -> 
     assert len(written) == 4096
     assert hashlib.sha256(written).hexdigest() in (path / "sum").read_text()
     lc.kubectl("delete", "pod", "-n", "work", "writer", "--wait=true")
-    lc.apply(pod("reader", "work", "sha256sum -c /data/sum > /tmp/check && touch /tmp/ready; exec sleep 3600",
-                 claim="data"))
+    lc.apply(
+        pod("reader", "work", "sha256sum -c /data/sum > /tmp/check && touch /tmp/ready; exec sleep 3600", claim="data")
+    )
     ready(lc, "work", "reader")
     assert "OK" in lc.kubectl("exec", "-n", "work", "reader", "--", "cat", "/tmp/check")
 
@@ -130,10 +160,14 @@ def test_volume_data_is_on_disk_and_survives_a_pod_restart(lc: LocalCluster) -> 
 def test_load_image_runs_a_user_image(lc: LocalCluster, tmp_path: Path) -> None:
     archive = oci_archive(
         "localhost/test/greeter:1",
-        [ImageFile("bin/busybox", source=Path("/bin/busybox"), mode=0o755),
-         ImageFile("bin/sh", link="busybox"),
-         ImageFile("greet.sh", data=b"echo hello from a user image; touch /tmp/ready; exec sleep 3600\n", mode=0o755),
-         ImageFile("tmp", directory=True, mode=0o1777)],
+        [
+            ImageFile("bin/busybox", source=Path("/bin/busybox"), mode=0o755),
+            ImageFile("bin/sh", link="busybox"),
+            ImageFile(
+                "greet.sh", data=b"echo hello from a user image; touch /tmp/ready; exec sleep 3600\n", mode=0o755
+            ),
+            ImageFile("tmp", directory=True, mode=0o1777),
+        ],
         tmp_path / "greeter.tar",
         entrypoint=["/bin/sh", "/greet.sh"],
     )
@@ -178,8 +212,13 @@ def test_two_clusters_with_real_nodes_side_by_side_and_stop_leaves_nothing(tmp_p
     start_all([a, b])
     try:
         for cluster in (a, b):
-            cluster.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "w"}}, claim("d", "w"),
-                           pod("p", "w", "echo $HOSTNAME > /data/who; touch /tmp/ready; exec sleep 3600", claim="d")])
+            cluster.apply(
+                [
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "w"}},
+                    claim("d", "w"),
+                    pod("p", "w", "echo $HOSTNAME > /data/who; touch /tmp/ready; exec sleep 3600", claim="d"),
+                ]
+            )
         for cluster in (a, b):
             ready(cluster, "w", "p")
         slots = [a.real_nodes[0].slot, b.real_nodes[0].slot]
@@ -197,8 +236,9 @@ def test_two_clusters_with_real_nodes_side_by_side_and_stop_leaves_nothing(tmp_p
         a.stop()
         b.stop()
     for slot, root in zip(slots, roots, strict=True):
-        assert _leftovers(root, slot) == {k: [] for k in ("processes", "mounts", "interfaces", "iptables",
-                                                           "cgroups", "run_dir")}
+        assert _leftovers(root, slot) == {
+            k: [] for k in ("processes", "mounts", "interfaces", "iptables", "cgroups", "run_dir")
+        }
     assert not any(Path("/run/netns").glob("cni-*")), "pod network namespaces leaked onto the host"
 
 
@@ -208,7 +248,7 @@ def test_real_nodes_die_with_the_python_process(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import json, sys, time
         from portkit.testing import LocalCluster
-        lc = LocalCluster("orphan", nodes=0, real_nodes=1, data_dir={str(tmp_path / 'orphan')!r}, keep=True)
+        lc = LocalCluster("orphan", nodes=0, real_nodes=1, data_dir={str(tmp_path / "orphan")!r}, keep=True)
         lc.start()
         print(json.dumps({{"slot": lc.real_nodes[0].slot, "root": str(lc.real_nodes[0].root)}}), flush=True)
         time.sleep(600)

@@ -59,7 +59,6 @@ DEPLOYMENT = {
 }
 
 
-
 def pvc_of(lc: LocalCluster, namespace: str, name: str = "data") -> dict[str, Any] | None:
     cluster = lc.cluster()
     try:
@@ -366,7 +365,11 @@ def test_volume_operations_are_spans_and_metrics(
     found = {(s.name, tuple(sorted(s.labels.items()))): s.value
              for f in text_string_to_metric_families(metrics.text()) for s in f.samples}  # fmt: skip
     ops = {labels: v for (n, labels), v in found.items() if n == "portkit_volume_operations_total"}
-    assert ops == {(("operation", "backup"), ("result", "ok")): 1, (("operation", "backup"), ("result", "failed")): 1,
-                   (("operation", "sync"), ("result", "ok")): 1, (("operation", "restore"), ("result", "ok")): 1}
+    assert ops == {
+        (("operation", "backup"), ("result", "ok")): 1,
+        (("operation", "backup"), ("result", "failed")): 1,
+        (("operation", "sync"), ("result", "ok")): 1,
+        (("operation", "restore"), ("result", "ok")): 1,
+    }
     assert found[("portkit_volume_items_total", (("operation", "restore"),))] == result.items_restored
     assert found[("portkit_volume_bytes_total", (("operation", "backup"),))] == 0

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
 
+import pytest
+import yaml
+
+import portkit.replay
 from portkit._duration import format_duration, parse_duration
 from portkit._kv import parse_key_values, split_key_value
 from portkit.display import fit_text, readable_path, text_table
 from portkit.errors import ConfigurationError, TranslationError
+from portkit.observe._metrics import parse_labels
 from portkit.replay import parse_namespace_map
 from portkit.translate import parse_map_flags
 
@@ -41,6 +49,73 @@ def test_namespace_maps_and_map_flags_use_the_one_parser() -> None:
     assert parse_map_flags(["images:reg:5000/a=reg.eu/a"]) == {"images": {"reg:5000/a": "reg.eu/a"}}
     with pytest.raises(TranslationError, match=r"--map '=b' is not of the form storageclass:OLD=NEW"):
         parse_map_flags(["storageclass:=b"])
+
+
+def test_metrics_labels_use_the_one_parser() -> None:
+    assert parse_labels([" unit = shop ", "team=a=b"]) == {"unit": "shop", "team": "a=b"}
+    with pytest.raises(ConfigurationError, match=r"--metrics-label 'unit' is given twice \('a' and 'b'\)"):
+        parse_labels(["unit=a", "unit=b"])
+    with pytest.raises(ConfigurationError, match=r"--metrics-label 'oops' is not of the form KEY=VALUE") as exc:
+        parse_labels(["oops"])
+    assert exc.value.hint == "Write e.g. unit=shop."
+
+
+def _kubeconfig(path: Path) -> str:
+    """A kubeconfig of a server nobody answers at: the commands below must fail before they send anything."""
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:9", "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "c",
+    }))  # fmt: skip
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["plan", "{app}", "--kubeconfig", "{kc}"],
+     ["migrate", "--from-kubeconfig", "{kc}", "--to-kubeconfig", "{kc}", "-n", "shop", "--to", "ionos"],
+     ["verify-data", "--from-kubeconfig", "{kc}", "--to-kubeconfig", "{kc}", "-n", "shop"],
+     ["fleet", "-n", "shop", "--to", "ionos", "--image", "portkit:1", "--workspace-pvc", "w",
+      "--source-secret", "s", "--target-secret", "t"]],
+    ids=["plan", "migrate", "verify-data", "fleet"],
+)  # fmt: skip
+def test_cli_namespace_map_errors_name_the_flag(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from portkit.cli import main
+
+    app = Path(__file__).resolve().parents[2] / "examples" / "shop-eks"
+    kc = _kubeconfig(tmp_path / "kubeconfig")
+    args = [a.format(app=app, kc=kc) for a in command]
+    assert main([*args, "--namespace-map", "shop"]) == 2
+    err = capsys.readouterr().err
+    assert "--namespace-map 'shop' is not of the form OLD=NEW." in err and "Traceback" not in err
+
+
+def _example_script() -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "examples" / "migrate.py"
+    spec = importlib.util.spec_from_file_location("portkit_example_migrate", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.pop(spec.name, None)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_example_migrate_script_uses_the_one_namespace_map_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    """examples/migrate.py parses --namespace-map with portkit's parser (no copy of its own), so it says the same
+    as ``portkit migrate`` (tests/integration/test_examples.py checks the wording as a user sees it)."""
+    script = _example_script()
+    assert script.parse_namespace_map is portkit.replay.parse_namespace_map
+    base = ["--to-kubeconfig", "x", "-n", "shop", "--to", "ionos", "--namespace-map"]
+    assert script.main([*base, "shop"]) == 2
+    assert capsys.readouterr().err.startswith("migrate.py: error: --namespace-map 'shop' is not of the form OLD=NEW")
+    assert script.main([*base, "Shop=shop-eu"]) == 2  # a name the API server would refuse, found before any work
+    assert "'Shop' is not a valid namespace name" in capsys.readouterr().err
+    assert script.main([*base, "a=x", "--namespace-map", "b=x"]) == 2
+    assert "both map to 'x'" in capsys.readouterr().err
 
 
 # -- durations -------------------------------------------------------------------------------------------------

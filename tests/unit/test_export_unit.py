@@ -329,9 +329,7 @@ def test_namespaced_lists_read_as_of_one_snapshot_version(fake: FakeDiscoveryClu
     assert namespaced and set(namespaced) == {"42"}
 
 
-def test_without_a_snapshot_version_lists_fall_back_to_quorum_reads(
-    fake: FakeDiscoveryCluster, tmp_path: Path
-) -> None:
+def test_without_a_snapshot_version_lists_fall_back_to_quorum_reads(fake: FakeDiscoveryCluster, tmp_path: Path) -> None:
     def refuse(resource: ApiResource, namespace: str | None = None) -> str:
         raise ForbiddenError("list failed: HTTP 403 Forbidden.", status=403, reason="Forbidden")
 

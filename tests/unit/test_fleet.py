@@ -381,8 +381,14 @@ def test_no_metrics_leaves_units_as_before() -> None:
     assert not any(a.startswith("--metrics") for a in container["args"][2:]) and "METRICS" not in env_of(container)
 
 
-@pytest.mark.parametrize(("kw", "match"), [({"metrics_port": 0}, "metrics_port"), ({"metrics_port": 70000}, "port"),
-                                           ({"extra_args": ["--metrics-port=1"]}, "may not set --metrics-port")])
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"metrics_port": 0}, "metrics_port"),
+        ({"metrics_port": 70000}, "port"),
+        ({"extra_args": ["--metrics-port=1"]}, "may not set --metrics-port"),
+    ],
+)
 def test_bad_metrics_options(kw: dict[str, Any], match: str) -> None:
     with pytest.raises(ConfigurationError, match=match):
         pvc_plan(["shop"], **kw)

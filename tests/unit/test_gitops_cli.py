@@ -19,8 +19,10 @@ from portkit.gitops import translate_tree
 GOLDEN = Path(__file__).parent / "golden"
 REPO = GOLDEN / "gitops" / "shop-repo"
 MAPS = [
-    "--map", "images:123456789012.dkr.ecr.eu-central-1.amazonaws.com/=registry.example.eu/shop-images/",
-    "--map", "images:210987654321.dkr.ecr.eu-central-1.amazonaws.com/=registry.example.eu/shop-prod/",
+    "--map",
+    "images:123456789012.dkr.ecr.eu-central-1.amazonaws.com/=registry.example.eu/shop-images/",
+    "--map",
+    "images:210987654321.dkr.ecr.eu-central-1.amazonaws.com/=registry.example.eu/shop-prod/",
 ]
 
 
@@ -42,8 +44,10 @@ def test_in_place(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert rc == 3  # warnings and manual actions
     out = capsys.readouterr().out
     assert "14 files to change" in out and f"Wrote 14 files to {repo}" in out
-    assert "storageClassName: ionos-enterprise-ssd   # faster than gp2" in (
-        repo / "apps/shop/overlays/production/patch-storage.yaml").read_text()
+    assert (
+        "storageClassName: ionos-enterprise-ssd   # faster than gp2"
+        in (repo / "apps/shop/overlays/production/patch-storage.yaml").read_text()
+    )
 
 
 def test_diff_alone_writes_nothing(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -57,8 +61,9 @@ def test_diff_alone_writes_nothing(repo: Path, capsys: pytest.CaptureFixture[str
     assert files(repo) == before
 
 
-def test_diff_comes_before_the_writing(repo: Path, capsys: pytest.CaptureFixture[str],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_diff_comes_before_the_writing(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import portkit.gitops as gitops
 
     seen: list[str] = []
@@ -73,12 +78,12 @@ def test_diff_comes_before_the_writing(repo: Path, capsys: pytest.CaptureFixture
     assert seen and seen[0].startswith("--- a/")
 
 
-def test_output_dir_is_a_translated_copy_with_the_same_layout(repo: Path, tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_output_dir_is_a_translated_copy_with_the_same_layout(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = files(repo)
     out = tmp_path / "out"
-    rc = main(["translate", str(repo), "-d", str(out), "--from", "aws", "--to", "ionos", *MAPS,
-               "-o", "json"])
+    rc = main(["translate", str(repo), "-d", str(out), "--from", "aws", "--to", "ionos", *MAPS, "-o", "json"])
     assert rc == 3
     data = json.loads(capsys.readouterr().out)
     assert data["summary"]["files_changed"] == 14 and data["written_to"] == str(out.resolve())
@@ -94,8 +99,22 @@ def test_output_dir_is_a_translated_copy_with_the_same_layout(repo: Path, tmp_pa
 
 
 def test_markdown_report(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["translate", str(repo), "--in-place", "--from", "aws", "--to", "ionos", *MAPS,
-               "--report-format", "markdown", "--report", str(repo.parent / "r.json")])
+    rc = main(
+        [
+            "translate",
+            str(repo),
+            "--in-place",
+            "--from",
+            "aws",
+            "--to",
+            "ionos",
+            *MAPS,
+            "--report-format",
+            "markdown",
+            "--report",
+            str(repo.parent / "r.json"),
+        ]
+    )
     assert rc == 3
     md = capsys.readouterr().out
     assert md.startswith("## portkit: aws → ionos\n")
@@ -117,8 +136,9 @@ def test_usage_errors(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["translate", str(bundle_dir), "--in-place", "--from", "aws", "--to", "ionos"]) == 2
     assert "work on one directory (or file) of plain manifests, not on a bundle" in capsys.readouterr().err
     assert main(["translate", str(bundle_dir), "--diff", "--from", "aws", "--to", "ionos"]) == 2
-    assert main(["translate", str(repo), "--in-place", "-d", str(tmp_path / "x"), "--from", "aws",
-                 "--to", "ionos"]) == 2
+    assert (
+        main(["translate", str(repo), "--in-place", "-d", str(tmp_path / "x"), "--from", "aws", "--to", "ionos"]) == 2
+    )
     assert "exclude each other" in capsys.readouterr().err
 
 
@@ -156,8 +176,9 @@ spec:
 """
 
 
-def test_standard_input_for_helm_template_output(monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_standard_input_for_helm_template_output(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(HELM_OUTPUT))
     rc = main(["translate", "-", "-n", "cache", "--from", "aws", "--to", "ionos", "--report-format", "markdown"])
     assert rc == 3  # the ionos class is "community" in the profile: a warning
@@ -168,16 +189,13 @@ def test_standard_input_for_helm_template_output(monkeypatch: pytest.MonkeyPatch
 
 def test_charts_are_rendered_with_helm_and_reported(repo: Path, tmp_path: Path) -> None:
     fake = tmp_path / "helm"
-    fake.write_text("#!/bin/sh\n"
-                    "[ \"$1\" = template ] || exit 9\n"
-                    f"cat <<'EOF'\n{HELM_OUTPUT}EOF\n")
+    fake.write_text(f"#!/bin/sh\n[ \"$1\" = template ] || exit 9\ncat <<'EOF'\n{HELM_OUTPUT}EOF\n")
     fake.chmod(0o755)
     result = translate_tree(repo, "aws", "ionos", helm=str(fake))
     [chart] = result.charts
     assert chart.path == "charts/redis" and chart.error == ""
     assert chart.translation is not None
-    assert [c.new for c in chart.translation.changes if c.path.endswith("storageClassName")] == [
-        "ionos-enterprise-ssd"]
+    assert [c.new for c in chart.translation.changes if c.path.endswith("storageClassName")] == ["ionos-enterprise-ssd"]
     md = result.to_markdown()
     assert "Rendered with `helm template redis charts/redis" in md
     assert "`gp3` → `ionos-enterprise-ssd`" in md
@@ -219,8 +237,22 @@ resourceModifierRules:
 - conditions: {groupResource: secrets}
   patches: [{operation: replace, path: /stringData/password, value: s3cr3t-password-2}]
 """)
-    rc = main(["translate", str(tmp_path), "--in-place", "--diff", "--from", "aws", "--to", "ionos",
-               "--rules", str(rules), "--report-format", "markdown"])
+    rc = main(
+        [
+            "translate",
+            str(tmp_path),
+            "--in-place",
+            "--diff",
+            "--from",
+            "aws",
+            "--to",
+            "ionos",
+            "--rules",
+            str(rules),
+            "--report-format",
+            "markdown",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc in (0, 3)
     assert "s3cr3t-password-2" in (tmp_path / "app.yaml").read_text()  # written, never shown

@@ -163,8 +163,9 @@ def test_kustomize_builds_the_translation_of_what_it_built(translated: tuple[Pat
     assert kubectl is not None
     built = []
     for tree in (REPO, root):
-        proc = subprocess.run([kubectl, "kustomize", str(tree / overlay)], capture_output=True, text=True,
-                              timeout=120, check=False)
+        proc = subprocess.run(
+            [kubectl, "kustomize", str(tree / overlay)], capture_output=True, text=True, timeout=120, check=False
+        )
         assert proc.returncode == 0, proc.stderr
         built.append(_objects(proc.stdout))
     expected = _translated_render(list(built[0].values()))
@@ -181,11 +182,14 @@ def test_kept_objects_stay_with_a_comment(tmp_path: Path) -> None:
     assert "# portkit: TargetGroupBinding.elbv2.k8s.aws legacy-tg is not used on ionos" in tgb
     assert "targetGroupARN: arn:aws:elasticloadbalancing" in tgb
     assert (root / "apps/shop/base/kustomization.yaml").read_bytes() == (
-        REPO / "apps/shop/base/kustomization.yaml").read_bytes()
+        REPO / "apps/shop/base/kustomization.yaml"
+    ).read_bytes()
     listed = load_yaml_documents((root / "platform/cluster-objects.yaml").read_text(), where="x")[0]
     assert [i["kind"] for i in listed["items"]] == ["StorageClass", "PriorityClass"]
-    assert "# portkit: StorageClass.storage.k8s.io gp3 is not used on ionos" in (
-        root / "platform/cluster-objects.yaml").read_text()
+    assert (
+        "# portkit: StorageClass.storage.k8s.io gp3 is not used on ionos"
+        in (root / "platform/cluster-objects.yaml").read_text()
+    )
     assert result.changed_files
 
 

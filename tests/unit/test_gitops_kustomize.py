@@ -76,15 +76,17 @@ def test_strategic_merge_by_merge_keys() -> None:
 
 def test_json_patches() -> None:
     obj = {"a": {"l": [1, 2]}, "b": 1}
-    out, resolved = _json_patch(obj, [
-        {"op": "add", "path": "/a/l/-", "value": 3},
-        {"op": "replace", "path": "/b", "value": 2},
-        {"op": "remove", "path": "/a/l/0"},
-        {"op": "add", "path": "/a/m~1n", "value": {"k": 1}},
-    ])
+    out, resolved = _json_patch(
+        obj,
+        [
+            {"op": "add", "path": "/a/l/-", "value": 3},
+            {"op": "replace", "path": "/b", "value": 2},
+            {"op": "remove", "path": "/a/l/0"},
+            {"op": "add", "path": "/a/m~1n", "value": {"k": 1}},
+        ],
+    )
     assert out == {"a": {"l": [2, 3], "m/n": {"k": 1}}, "b": 2}
-    assert resolved == [("add", ("a", "l", 2)), ("replace", ("b",)), ("remove", ("a", "l", 0)),
-                        ("add", ("a", "m/n"))]
+    assert resolved == [("add", ("a", "l", 2)), ("replace", ("b",)), ("remove", ("a", "l", 0)), ("add", ("a", "m/n"))]
 
 
 def test_image_references() -> None:
@@ -94,9 +96,11 @@ def test_image_references() -> None:
 
 
 def test_render_with_layers(tmp_path: Path) -> None:
-    write(tmp_path, {
-        "base/kustomization.yaml": "resources: [deploy.yaml]\n",
-        "base/deploy.yaml": """
+    write(
+        tmp_path,
+        {
+            "base/kustomization.yaml": "resources: [deploy.yaml]\n",
+            "base/deploy.yaml": """
             apiVersion: apps/v1
             kind: Deployment
             metadata: {name: web}
@@ -106,7 +110,7 @@ def test_render_with_layers(tmp_path: Path) -> None:
                 spec:
                   containers: [{name: web, image: ecr.example/web:1}]
             """,
-        "ov/kustomization.yaml": """
+            "ov/kustomization.yaml": """
             namespace: prod
             namePrefix: p-
             resources: [../base]
@@ -116,13 +120,14 @@ def test_render_with_layers(tmp_path: Path) -> None:
               - target: {kind: Deployment}
                 patch: '[{"op": "add", "path": "/metadata/annotations", "value": {"a": "b"}}]'
             """,
-        "ov/patch.yaml": """
+            "ov/patch.yaml": """
             apiVersion: apps/v1
             kind: Deployment
             metadata: {name: web}
             spec: {replicas: 3}
             """,
-    })
+        },
+    )
     [r] = render(tmp_path, "ov")
     assert r.obj["metadata"] == {"name": "p-web", "namespace": "prod", "annotations": {"a": "b"}}
     assert r.obj["spec"]["replicas"] == 3
@@ -137,17 +142,21 @@ def test_render_with_layers(tmp_path: Path) -> None:
 
 
 def test_owner_of_a_merged_list_item_follows_its_merge_key() -> None:
-    r = RObj({"spec": {"containers": [{"name": "a", "image": "1"}, {"name": "b", "image": "2"}]}},
-             DocRef("d.yaml", 0), "x")
-    r.layers.append(Layer("smp", "k.yaml", DocRef("p.yaml", 0), "patches",
-                          {"spec": {"containers": [{"name": "b", "image": "2"}]}}))
+    r = RObj(
+        {"spec": {"containers": [{"name": "a", "image": "1"}, {"name": "b", "image": "2"}]}}, DocRef("d.yaml", 0), "x"
+    )
+    r.layers.append(
+        Layer("smp", "k.yaml", DocRef("p.yaml", 0), "patches", {"spec": {"containers": [{"name": "b", "image": "2"}]}})
+    )
     assert owner_of(r, ("spec", "containers", 1, "image")).path == ("spec", "containers", 0, "image")
     assert owner_of(r, ("spec", "containers", 0, "image")).kind == "base"
 
 
 def test_what_the_renderer_does_not_follow_is_reported(tmp_path: Path) -> None:
-    write(tmp_path, {
-        "k/kustomization.yaml": """
+    write(
+        tmp_path,
+        {
+            "k/kustomization.yaml": """
             resources:
               - https://github.com/example/base?ref=v1
               - ../../outside
@@ -155,7 +164,8 @@ def test_what_the_renderer_does_not_follow_is_reported(tmp_path: Path) -> None:
             configMapGenerator: [{name: c, literals: [a=b]}]
             helmCharts: [{name: redis}]
             """,
-    })
+        },
+    )
     result = translate_tree(tmp_path, "aws", "ionos")
     text = " ".join([*result.notes, *(n for f in result.files for n in f.notes)])
     assert "remote resource https://github.com/example/base?ref=v1 is not translated" in text
@@ -191,24 +201,32 @@ MAPS = {"images": {ECR: "registry.example.eu/"}}
 
 
 def test_an_images_entry_follows_the_translated_base_image(tmp_path: Path) -> None:
-    write(tmp_path, {**BASE, "ov/kustomization.yaml": f"""
+    write(
+        tmp_path,
+        {
+            **BASE,
+            "ov/kustomization.yaml": f"""
         resources: [../base]
         images:
           - name: {ECR}shop/web   # the web image
             newTag: "2.0"
-        """})
+        """,
+        },
+    )
     result = translate_tree(tmp_path, "aws", "ionos", mappings=MAPS, in_place=True)
     k = (tmp_path / "ov/kustomization.yaml").read_text()
-    assert "  - name: registry.example.eu/shop/web   # the web image\n    newTag: \"2.0\"\n" in k
+    assert '  - name: registry.example.eu/shop/web   # the web image\n    newTag: "2.0"\n' in k
     [r] = render(tmp_path, "ov")
     assert r.obj["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example.eu/shop/web:2.0"
     assert not manual(result)
 
 
 def test_an_image_override_is_rewritten_in_images_not_in_the_base(tmp_path: Path) -> None:
-    write(tmp_path, {
-        "base/kustomization.yaml": "resources: [deploy.yaml]\n",
-        "base/deploy.yaml": """
+    write(
+        tmp_path,
+        {
+            "base/kustomization.yaml": "resources: [deploy.yaml]\n",
+            "base/deploy.yaml": """
             apiVersion: apps/v1
             kind: Deployment
             metadata: {name: web}
@@ -217,53 +235,74 @@ def test_an_image_override_is_rewritten_in_images_not_in_the_base(tmp_path: Path
                 spec:
                   containers: [{name: web, image: web}]
             """,
-        "ov/kustomization.yaml": f"""
+            "ov/kustomization.yaml": f"""
             resources: [../base]
             images: [{{name: web, newName: {ECR}shop/web, newTag: "3"}}]
             """,
-    })
+        },
+    )
     translate_tree(tmp_path, "aws", "ionos", mappings=MAPS, in_place=True)
     assert "image: web}" in (tmp_path / "base/deploy.yaml").read_text()
     assert (tmp_path / "ov/kustomization.yaml").read_text() == (
-        "resources: [../base]\nimages: [{name: web, newName: registry.example.eu/shop/web, newTag: \"3\"}]\n")
+        'resources: [../base]\nimages: [{name: web, newName: registry.example.eu/shop/web, newTag: "3"}]\n'
+    )
 
 
 def test_json_patch_paths_follow_the_list_items_they_name(tmp_path: Path) -> None:
-    write(tmp_path, {**BASE, "ov/kustomization.yaml": """
+    write(
+        tmp_path,
+        {
+            **BASE,
+            "ov/kustomization.yaml": """
         resources: [../base]
         patches:
           - target: {kind: Deployment, name: web}
             path: tolerations.yaml
-        """, "ov/tolerations.yaml": """
+        """,
+            "ov/tolerations.yaml": """
         # the dedicated nodes of production
         - op: replace
           path: /spec/template/spec/tolerations/1/value
           value: shop-prod
-        """})
+        """,
+        },
+    )
     result = translate_tree(tmp_path, "aws", "ionos", in_place=True)
     assert (tmp_path / "ov/tolerations.yaml").read_text() == (
         "# the dedicated nodes of production\n- op: replace\n  path: /spec/template/spec/tolerations/0/value\n"
-        "  value: shop-prod\n")
+        "  value: shop-prod\n"
+    )
     [r] = render(tmp_path, "ov")
     assert r.obj["spec"]["template"]["spec"]["tolerations"] == [
-        {"key": "dedicated", "operator": "Equal", "value": "shop-prod", "effect": "NoSchedule"}]
+        {"key": "dedicated", "operator": "Equal", "value": "shop-prod", "effect": "NoSchedule"}
+    ]
     assert not manual(result)
 
 
 def test_a_json_patch_of_a_removed_list_item_is_a_manual_action(tmp_path: Path) -> None:
-    write(tmp_path, {**BASE, "ov/kustomization.yaml": """
+    write(
+        tmp_path,
+        {
+            **BASE,
+            "ov/kustomization.yaml": """
         resources: [../base]
         patches:
           - target: {kind: Deployment, name: web}
             patch: '[{"op": "replace", "path": "/spec/template/spec/tolerations/0/effect", "value": "NoExecute"}]'
-        """})
+        """,
+        },
+    )
     result = translate_tree(tmp_path, "aws", "ionos")
     assert any("names a list item the translation removes" in m for m in manual(result))
 
 
 def test_a_strategic_patch_value_is_translated_in_the_patch(tmp_path: Path) -> None:
-    write(tmp_path, {**BASE, "ov/kustomization.yaml": "resources: [../base]\npatches: [{path: p.yaml}]\n",
-                     "ov/p.yaml": """
+    write(
+        tmp_path,
+        {
+            **BASE,
+            "ov/kustomization.yaml": "resources: [../base]\npatches: [{path: p.yaml}]\n",
+            "ov/p.yaml": """
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: web}
@@ -273,22 +312,37 @@ def test_a_strategic_patch_value_is_translated_in_the_patch(tmp_path: Path) -> N
             spec:
               nodeSelector:
                 eks.amazonaws.com/nodegroup: big   # r6i
-        """})
+        """,
+        },
+    )
     result = translate_tree(tmp_path, "aws", "ionos", in_place=True)
     assert (tmp_path / "ov/p.yaml").read_text() == (
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 4   # production size\n")
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 4   # production size\n"
+    )
     assert not manual(result)
 
 
 def test_a_patch_value_the_base_keeps_is_deleted_with_null(tmp_path: Path) -> None:
     """A rule removes the label only where the overlay set it: the base keeps its own value, so the patch
     must delete the label (``null``), not just stop setting it."""
-    rules = {"version": "v1", "resourceModifierRules": [{
-        "conditions": {"groupResource": "deployments.apps",
-                       "matches": [{"path": "/spec/template/metadata/labels/tier", "value": "overlay"}]},
-        "patches": [{"operation": "remove", "path": "/spec/template/metadata/labels/tier"}]}]}
-    write(tmp_path, {**BASE, "ov/kustomization.yaml": "resources: [../base]\npatches: [{path: p.yaml}]\n",
-                     "ov/p.yaml": """
+    rules = {
+        "version": "v1",
+        "resourceModifierRules": [
+            {
+                "conditions": {
+                    "groupResource": "deployments.apps",
+                    "matches": [{"path": "/spec/template/metadata/labels/tier", "value": "overlay"}],
+                },
+                "patches": [{"operation": "remove", "path": "/spec/template/metadata/labels/tier"}],
+            }
+        ],
+    }
+    write(
+        tmp_path,
+        {
+            **BASE,
+            "ov/kustomization.yaml": "resources: [../base]\npatches: [{path: p.yaml}]\n",
+            "ov/p.yaml": """
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: web}
@@ -296,7 +350,9 @@ def test_a_patch_value_the_base_keeps_is_deleted_with_null(tmp_path: Path) -> No
           template:
             metadata:
               labels: {tier: overlay}
-        """})
+        """,
+        },
+    )
     result = translate_tree(tmp_path, "aws", "ionos", rules=rules, in_place=True)
     assert "labels: {tier: null}" in (tmp_path / "ov/p.yaml").read_text()
     [r] = render(tmp_path, "ov")
@@ -305,43 +361,60 @@ def test_a_patch_value_the_base_keeps_is_deleted_with_null(tmp_path: Path) -> No
 
 
 def test_a_field_the_overlay_translates_otherwise_than_the_base_is_a_manual_action(tmp_path: Path) -> None:
-    rules = {"version": "v1", "resourceModifierRules": [{
-        "conditions": {"groupResource": "deployments.apps", "namespaces": ["prod"]},
-        "patches": [{"operation": "add", "path": "/spec/replicas", "value": 5}]}]}
-    write(tmp_path, {**BASE, "ov/kustomization.yaml": "namespace: prod\nresources: [../base]\n"
-                     "patches: [{path: p.yaml}]\n", "ov/p.yaml": """
+    rules = {
+        "version": "v1",
+        "resourceModifierRules": [
+            {
+                "conditions": {"groupResource": "deployments.apps", "namespaces": ["prod"]},
+                "patches": [{"operation": "add", "path": "/spec/replicas", "value": 5}],
+            }
+        ],
+    }
+    write(
+        tmp_path,
+        {
+            **BASE,
+            "ov/kustomization.yaml": "namespace: prod\nresources: [../base]\npatches: [{path: p.yaml}]\n",
+            "ov/p.yaml": """
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: web}
         spec: {minReadySeconds: 5}
-        """})
+        """,
+        },
+    )
     result = translate_tree(tmp_path, "aws", "ionos", rules=rules)
-    assert any("/spec/replicas is 5 in the translation of ov but absent in the translation of base/deploy.yaml"
-               in m for m in manual(result))
+    assert any(
+        "/spec/replicas is 5 in the translation of ov but absent in the translation of base/deploy.yaml" in m
+        for m in manual(result)
+    )
 
 
 def test_patches_of_objects_the_base_loses_are_removed(tmp_path: Path) -> None:
-    write(tmp_path, {
-        "base/kustomization.yaml": "resources: [tgb.yaml, cm.yaml]\n",
-        "base/tgb.yaml": """
+    write(
+        tmp_path,
+        {
+            "base/kustomization.yaml": "resources: [tgb.yaml, cm.yaml]\n",
+            "base/tgb.yaml": """
             apiVersion: elbv2.k8s.aws/v1beta1
             kind: TargetGroupBinding
             metadata: {name: legacy}
             spec: {targetGroupARN: "arn:aws:elasticloadbalancing:eu-central-1:1:targetgroup/x/1"}
             """,
-        "base/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n",
-        "ov/kustomization.yaml": """
+            "base/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n",
+            "ov/kustomization.yaml": """
             resources: [../base]
             patchesStrategicMerge:
               - tgb-patch.yaml   # production target group
             """,
-        "ov/tgb-patch.yaml": """
+            "ov/tgb-patch.yaml": """
             apiVersion: elbv2.k8s.aws/v1beta1
             kind: TargetGroupBinding
             metadata: {name: legacy}
             spec: {targetGroupARN: "arn:aws:elasticloadbalancing:eu-central-1:1:targetgroup/prod/2"}
             """,
-    })
+        },
+    )
     result = translate_tree(tmp_path, "aws", "ionos", in_place=True)
     k = (tmp_path / "ov/kustomization.yaml").read_text()
     assert "tgb-patch.yaml" not in k.replace("# portkit", "")
@@ -352,7 +425,11 @@ def test_patches_of_objects_the_base_loses_are_removed(tmp_path: Path) -> None:
 
 
 def test_inline_patches_are_edited_in_their_string(tmp_path: Path) -> None:
-    write(tmp_path, {**BASE, "ov/kustomization.yaml": """
+    write(
+        tmp_path,
+        {
+            **BASE,
+            "ov/kustomization.yaml": """
         resources: [../base]
         patches:
           - patch: |-
@@ -365,7 +442,9 @@ def test_inline_patches_are_edited_in_their_string(tmp_path: Path) -> None:
                     nodeSelector:
                       eks.amazonaws.com/nodegroup: big
                       disk: ssd   # local NVMe
-        """})
+        """,
+        },
+    )
     translate_tree(tmp_path, "aws", "ionos", in_place=True)
     k = (tmp_path / "ov/kustomization.yaml").read_text()
     assert "  - patch: |-\n" in k and "eks.amazonaws.com" not in k and "disk: ssd   # local NVMe" in k
@@ -374,11 +453,16 @@ def test_inline_patches_are_edited_in_their_string(tmp_path: Path) -> None:
 
 
 def test_components_are_rendered_and_their_patches_translated(tmp_path: Path) -> None:
-    write(tmp_path, {**BASE, "comp/kustomization.yaml": """
+    write(
+        tmp_path,
+        {
+            **BASE,
+            "comp/kustomization.yaml": """
         apiVersion: kustomize.config.k8s.io/v1alpha1
         kind: Component
         patches: [{path: p.yaml}]
-        """, "comp/p.yaml": """
+        """,
+            "comp/p.yaml": """
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: web}
@@ -386,7 +470,10 @@ def test_components_are_rendered_and_their_patches_translated(tmp_path: Path) ->
           template:
             spec:
               nodeSelector: {karpenter.sh/capacity-type: spot, disk: ssd}
-        """, "ov/kustomization.yaml": "resources: [../base]\ncomponents: [../comp]\n"})
+        """,
+            "ov/kustomization.yaml": "resources: [../base]\ncomponents: [../comp]\n",
+        },
+    )
     result = translate_tree(tmp_path, "aws", "ionos", in_place=True)
     assert "nodeSelector: {disk: ssd}" in (tmp_path / "comp/p.yaml").read_text()
     assert not manual(result)
@@ -394,13 +481,19 @@ def test_components_are_rendered_and_their_patches_translated(tmp_path: Path) ->
 
 @pytest.mark.parametrize("keep", [False, True])
 def test_overlay_records_repeat_only_what_is_new(tmp_path: Path, keep: bool) -> None:
-    write(tmp_path, {**BASE, "ov/kustomization.yaml": "namespace: prod\nresources: [../base]\n"
-                     "patches: [{path: p.yaml}]\n", "ov/p.yaml": """
+    write(
+        tmp_path,
+        {
+            **BASE,
+            "ov/kustomization.yaml": "namespace: prod\nresources: [../base]\npatches: [{path: p.yaml}]\n",
+            "ov/p.yaml": """
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: web}
         spec: {replicas: 2}
-        """})
+        """,
+        },
+    )
     result = translate_tree(tmp_path, "aws", "ionos", keep_dropped=keep)
     by_file = {f.path: [w.message for w in f.warnings] for f in result.files}
     assert by_file.get("base/deploy.yaml")

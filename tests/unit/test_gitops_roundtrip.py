@@ -83,9 +83,43 @@ def test_a_noop_translation_of_the_whole_corpus_writes_nothing(tmp_path: Path, m
 # -- random edits ---------------------------------------------------------------------------------------
 
 TRICKY = [
-    "yes", "on", "No", "0755", "1e3", "0o14", "0x1F", "~", "null", "- x", "a: b", "#x", "*", "&a", "!t", "",
-    " lead", "trail ", "multi\nline\n", "two\nlines", "tab\tin", "x, y", "[a]", "{b}", "q'uote", 'd"q', "ünï",
-    "key:", "1.5", ".inf", "2024-01-01", "nginx:1.27", "a:b", "%p", "@at", "`t`", "ok",
+    "yes",
+    "on",
+    "No",
+    "0755",
+    "1e3",
+    "0o14",
+    "0x1F",
+    "~",
+    "null",
+    "- x",
+    "a: b",
+    "#x",
+    "*",
+    "&a",
+    "!t",
+    "",
+    " lead",
+    "trail ",
+    "multi\nline\n",
+    "two\nlines",
+    "tab\tin",
+    "x, y",
+    "[a]",
+    "{b}",
+    "q'uote",
+    'd"q',
+    "ünï",
+    "key:",
+    "1.5",
+    ".inf",
+    "2024-01-01",
+    "nginx:1.27",
+    "a:b",
+    "%p",
+    "@at",
+    "`t`",
+    "ok",
 ]
 scalars = st.one_of(
     st.sampled_from(TRICKY),
@@ -155,8 +189,13 @@ def _check(file: SourceFile, index: int, expected: Any, text: str) -> None:
     old = [file.text[c.start : c.end] for c in split_documents(file.text) if c.is_doc]
     new = [text[c.start : c.end] for c in split_documents(text) if c.is_doc]
     assert [t for i, t in enumerate(new) if i != index] == [t for i, t in enumerate(old) if i != index]
-    strings = [(p, v) for op in diff(file.docs[index], expected) if hasattr(op, "value")
-               for p, v in _paths(op.value, op.path) if isinstance(v, str)]
+    strings = [
+        (p, v)
+        for op in diff(file.docs[index], expected)
+        if hasattr(op, "value")
+        for p, v in _paths(op.value, op.path)
+        if isinstance(v, str)
+    ]
     if strings:
         read = _yaml12(new[index])[0]
         for path, value in strings:
@@ -234,8 +273,12 @@ def scalar_edits(draw: Any) -> tuple[SourceFile, int, Any, int]:
         parent = doc
         for step in path[:-1]:
             parent = parent[step]
-        parent[path[-1]] = draw(st.one_of(st.sampled_from([t for t in TRICKY if "\n" not in t]),
-                                          st.from_regex(r"[a-z][a-z0-9./-]{0,20}", fullmatch=True)))
+        parent[path[-1]] = draw(
+            st.one_of(
+                st.sampled_from([t for t in TRICKY if "\n" not in t]),
+                st.from_regex(r"[a-z][a-z0-9./-]{0,20}", fullmatch=True),
+            )
+        )
     return file, index, doc, len(picked)
 
 

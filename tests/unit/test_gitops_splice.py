@@ -41,8 +41,31 @@ def test_quoting_style_of_a_replaced_value_is_kept() -> None:
     assert methods == {0: SPLICED}
 
 
-@pytest.mark.parametrize("value", ["yes", "on", "No", "0755", "1e3", "0o14", "0x1F", "~", "null", "12", "1.5",
-                                   ".inf", "- x", "a: b", "#c", "*x", "", " lead", "x #y", "2024-01-01"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "yes",
+        "on",
+        "No",
+        "0755",
+        "1e3",
+        "0o14",
+        "0x1F",
+        "~",
+        "null",
+        "12",
+        "1.5",
+        ".inf",
+        "- x",
+        "a: b",
+        "#c",
+        "*x",
+        "",
+        " lead",
+        "x #y",
+        "2024-01-01",
+    ],
+)
 def test_strings_other_readers_would_take_for_something_else_are_quoted(value: str) -> None:
     from ruamel.yaml import YAML
 
@@ -71,20 +94,25 @@ metadata:
   labels: {a: b}
 """
     out, _ = edit(text, lambda d: d["metadata"]["annotations"].pop("service.beta.kubernetes.io/aws-load-balancer-type"))
-    assert out == """\
+    assert (
+        out
+        == """\
 metadata:
   annotations:
     keep: me   # stays
   # about labels
   labels: {a: b}
 """
+    )
 
 
 def test_new_keys_go_after_the_last_entry_before_the_comments_that_follow_it() -> None:
     text = "spec:\n  labels:\n    a: b   # eol\n  # next: the selector\n  selector: {}\n# end\n"
     out, _ = edit(text, lambda d: d["spec"]["labels"].update({"pod-security.kubernetes.io/enforce": "restricted"}))
-    assert out == ("spec:\n  labels:\n    a: b   # eol\n    pod-security.kubernetes.io/enforce: restricted\n"
-                   "  # next: the selector\n  selector: {}\n# end\n")
+    assert out == (
+        "spec:\n  labels:\n    a: b   # eol\n    pod-security.kubernetes.io/enforce: restricted\n"
+        "  # next: the selector\n  selector: {}\n# end\n"
+    )
 
 
 def test_flow_collections_are_edited_in_flow_style() -> None:
@@ -209,8 +237,11 @@ def test_dropped_documents_leave_a_comment_and_their_neighbours_alone() -> None:
 def test_list_items_are_removed_with_a_comment() -> None:
     text = "kind: List\nitems:\n  - kind: A\n    n: 1\n  # second\n  - kind: B\n"
     file = SourceFile.parse("f.yaml", text)
-    plan = DocPlan(expected={"kind": "List", "items": [{"kind": "B"}]}, unchanged=False,
-                   comments=[CommentAt(("items", 0), "portkit: removed A")])
+    plan = DocPlan(
+        expected={"kind": "List", "items": [{"kind": "B"}]},
+        unchanged=False,
+        comments=[CommentAt(("items", 0), "portkit: removed A")],
+    )
     out, _ = rewrite(file, {0: plan})
     assert out == "kind: List\nitems:\n  # portkit: removed A\n  # second\n  - kind: B\n"
 
@@ -241,7 +272,6 @@ def test_a_block_value_written_at_the_end_of_a_file_without_a_final_line_break()
 
 
 def test_a_flow_mapping_whose_keys_all_change_is_written_whole() -> None:
-    out, methods = edit("s: {requests: {storage: 1Gi}}\n", lambda d: d["s"].update(
-        {"requests": {"cpu": "1"}}))
+    out, methods = edit("s: {requests: {storage: 1Gi}}\n", lambda d: d["s"].update({"requests": {"cpu": "1"}}))
     assert methods == {0: SPLICED}
     assert out == 's: {requests: {cpu: "1"}}\n'

@@ -23,9 +23,16 @@ spec:
 
 
 def test_json_manifests_are_written_as_json_with_their_indentation(tmp_path: Path) -> None:
-    obj = json.loads(json.dumps({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-                                 "metadata": {"name": "d", "namespace": "s"},
-                                 "spec": {"storageClassName": "gp2", "resources": {"requests": {"storage": "2Gi"}}}}))
+    obj = json.loads(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": "d", "namespace": "s"},
+                "spec": {"storageClassName": "gp2", "resources": {"requests": {"storage": "2Gi"}}},
+            }
+        )
+    )
     (tmp_path / "pvc.json").write_text(json.dumps(obj, indent=4) + "\n")
     result = translate_tree(tmp_path, "aws", "ionos", in_place=True)
     text = (tmp_path / "pvc.json").read_text()

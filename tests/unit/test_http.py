@@ -164,7 +164,7 @@ def test_connection_close_header_is_honoured(serve: Serve) -> None:
 
 def test_a_response_cut_short_raises_connection_lost(serve: Serve) -> None:
     def handler(request: bytes, client: socket.socket) -> bool:
-        client.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"partial\":")
+        client.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"partial":')
         return False
 
     _server, pool = serve(handler)

@@ -15,12 +15,18 @@ from portkit.testing.images import ImageFile, archive_reference, oci_archive
 
 
 def test_an_archive_is_a_valid_content_addressed_oci_layout(tmp_path: Path) -> None:
-    files = [ImageFile("bin/tool", data=b"#!/bin/sh\necho hi\n", mode=0o755), ImageFile("etc/link", link="../bin/tool"),
-             ImageFile("tmp", directory=True, mode=0o1777)]
+    files = [
+        ImageFile("bin/tool", data=b"#!/bin/sh\necho hi\n", mode=0o755),
+        ImageFile("etc/link", link="../bin/tool"),
+        ImageFile("tmp", directory=True, mode=0o1777),
+    ]
     path = oci_archive("localhost/x/tool:2", files, tmp_path / "a.tar", entrypoint=["/bin/tool"])
     with tarfile.open(path) as tar:
-        blobs = {m.name.split("/")[-1]: tar.extractfile(m).read()  # type: ignore[union-attr]
-                 for m in tar.getmembers() if m.name.startswith("blobs/sha256/") and m.isfile()}
+        blobs = {
+            m.name.split("/")[-1]: tar.extractfile(m).read()  # type: ignore[union-attr]
+            for m in tar.getmembers()
+            if m.name.startswith("blobs/sha256/") and m.isfile()
+        }
         index = json.load(tar.extractfile("index.json"))  # type: ignore[arg-type]
         assert json.load(tar.extractfile("oci-layout")) == {"imageLayoutVersion": "1.0.0"}  # type: ignore[arg-type]
     for digest, data in blobs.items():

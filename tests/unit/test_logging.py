@@ -83,7 +83,10 @@ def test_json_formatter_writes_one_object_per_record_with_extra_fields() -> None
     assert "\n" not in line
     data = json.loads(line)
     assert (data["level"], data["logger"], data["message"], data["namespace"]) == (
-        "info", "portkit.export", "exported 12 objects", "shop"
+        "info",
+        "portkit.export",
+        "exported 12 objects",
+        "shop",
     )
     assert data["time"].endswith("Z") and "ValueError" in data["exception"]
     assert "abcdefghijklmnop" not in line and "Bearer ***" in line
@@ -109,7 +112,9 @@ def test_scrub_credentials() -> None:
 
 
 def test_local_cluster_reports_to_the_portkit_testing_logger_by_default(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
     from portkit.errors import LocalClusterError
@@ -136,8 +141,11 @@ def _modules() -> list[tuple[Path, ast.Module]]:
 
 # Entry points whose job is to print (``python -m ...``), and the node process whose stdout is its log file.
 PRINT_ALLOWED = {
-    ("testing/binaries.py", "stderr_progress"), ("testing/binaries.py", "build_and_print"),
-    ("policy/opa.py", "_stderr_progress"), ("policy/opa.py", "main"), ("testing/_nodehost.py", "_log"),
+    ("testing/binaries.py", "stderr_progress"),
+    ("testing/binaries.py", "build_and_print"),
+    ("policy/opa.py", "_stderr_progress"),
+    ("policy/opa.py", "main"),
+    ("testing/_nodehost.py", "_log"),
 }
 
 
@@ -163,8 +171,13 @@ def test_every_module_logger_is_named_after_its_module() -> None:
         if rel in ("_logging.py", "cli/_logging.py"):
             continue  # they configure portkit's loggers (handlers, levels), they do not log
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "getLogger"
-                    and node.args and not (isinstance(node.args[0], ast.Name) and node.args[0].id == "__name__")):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "getLogger"
+                and node.args
+                and not (isinstance(node.args[0], ast.Name) and node.args[0].id == "__name__")
+            ):
                 name = node.args[0].value if isinstance(node.args[0], ast.Constant) else "?"
                 if not (rel.startswith("cli/") and name == "portkit.cli"):  # the CLI's notices
                     found.append(f"{rel}:{node.lineno} getLogger({name!r})")

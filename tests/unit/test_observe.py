@@ -185,8 +185,10 @@ def test_cluster_request_counters_are_exposed_live() -> None:
 def test_velero_bytes_come_from_the_per_volume_objects_progress() -> None:
     """Shapes of Velero's PodVolumeBackup (velero.io/v1) and DataUpload (velero.io/v2alpha1) status."""
     objects = [
-        {"kind": "PodVolumeBackup", "status": {"phase": "Completed", "progress": {"totalBytes": 4096,
-                                                                                  "bytesDone": 4096}}},
+        {
+            "kind": "PodVolumeBackup",
+            "status": {"phase": "Completed", "progress": {"totalBytes": 4096, "bytesDone": 4096}},
+        },
         {"kind": "DataUpload", "status": {"phase": "InProgress", "progress": {"totalBytes": 900, "bytesDone": 100}}},
         {"kind": "PodVolumeBackup", "status": {"phase": "New"}},
         {"kind": "PodVolumeBackup"},
@@ -434,8 +436,13 @@ def test_without_prometheus_client_the_metrics_flags_say_what_to_install(tmp_pat
     plain = subprocess.run([sys.executable, "-c", _BLOCK.format("prometheus_client"), *args], env=env,
                            capture_output=True, text=True, timeout=120)  # fmt: skip
     assert plain.returncode == 3, plain.stderr
-    flagged = subprocess.run([sys.executable, "-c", _BLOCK.format("prometheus_client"), *args, "--metrics-file",
-                              str(tmp_path / "m.prom")], env=env, capture_output=True, text=True, timeout=120)
+    flagged = subprocess.run(
+        [sys.executable, "-c", _BLOCK.format("prometheus_client"), *args, "--metrics-file", str(tmp_path / "m.prom")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert flagged.returncode == 2
     assert "pip install 'portkit[prometheus]'" in flagged.stderr and "Traceback" not in flagged.stderr
 
@@ -456,8 +463,14 @@ def test_fleet_dashboard_queries_only_metrics_portkit_exposes() -> None:
     assert used and used <= set(metric_names()), used - set(metric_names())
     assert all('fleet=~"$fleet", unit=~"$unit"' in e for e in exprs)  # every query follows the selectors
     assert all(p["datasource"] == {"type": "prometheus", "uid": "${datasource}"} for p in panels)
-    for name in ("portkit_objects_exported_total", "portkit_objects_applied_total", "portkit_objects_failed_total",
-                 "portkit_api_retries_total", "portkit_volume_bytes_total", "portkit_step_duration_seconds"):
+    for name in (
+        "portkit_objects_exported_total",
+        "portkit_objects_applied_total",
+        "portkit_objects_failed_total",
+        "portkit_api_retries_total",
+        "portkit_volume_bytes_total",
+        "portkit_step_duration_seconds",
+    ):
         assert name in used  # what the issue asks the dashboard to show
 
 

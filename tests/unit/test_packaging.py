@@ -51,9 +51,12 @@ def _imports() -> dict[str, list[tuple[str, bool]]]:
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module]
             elif (  # importlib.import_module("kubernetes.client.rest") counts as an import too
-                isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "import_module" and node.args
-                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "import_module"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
             ):
                 names = [node.args[0].value]
             else:

@@ -52,14 +52,21 @@ def write(directory: Path, name: str, text: str) -> Path:
 
 
 def service(name: str, namespace: str = "shop", **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"type": "ClusterIP", **spec}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"type": "ClusterIP", **spec},
+    }
 
 
 def pod(name: str, image: str, namespace: str = "shop", labels: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
-            "spec": {"containers": [{"name": "main", "image": image}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
+        "spec": {"containers": [{"name": "main", "image": image}]},
+    }
 
 
 LB_V1 = """
@@ -101,9 +108,14 @@ OLD_V0 = """
 # -- conftest-style Rego ------------------------------------------------------------------------------
 def test_v1_rules_deny_violation_warn_and_suffixes_are_reported_per_object(opa: Path, tmp_path: Path) -> None:
     write(tmp_path, "lb.rego", LB_V1)
-    objs = [service("open", type="LoadBalancer"), service("np", type="NodePort"),
-            {**service("fine", type="LoadBalancer", loadBalancerSourceRanges=["10.0.0.0/8"]),
-             "metadata": {"name": "fine", "namespace": "shop", "labels": {"owner": "me"}}}]
+    objs = [
+        service("open", type="LoadBalancer"),
+        service("np", type="NodePort"),
+        {
+            **service("fine", type="LoadBalancer", loadBalancerSourceRanges=["10.0.0.0/8"]),
+            "metadata": {"name": "fine", "namespace": "shop", "labels": {"owner": "me"}},
+        },
+    ]
     result = check_policies(objs, tmp_path, opa=opa)
     found = {(v.ref.name, v.policy, v.action, v.message) for v in result.violations}
     assert found == {
@@ -130,7 +142,10 @@ def test_v0_policies_are_read_like_opa_v0_compatible_next_to_v1_files(opa: Path,
     write(tmp_path, "legacy/images.rego", OLD_V0)
     # v1 keywords through `import future.keywords` and a built-in OPA 1.0 removed (re_match): parses as v1,
     # but only compiles as v0 — detected per file by compiling, not by guessing from the text
-    write(tmp_path, "legacy/names.rego", """
+    write(
+        tmp_path,
+        "legacy/names.rego",
+        """
         package k8s.names
 
         import future.keywords.contains
@@ -140,7 +155,8 @@ def test_v0_policies_are_read_like_opa_v0_compatible_next_to_v1_files(opa: Path,
             re_match("^tmp-", input.metadata.name)
             msg := "temporary name"
         }
-    """)
+    """,
+    )
     objs = [pod("tmp-web", "docker.io/nginx"), pod("api", "registry.example.eu/api:1")]
     result = check_policies(objs, tmp_path, opa=opa)
     assert {(v.ref.name, v.policy, v.message) for v in result.violations} == {
@@ -152,13 +168,17 @@ def test_v0_policies_are_read_like_opa_v0_compatible_next_to_v1_files(opa: Path,
 
 def test_rego_that_is_neither_v1_nor_v0_is_an_input_error_naming_the_file_and_line(opa: Path, tmp_path: Path) -> None:
     write(tmp_path, "ok.rego", LB_V1)
-    broken = write(tmp_path, "broken.rego", """
+    broken = write(
+        tmp_path,
+        "broken.rego",
+        """
         package broken
 
         deny contains msg if {
             msg := input.metadata.name +
         }
-    """)
+    """,
+    )
     with pytest.raises(PolicyInputError) as info:
         check_policies([service("a")], tmp_path, opa=opa)
     message = str(info.value)
@@ -167,13 +187,17 @@ def test_rego_that_is_neither_v1_nor_v0_is_an_input_error_naming_the_file_and_li
 
 
 def test_unsafe_rego_is_reported_with_opa_compile_error(opa: Path, tmp_path: Path) -> None:
-    bad = write(tmp_path, "unsafe.rego", """
+    bad = write(
+        tmp_path,
+        "unsafe.rego",
+        """
         package unsafe
 
         deny contains msg if {
             msg := sprintf("%v", [undefined_var])
         }
-    """)
+    """,
+    )
     with pytest.raises(PolicyInputError) as info:
         check_policies([service("a")], tmp_path, opa=opa)
     assert f"{bad}:" in str(info.value) and "unsafe" in str(info.value)
@@ -192,7 +216,10 @@ def test_namespace_selection_like_conftest(opa: Path, tmp_path: Path) -> None:
 
 
 def test_conftest_exceptions_and_rule_values(opa: Path, tmp_path: Path) -> None:
-    write(tmp_path, "p.rego", """
+    write(
+        tmp_path,
+        "p.rego",
+        """
         package main
 
         deny_latest contains "latest tag" if endswith(input.spec.containers[_].image, ":latest")
@@ -203,7 +230,8 @@ def test_conftest_exceptions_and_rule_values(opa: Path, tmp_path: Path) -> None:
             input.metadata.name == "legacy"
             rules := ["latest"]
         }
-    """)
+    """,
+    )
     objs = [pod("web", "nginx:latest", labels={"bad": "yes", "complete": "yes"}), pod("legacy", "nginx:latest")]
     found = sorted((v.ref.name, v.policy, v.message) for v in check_policies(objs, tmp_path, opa=opa).violations)
     assert found == [
@@ -214,16 +242,25 @@ def test_conftest_exceptions_and_rule_values(opa: Path, tmp_path: Path) -> None:
 
 
 def test_secret_values_never_reach_the_policies(opa: Path, tmp_path: Path) -> None:
-    write(tmp_path, "leak.rego", """
+    write(
+        tmp_path,
+        "leak.rego",
+        """
         package main
 
         deny contains msg if {
             input.kind == "Secret"
             msg := sprintf("secret content: %v %v", [input.data, input.stringData])
         }
-    """)
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "shop"},
-              "data": {"password": "c3VwZXItc2VjcmV0LXZhbHVl"}, "stringData": {"token": "plain-secret-token"}}
+    """,
+    )
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "shop"},
+        "data": {"password": "c3VwZXItc2VjcmV0LXZhbHVl"},
+        "stringData": {"token": "plain-secret-token"},
+    }
     result = check_policies([secret], tmp_path, opa=opa)
     assert len(result.violations) == 1
     out = result.to_text() + json.dumps(result.to_dict())
@@ -263,13 +300,17 @@ def test_no_policies_and_unknown_kinds(opa: Path, tmp_path: Path) -> None:
         check_policies([service("a")], tmp_path, opa=opa)
     with pytest.raises(PolicyInputError, match="does not exist"):
         check_policies([service("a")], tmp_path / "missing", opa=opa)
-    write(tmp_path, "kyverno.yaml", """
+    write(
+        tmp_path,
+        "kyverno.yaml",
+        """
         apiVersion: kyverno.io/v1
         kind: ClusterPolicy
         metadata:
           name: require-labels
         spec: {}
-    """)
+    """,
+    )
     result = check_policies([service("a")], tmp_path, opa=opa)
     assert result.ok and result.needs_attention  # nothing checked is never silent
     assert "Kyverno ClusterPolicy require-labels" in result.not_evaluated[0]
@@ -294,8 +335,9 @@ def test_gatekeeper_match_semantics() -> None:
     assert matches(constraint({"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}]}), web, ns_labels)
     assert not matches(constraint({"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}]}), deploy, ns_labels)
     assert matches(constraint({"kinds": [{"apiGroups": ["*"], "kinds": ["Deployment"]}]}), deploy, ns_labels)
-    assert not matches(constraint({"kinds": [{"apiGroups": ["extensions"], "kinds": ["Deployment"]}]}), deploy,
-                       ns_labels)
+    assert not matches(
+        constraint({"kinds": [{"apiGroups": ["extensions"], "kinds": ["Deployment"]}]}), deploy, ns_labels
+    )
     assert matches(constraint({"namespaces": ["pr*"]}), web, ns_labels)
     assert matches(constraint({"namespaces": ["*od"]}), web, ns_labels)
     assert not matches(constraint({"namespaces": ["dev"]}), web, ns_labels)
@@ -306,10 +348,16 @@ def test_gatekeeper_match_semantics() -> None:
     assert matches(constraint({"scope": "Cluster"}), ns, ns_labels)
     assert not matches(constraint({"scope": "Namespaced"}), crole, ns_labels)
     assert matches(constraint({"labelSelector": {"matchLabels": {"app": "web"}}}), web, ns_labels)
-    assert not matches(constraint({"labelSelector": {"matchExpressions": [
-        {"key": "app", "operator": "NotIn", "values": ["web"]}]}}), web, ns_labels)
-    assert matches(constraint({"labelSelector": {"matchExpressions": [
-        {"key": "tier", "operator": "DoesNotExist"}]}}), web, ns_labels)
+    assert not matches(
+        constraint({"labelSelector": {"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["web"]}]}}),
+        web,
+        ns_labels,
+    )
+    assert matches(
+        constraint({"labelSelector": {"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}}),
+        web,
+        ns_labels,
+    )
     assert matches(constraint({"namespaceSelector": {"matchLabels": {"env": "prod"}}}), web, ns_labels)
     assert not matches(constraint({"namespaceSelector": {"matchLabels": {"env": "prod"}}}), deploy, ns_labels)
     assert matches(constraint({"namespaceSelector": {"matchLabels": {"env": "prod"}}}), crole, ns_labels)
@@ -333,7 +381,10 @@ def test_gatekeeper_review_and_inventory_shapes() -> None:
 def test_enforcement_actions_and_match_in_a_real_evaluation(opa: Path, tmp_path: Path) -> None:
     template = (GK / "requiredlabels" / "template.yaml").read_text()
     (tmp_path / "template.yaml").write_text(template)
-    write(tmp_path, "constraints.yaml", """
+    write(
+        tmp_path,
+        "constraints.yaml",
+        """
         apiVersion: constraints.gatekeeper.sh/v1beta1
         kind: K8sRequiredLabels
         metadata:
@@ -365,7 +416,8 @@ def test_enforcement_actions_and_match_in_a_real_evaluation(opa: Path, tmp_path:
           enforcementAction: dryrun
           parameters:
             labels: [{key: cost-center}]
-    """)
+    """,
+    )
     objs = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "prod", "labels": {"env": "prod"}}},
         pod("a", "x", namespace="prod"),
@@ -387,16 +439,23 @@ def test_enforcement_actions_and_match_in_a_real_evaluation(opa: Path, tmp_path:
 
 
 def test_gatekeeper_policy_errors(opa: Path, tmp_path: Path) -> None:
-    write(tmp_path, "c.yaml", """
+    write(
+        tmp_path,
+        "c.yaml",
+        """
         apiVersion: constraints.gatekeeper.sh/v1beta1
         kind: K8sMissing
         metadata: {name: nope}
         spec: {}
-    """)
+    """,
+    )
     with pytest.raises(PolicyInputError, match="no ConstraintTemplate defining the kind K8sMissing"):
         load_policies(tmp_path)
     (tmp_path / "c.yaml").unlink()
-    write(tmp_path, "cel.yaml", """
+    write(
+        tmp_path,
+        "cel.yaml",
+        """
         apiVersion: templates.gatekeeper.sh/v1
         kind: ConstraintTemplate
         metadata: {name: celonly}
@@ -412,7 +471,8 @@ def test_gatekeeper_policy_errors(opa: Path, tmp_path: Path) -> None:
         kind: CelOnly
         metadata: {name: cel-constraint}
         spec: {}
-    """)
+    """,
+    )
     result = check_policies([pod("a", "x")], tmp_path, opa=opa)
     assert result.not_evaluated and "CelOnly/cel-constraint are not checked" in result.not_evaluated[0]
     assert result.needs_attention
@@ -468,8 +528,12 @@ def test_example_policies_on_the_translated_sample_shop(opa: Path, monkeypatch: 
     from portkit.translate import translate
 
     monkeypatch.setenv("PORTKIT_OPA", str(opa))
-    t = translate(Bundle.from_manifests(SHOP), source="aws", target="ionos",
-                  mappings={"images": {"123456789012.dkr.ecr.eu-central-1.amazonaws.com/": "registry.example.eu/"}})
+    t = translate(
+        Bundle.from_manifests(SHOP),
+        source="aws",
+        target="ionos",
+        mappings={"images": {"123456789012.dkr.ecr.eu-central-1.amazonaws.com/": "registry.example.eu/"}},
+    )
     result = check_policies(t.bundle, EXAMPLES)
     found = {(str(v.ref), v.policy) for v in result.violations}
     assert ("Namespace shop", "data.psa.deny") in found  # baseline, not restricted
@@ -501,11 +565,15 @@ def test_cli_lint_policy_warnings_only_exit_3_and_no_policy_is_null(
     opa: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     monkeypatch.setenv("PORTKIT_OPA", str(opa))
-    write(tmp_path, "w.rego", """
+    write(
+        tmp_path,
+        "w.rego",
+        """
         package main
 
         warn contains "a ConfigMap" if input.kind == "ConfigMap"
-    """)
+    """,
+    )
     app = tmp_path / "app.yaml"
     app.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: n}\ndata: {a: b}\n")
     policy = str(tmp_path / "w.rego")
@@ -526,21 +594,23 @@ def test_cli_lint_bad_policy_is_a_usage_error(
     assert code == 2 and "bad.rego" in err and "Traceback" not in err
 
 
-
 def test_public_entry_points_take_policies() -> None:
     import inspect
 
     import portkit
 
-    for fn, names in ((portkit.plan, ("policies", "policy_namespaces", "allow_policy_violations")),
-                      (portkit.Migration, ("policies", "policy_namespaces", "allow_policy_violations"))):
+    for fn, names in (
+        (portkit.plan, ("policies", "policy_namespaces", "allow_policy_violations")),
+        (portkit.Migration, ("policies", "policy_namespaces", "allow_policy_violations")),
+    ):
         params = inspect.signature(fn).parameters
         for name in names:
             assert params[name].default in (None, False), (fn, name)
 
 
-def test_plan_gate_lists_violations_as_blockers_and_summarises_past_fifty(opa: Path, tmp_path: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plan_gate_lists_violations_as_blockers_and_summarises_past_fifty(
+    opa: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from portkit.replay.plan import _check_policies
 
     monkeypatch.setenv("PORTKIT_OPA", str(opa))

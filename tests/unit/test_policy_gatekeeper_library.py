@@ -24,8 +24,11 @@ def cases() -> list[Any]:
         suite = yaml.safe_load(suite_path.read_text())
         for test in suite["tests"]:
             for case in test["cases"]:
-                out.append(pytest.param(suite_path.parent, test, case,
-                                        id=f"{suite_path.parent.name}/{test['name']}/{case['name']}"))
+                out.append(
+                    pytest.param(
+                        suite_path.parent, test, case, id=f"{suite_path.parent.name}/{test['name']}/{case['name']}"
+                    )
+                )
     return out
 
 

@@ -1,13 +1,19 @@
-"""The public surface: what `import portkit` offers, with the signatures DESIGN.md promises users.
+"""The public surface: what `import portkit` offers, with the signatures the design promises users.
 
-DESIGN.md is /work/shared/DESIGN.md, section "The public API": its calls name the parameters the tests below
-check (names, order, defaults); everything after a function's first arguments is passed by keyword there.
+The promise is ``docs/design-contract.md``: the section "The public API" of the product design (which lives
+outside this repository, as ``shared/DESIGN.md``), copied into the repository. Its calls name the parameters
+the tests below check (names, order, defaults); everything after a function's first arguments is passed by
+keyword there. ``test_every_call_of_the_design_contract_binds`` reads that file and binds each call in it to
+the signature the package has, so the copy and the code cannot drift apart unnoticed.
 """
 
 from __future__ import annotations
 
+import ast
 import inspect
+import re
 import typing
+from pathlib import Path
 
 import attrs
 
@@ -15,17 +21,77 @@ import portkit
 from portkit.testing import LocalCluster
 
 EXPECTED = {
-    "Action", "ApiError", "ApiResource", "ApplyError", "ApplyInterrupted", "ApplyResult", "Blocker", "Bundle",
-    "BundleError", "Change", "ClaimCheck", "Cluster", "ClusterStats", "ClusterUnreachableError",
-    "ConfigurationError", "ConflictError", "DataVerifyError", "DataVerifyResult", "ExportReport", "FieldDiff",
-    "ForbiddenError", "GoneError", "InvalidError", "LocalClusterError", "ManualAction", "MappingResult",
-    "Migration", "MigrationBlocked", "MigrationEvent", "MigrationReport", "Mismatch", "NamespaceChange",
-    "NotFoundError", "NotReady", "ObjectRef", "ObjectResult", "Plan", "PlanError", "PolicyError", "PolicyResult",
-    "PortkitError", "Profile", "ProviderTable", "QuiesceState", "RetryPolicy", "RollbackResult", "ScaledWorkload",
-    "ServerError", "ThrottledError", "Translation", "TranslationError", "TranslationWarning", "Translator",
-    "VerifyResult", "Violation", "VolumeMoveError", "VolumeMoveResult", "VolumeRow", "WaitResult", "__version__",
-    "apply", "check_policies", "export", "fleet", "plan", "providers", "register_translator", "rollback",
-    "translate", "verify", "verify_data",
+    "Action",
+    "ApiError",
+    "ApiResource",
+    "ApplyError",
+    "ApplyInterrupted",
+    "ApplyResult",
+    "Blocker",
+    "Bundle",
+    "BundleError",
+    "Change",
+    "ClaimCheck",
+    "Cluster",
+    "ClusterStats",
+    "ClusterUnreachableError",
+    "ConfigurationError",
+    "ConflictError",
+    "DataVerifyError",
+    "DataVerifyResult",
+    "ExportReport",
+    "FieldDiff",
+    "ForbiddenError",
+    "GoneError",
+    "InvalidError",
+    "LocalClusterError",
+    "ManualAction",
+    "MappingResult",
+    "Migration",
+    "MigrationBlocked",
+    "MigrationEvent",
+    "MigrationReport",
+    "Mismatch",
+    "NamespaceChange",
+    "NotFoundError",
+    "NotReady",
+    "ObjectRef",
+    "ObjectResult",
+    "Plan",
+    "PlanError",
+    "PolicyError",
+    "PolicyResult",
+    "PortkitError",
+    "Profile",
+    "ProviderTable",
+    "QuiesceState",
+    "RetryPolicy",
+    "RollbackResult",
+    "ScaledWorkload",
+    "ServerError",
+    "ThrottledError",
+    "Translation",
+    "TranslationError",
+    "TranslationWarning",
+    "Translator",
+    "VerifyResult",
+    "Violation",
+    "VolumeMoveError",
+    "VolumeMoveResult",
+    "VolumeRow",
+    "WaitResult",
+    "__version__",
+    "apply",
+    "check_policies",
+    "export",
+    "fleet",
+    "plan",
+    "providers",
+    "register_translator",
+    "rollback",
+    "translate",
+    "verify",
+    "verify_data",
 }
 
 
@@ -48,7 +114,8 @@ def params(fn: object) -> dict[str, object]:
 
 def keyword_only(fn: object) -> set[str]:
     return {
-        n for n, p in inspect.signature(fn).parameters.items()  # type: ignore[arg-type]
+        n
+        for n, p in inspect.signature(fn).parameters.items()  # type: ignore[arg-type]
         if p.kind is inspect.Parameter.KEYWORD_ONLY
     }
 
@@ -73,8 +140,18 @@ def test_design_signatures() -> None:
     assert (ap["wait"], ap["timeout"], ap["dry_run"]) == (False, 600, False)
     assert list(params(portkit.verify))[:2] == ["bundle", "cluster"]
     mig = params(portkit.Migration)
-    for name in ("source", "target", "namespaces", "source_provider", "target_provider", "volumes",
-                 "namespace_map", "mappings", "rules", "workdir"):
+    for name in (
+        "source",
+        "target",
+        "namespaces",
+        "source_provider",
+        "target_provider",
+        "volumes",
+        "namespace_map",
+        "mappings",
+        "rules",
+        "workdir",
+    ):
         assert name in mig, name
     assert mig["source_provider"] is None and mig["volumes"] is None and mig["source"] is empty
     assert mig["quiesce"] is False and mig["verify_data"] is False
@@ -86,9 +163,96 @@ def test_design_signatures() -> None:
     assert lc["real_nodes"] == 0
 
 
+CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "design-contract.md"
+
+
+def _contract_code() -> str:
+    text = CONTRACT.read_text(encoding="utf-8")
+    found = re.search(r"```python\n(.*?)```", text, re.DOTALL)
+    assert found, f"{CONTRACT} has no python block"
+    return found.group(1)
+
+
+def _callee(node: ast.expr, instances: dict[str, type]) -> tuple[str, object] | None:
+    """``portkit.X``, ``portkit.X.Y``, ``LocalCluster`` or ``m.run`` (``m`` an instance made in the block)."""
+    dotted: list[str] = []
+    while isinstance(node, ast.Attribute):
+        dotted.insert(0, node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    if node.id == "portkit":
+        obj: object = portkit
+    elif node.id == "LocalCluster":
+        obj = LocalCluster
+    elif node.id in instances and dotted:
+        obj = instances[node.id]
+    else:
+        return None
+    for part in dotted:
+        obj = getattr(obj, part)
+    return ".".join([node.id, *dotted]), obj
+
+
+def test_every_call_of_the_design_contract_binds() -> None:
+    """Each call of docs/design-contract.md binds to the real signature, and the type a ``# -> Type`` comment
+    promises is the function's return annotation."""
+    code = _contract_code()
+    tree = ast.parse(code)
+    lines = code.splitlines()
+    instances: dict[str, type] = {}
+    checked: list[str] = []
+    for statement in tree.body:
+        for node in ast.walk(statement):
+            if not isinstance(node, ast.Call):
+                continue
+            found = _callee(node.func, instances)
+            if found is None:
+                continue
+            name, fn = found
+            signature = inspect.signature(fn)  # type: ignore[arg-type]
+            args = [object()] * len(node.args)
+            if (
+                isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and (node.func.value.id in instances)
+            ):
+                args.insert(0, object())  # self, for a method looked up on the class
+            signature.bind(*args, **{kw.arg: None for kw in node.keywords if kw.arg})
+            promised = re.search(r"# -> (\w+)", lines[node.lineno - 1])
+            if promised and node.lineno == statement.lineno:
+                hint = _return_hint(fn)
+                assert hint is getattr(portkit, promised.group(1)), f"{name} returns {hint}, not {promised.group(1)}"
+            checked.append(name)
+        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
+            target = statement.targets[0]
+            made = _callee(statement.value.func, instances)
+            if isinstance(target, ast.Name) and made and inspect.isclass(made[1]):
+                instances[target.id] = made[1]
+    assert {"portkit.Cluster.from_kubeconfig", "portkit.export", "portkit.Bundle.load", "portkit.Bundle.from_manifests",
+            "portkit.translate", "portkit.plan", "portkit.apply", "portkit.Migration", "m.run", "portkit.verify_data",
+            "portkit.providers"} <= set(checked), checked  # fmt: skip
+    # what the comments of the block name
+    assert [f.name for f in attrs.fields(portkit.Change)][:6] == ["ref", "path", "old", "new", "translator", "reason"]
+    assert {"bundle", "changes", "warnings", "manual_actions"} <= {f.name for f in attrs.fields(portkit.Translation)}
+    inspect.signature(portkit.Bundle.get).bind(object(), kind="Deployment", name="web", namespace="shop")
+    inspect.signature(portkit.Bundle.save).bind(object(), "work/shop")
+    assert callable(portkit.Plan.diff) and "actions" in {f.name for f in attrs.fields(portkit.Plan)}
+    assert callable(portkit.Bundle.__len__) and callable(portkit.Bundle.__iter__)
+    assert "real_nodes" in inspect.signature(LocalCluster).parameters
+
+
 def test_results_have_the_views_notebooks_and_automation_use() -> None:
-    for cls in (portkit.Bundle, portkit.Translation, portkit.Plan, portkit.ApplyResult, portkit.VerifyResult,
-                portkit.WaitResult, portkit.MigrationReport, portkit.ExportReport):
+    for cls in (
+        portkit.Bundle,
+        portkit.Translation,
+        portkit.Plan,
+        portkit.ApplyResult,
+        portkit.VerifyResult,
+        portkit.WaitResult,
+        portkit.MigrationReport,
+        portkit.ExportReport,
+    ):
         for method in ("_repr_html_", "to_dict"):
             assert callable(getattr(cls, method, None)), f"{cls.__name__}.{method}"
 
@@ -103,10 +267,22 @@ def test_options_and_booleans_are_keyword_only() -> None:
     assert keyword_only(portkit.verify_data) >= {"namespace_map"}
     mig = inspect.signature(portkit.Migration).parameters
     assert [n for n, p in mig.items() if p.kind is not inspect.Parameter.KEYWORD_ONLY] == [
-        "source", "target", "namespaces"
+        "source",
+        "target",
+        "namespaces",
     ]
-    for fn in (portkit.apply, portkit.plan, portkit.export, portkit.translate, portkit.verify, portkit.verify_data,
-               portkit.rollback, portkit.Migration, portkit.check_policies, LocalCluster):
+    for fn in (
+        portkit.apply,
+        portkit.plan,
+        portkit.export,
+        portkit.translate,
+        portkit.verify,
+        portkit.verify_data,
+        portkit.rollback,
+        portkit.Migration,
+        portkit.check_policies,
+        LocalCluster,
+    ):
         for name, p in inspect.signature(fn).parameters.items():
             if p.default is True or p.default is False:
                 assert p.kind is inspect.Parameter.KEYWORD_ONLY, f"{fn.__name__}({name}=...) is a positional bool"
@@ -115,8 +291,12 @@ def test_options_and_booleans_are_keyword_only() -> None:
 def test_fixed_choices_are_literal_types() -> None:
     def choices(fn: object, name: str) -> set[str]:
         hint = typing.get_type_hints(fn)[name]
-        return {a for arg in (typing.get_args(hint) or (hint,)) for a in typing.get_args(arg) or (arg,)
-                if isinstance(a, str)}
+        return {
+            a
+            for arg in (typing.get_args(hint) or (hint,))
+            for a in typing.get_args(arg) or (arg,)
+            if isinstance(a, str)
+        }
 
     from portkit.replay.apply import apply as apply_fn
 
@@ -137,9 +317,23 @@ def test_fixed_choices_are_literal_types() -> None:
 # portkit.replay), the sections of a provider profile (portkit.profiles) and the file listings of a data check
 # (portkit.volumes.verify).
 NOT_EXPORTED = {
-    "Journal", "JournalEntry", "ClusterIdentity", "TreeManifest", "Entry",
-    "StorageProfile", "LoadBalancerProfile", "IngressProfile", "IdentityProfile", "TopologyProfile", "Registry",
-    "ProviderKind", "ProviderResource", "ServiceImage", "ConceptBinding", "IngressEquivalent", "StorageClassSpec",
+    "Journal",
+    "JournalEntry",
+    "ClusterIdentity",
+    "TreeManifest",
+    "Entry",
+    "StorageProfile",
+    "LoadBalancerProfile",
+    "IngressProfile",
+    "IdentityProfile",
+    "TopologyProfile",
+    "Registry",
+    "ProviderKind",
+    "ProviderResource",
+    "ServiceImage",
+    "ConceptBinding",
+    "IngressEquivalent",
+    "StorageClassSpec",
     "SnapshotClassSpec",
 }
 

@@ -820,13 +820,22 @@ def test_translators_from_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_crd_of_a_provider_only_kind_is_dropped_with_its_objects() -> None:
-    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-           "metadata": {"name": "targetgroupbindings.elbv2.k8s.aws"},
-           "spec": {"group": "elbv2.k8s.aws", "scope": "Namespaced",
-                    "names": {"kind": "TargetGroupBinding", "plural": "targetgroupbindings"},
-                    "versions": [{"name": "v1beta1", "served": True, "storage": True}]}}
-    own = {**crd, "metadata": {"name": "promotions.shop.example.com"},
-           "spec": {**crd["spec"], "group": "shop.example.com", "names": {"kind": "Promotion", "plural": "promotions"}}}
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "targetgroupbindings.elbv2.k8s.aws"},
+        "spec": {
+            "group": "elbv2.k8s.aws",
+            "scope": "Namespaced",
+            "names": {"kind": "TargetGroupBinding", "plural": "targetgroupbindings"},
+            "versions": [{"name": "v1beta1", "served": True, "storage": True}],
+        },
+    }
+    own = {
+        **crd,
+        "metadata": {"name": "promotions.shop.example.com"},
+        "spec": {**crd["spec"], "group": "shop.example.com", "names": {"kind": "Promotion", "plural": "promotions"}},
+    }
     t = T.translate([crd, own], source="aws", target="ionos")
     names = [o["metadata"]["name"] for o in t.bundle]
     assert names == ["promotions.shop.example.com"]

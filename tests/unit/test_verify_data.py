@@ -93,11 +93,11 @@ def test_one_changed_byte_mode_or_link_is_found_and_named(tree: Path, tmp_path: 
     assert before.digest != after.digest
 
 
-def manifest_text(paths: list[bytes], stats: list[str], hashes: list[str], links: list[bytes] = (),
-                  end: bool = True) -> str:
+def manifest_text(
+    paths: list[bytes], stats: list[str], hashes: list[str], links: list[bytes] = (), end: bool = True
+) -> str:
     hexed = " ".join(f"{b:02x}" for b in b"\0".join(paths) + b"\0")
-    lines = ["@portkit-verify v1", "@paths", hexed, "@stat", *stats, "@hash", *[f"{h}  -" for h in hashes],
-             "@links"]
+    lines = ["@portkit-verify v1", "@paths", hexed, "@stat", *stats, "@hash", *[f"{h}  -" for h in hashes], "@links"]
     for target in links:
         lines += [" ".join(f"{b:02x}" for b in target + b"\n"), "@@"]
     lines += ["@errors"]
@@ -130,8 +130,15 @@ def test_owner_and_type_changes_are_differences() -> None:
 def test_results_render_for_people_and_machines() -> None:
     tree = parse_manifest(manifest_text([b"./f"], ["81a4 3 0 0"], ["ab" * 32]))
     equal = ClaimCheck("shop/data", "shop-eu/data", "equal", source_tree=tree, target_tree=tree)
-    diff = ClaimCheck("shop/logs", "shop-eu/logs", "different", source_tree=tree, target_tree=tree,
-                      different=(("x/y", "content"),), missing=("gone",))
+    diff = ClaimCheck(
+        "shop/logs",
+        "shop-eu/logs",
+        "different",
+        source_tree=tree,
+        target_tree=tree,
+        different=(("x/y", "content"),),
+        missing=("gone",),
+    )
     result = DataVerifyResult((equal, diff), DEFAULT_IMAGE, 1.5)
     assert not result.ok and result.files == 2 and result.bytes == 6
     text = result.to_text()
@@ -144,8 +151,9 @@ def test_results_render_for_people_and_machines() -> None:
     assert "x/y" in html and "<table>" in html
     assert DataVerifyResult((equal,), DEFAULT_IMAGE).ok
     assert not DataVerifyResult((), DEFAULT_IMAGE).ok  # nothing verified is not "all equal"
-    escaped = DataVerifyResult((ClaimCheck("a", "b", "different", different=(("<script>", "content"),)),),
-                               DEFAULT_IMAGE)._repr_html_()
+    escaped = DataVerifyResult(
+        (ClaimCheck("a", "b", "different", different=(("<script>", "content"),)),), DEFAULT_IMAGE
+    )._repr_html_()
     assert "<script>" not in escaped
 
 

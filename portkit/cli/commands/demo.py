@@ -17,8 +17,12 @@ from portkit.cli._common import EXIT_FAILED, EXIT_OK, Subparsers, add_observe_fl
 from portkit.errors import ConfigurationError, LocalClusterError
 
 #: Registry rewrite the demo uses (the ECR images of the sample move to a European registry).
-DEMO_MAPPINGS = {"images": {"123456789012.dkr.ecr.eu-central-1.amazonaws.com/": "registry.example.eu/",
-                            "public.ecr.aws/docker/library/": "docker.io/library/"}}
+DEMO_MAPPINGS = {
+    "images": {
+        "123456789012.dkr.ecr.eu-central-1.amazonaws.com/": "registry.example.eu/",
+        "public.ecr.aws/docker/library/": "docker.io/library/",
+    }
+}
 
 
 def examples_dir() -> Path:
@@ -40,7 +44,8 @@ trap 'kill $!; exit 0' TERM INT
 wait
 """
 _WEB = _SERVE
-_ORDERS = """if [ ! -f /srv/uploads/.seeded ]; then
+_ORDERS = (
+    """if [ ! -f /srv/uploads/.seeded ]; then
   mkdir -p /srv/uploads/2026/11 /srv/uploads/2026/12
   i=0
   while [ $i -lt 60 ]; do
@@ -49,7 +54,9 @@ _ORDERS = """if [ ! -f /srv/uploads/.seeded ]; then
   done
   touch /srv/uploads/.seeded
 fi
-""" + _SERVE
+"""
+    + _SERVE
+)
 _DB = """D=/var/lib/postgresql/data
 if [ ! -f $D/PG_VERSION ]; then
   mkdir -p $D/base/16384 $D/pg_wal && echo 16 > $D/PG_VERSION
@@ -75,7 +82,7 @@ STAND_INS = {
 def _mapped(ref: str) -> str:
     for old, new in DEMO_MAPPINGS["images"].items():
         if ref.startswith(old):
-            return new + ref[len(old):]
+            return new + ref[len(old) :]
     return ref
 
 
@@ -92,7 +99,8 @@ def load_stand_ins(src: Any, dst: Any, workdir: Path) -> None:
 def register(sub: Subparsers) -> None:
     """Add ``demo``."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "demo", help="migrate a sample shop between two real local clusters (--offline: no cluster, seconds)",
+        "demo",
+        help="migrate a sample shop between two real local clusters (--offline: no cluster, seconds)",
         description="Start two local clusters (an AWS-looking source and an IONOS-looking target, each with a real "
         "node: a kubelet and containerd that really run the pods), install the sample shop (shipped with portkit; "
         "examples/shop-eks in a checkout) in the source, let it write its data, and migrate namespace 'shop' with "
@@ -101,13 +109,19 @@ def register(sub: Subparsers) -> None:
         "Kubernetes, kwok and Velero, about 20 minutes on 2 cores) and the [local] extra. --offline needs none of "
         "them: it translates, lints and plans the shop against a RECORDED IONOS-looking target in seconds.",
     )
-    p.add_argument("--offline", action="store_true",
-                   help="translate, lint and plan against a recorded target: no Go, no cluster, no root, seconds")
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="translate, lint and plan against a recorded target: no Go, no cluster, no root, seconds",
+    )
     p.add_argument("--workdir", type=Path, default=None, help="where the demo keeps its files")
     p.add_argument("--keep", action="store_true", help="leave both clusters running afterwards")
-    p.add_argument("--no-volumes", action="store_true",
-                   help="skip the Velero volume move and the data verification (faster: Velero checks the shared "
-                        "store once a minute; the target's volumes then start empty)")
+    p.add_argument(
+        "--no-volumes",
+        action="store_true",
+        help="skip the Velero volume move and the data verification (faster: Velero checks the shared "
+        "store once a minute; the target's volumes then start empty)",
+    )
     add_output_flag(p)
     add_observe_flags(p, serve=True)
     p.set_defaults(func=run)
@@ -128,9 +142,12 @@ def _wait_rolled_out(lc: Any, namespace: str, timeout: float = 120.0) -> None:
     from portkit.replay import wait_ready
 
     cluster = lc.cluster()
-    objs = [o for r in cluster.resources(namespaced=True, verb="list")
-            if r.kind in ("Deployment", "StatefulSet", "PersistentVolumeClaim")
-            for o in cluster.list(r, namespace)]
+    objs = [
+        o
+        for r in cluster.resources(namespaced=True, verb="list")
+        if r.kind in ("Deployment", "StatefulSet", "PersistentVolumeClaim")
+        for o in cluster.list(r, namespace)
+    ]
     result = wait_ready(cluster, objs, timeout=timeout)
     if not result.ready_all:
         raise ConfigurationError(f"The sample shop did not become ready in the source cluster: {result.to_text()}")
@@ -164,8 +181,10 @@ def _prerequisites(*, velero: bool) -> list[str]:
     if not problems:
         builds = missing_builds(velero=velero, real_nodes=True)
         if builds:
-            _say(f"first run: building {', '.join(builds)} from Go modules (about 20 minutes on 2 cores, cached "
-                 "afterwards); progress follows")
+            _say(
+                f"first run: building {', '.join(builds)} from Go modules (about 20 minutes on 2 cores, cached "
+                "afterwards); progress follows"
+            )
     return problems
 
 
@@ -186,17 +205,35 @@ def _run_live(args: argparse.Namespace, velero: bool) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="portkit-demo-"))
     store = workdir / "velero-store"  # the object store both Velero servers share
     clusters = {
-        "source": LocalCluster(name="demo-source", provider="aws", data_dir=workdir / "clusters" / "source",
-                               nodes=0, real_nodes=1, detach=args.keep, progress=_say, velero=velero,
-                               velero_store=store),
-        "target": LocalCluster(name="demo-target", provider="ionos", data_dir=workdir / "clusters" / "target",
-                               nodes=0, real_nodes=1, detach=args.keep, progress=_say, velero=velero,
-                               velero_store=store),
+        "source": LocalCluster(
+            name="demo-source",
+            provider="aws",
+            data_dir=workdir / "clusters" / "source",
+            nodes=0,
+            real_nodes=1,
+            detach=args.keep,
+            progress=_say,
+            velero=velero,
+            velero_store=store,
+        ),
+        "target": LocalCluster(
+            name="demo-target",
+            provider="ionos",
+            data_dir=workdir / "clusters" / "target",
+            nodes=0,
+            real_nodes=1,
+            detach=args.keep,
+            progress=_say,
+            velero=velero,
+            velero_store=store,
+        ),
     }
     started = time.monotonic()
     try:
-        _say("starting two local clusters (source looks like AWS EKS, target like IONOS), each with a real node"
-             + (" and a Velero server; both share one object store" if velero else ""))
+        _say(
+            "starting two local clusters (source looks like AWS EKS, target like IONOS), each with a real node"
+            + (" and a Velero server; both share one object store" if velero else "")
+        )
         start_all(clusters.values())
         src, dst = clusters["source"], clusters["target"]
         _say("loading the shop's (stand-in) images into the real nodes")
@@ -213,15 +250,26 @@ def _run_live(args: argparse.Namespace, velero: bool) -> int:
             if event.kind == "step_start" and event.step == "quiesce" and velero:
                 _say("scaling the shop down in the source so its data stops changing (replicas recorded)")
             if event.kind == "step_start" and event.step == "volumes" and velero:
-                _say("Velero file-system backup in the source (node agents read the volumes), then restore in the "
-                     "target once the target's Velero sees the backup in the shared store (it looks once a minute)")
+                _say(
+                    "Velero file-system backup in the source (node agents read the volumes), then restore in the "
+                    "target once the target's Velero sees the backup in the shared store (it looks once a minute)"
+                )
             if event.kind == "step_start" and event.step == "verify_data":
                 _say("comparing every volume's files in source and target (read-only checker pods)")
 
         migration = Migration(
-            source=src.cluster(), target=dst.cluster(), namespaces=["shop"], source_provider=None,
-            target_provider="ionos", mappings=DEMO_MAPPINGS, workdir=workdir / "migration", on_event=on_event,
-            timeout=180, volumes="velero" if velero else None, quiesce=velero, verify_data=velero,
+            source=src.cluster(),
+            target=dst.cluster(),
+            namespaces=["shop"],
+            source_provider=None,
+            target_provider="ionos",
+            mappings=DEMO_MAPPINGS,
+            workdir=workdir / "migration",
+            on_event=on_event,
+            timeout=180,
+            volumes="velero" if velero else None,
+            quiesce=velero,
+            verify_data=velero,
         )
         report = migration.run()
         emit(report, args.output_format)
@@ -230,8 +278,10 @@ def _run_live(args: argparse.Namespace, velero: bool) -> int:
             data = report.data_verified
             if data is not None:
                 state = "all equal" if data.ok else "NOT equal"
-                print(f"Data: {data.files} files, {data.bytes / 2**20:.1f} MiB moved with Velero and verified in "
-                      f"{len(data.claims)} volumes ({state}); downtime {report.downtime_seconds or 0:.0f} s.")
+                print(
+                    f"Data: {data.files} files, {data.bytes / 2**20:.1f} MiB moved with Velero and verified in "
+                    f"{len(data.claims)} volumes ({state}); downtime {report.downtime_seconds or 0:.0f} s."
+                )
             print(f"Look at: {workdir / 'migration'} (export/, translated/, translation.json, plan.json, apply/)")
             if args.keep:
                 print(f"Clusters still running: kubectl --kubeconfig {src.kubeconfig} get all -n shop")

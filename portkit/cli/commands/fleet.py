@@ -120,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
     from portkit.replay import parse_namespace_map
 
     namespaces = args.namespaces or read_namespaces_file(args.namespaces_file)
+    namespace_map = parse_namespace_map(args.namespace_map, flag="--namespace-map")
     plan = plan_fleet(
         namespaces, image=args.image, source_secret=args.source_secret, target_secret=args.target_secret,
         to_provider=args.target, from_provider=args.source, workspace_pvc=args.workspace_pvc,
@@ -127,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         sync_image=args.sync_image or DEFAULT_SYNC_IMAGE, engine=args.engine, batch_size=args.batch_size,
         parallelism=args.parallelism, name=args.name, job_namespace=args.job_namespace,
         kubeconfig_key=args.kubeconfig_key, source_context=args.from_context, target_context=args.to_context,
-        namespace_map=parse_namespace_map(args.namespace_map), maps=args.map, rules_configmap=args.rules_configmap,
+        namespace_map=namespace_map, maps=args.map, rules_configmap=args.rules_configmap,
         volumes=args.volumes, timeout=args.timeout, extra_args=args.migrate_arg,
         resources={"requests": {"cpu": args.cpu, "memory": args.memory}, "limits": {"memory": args.memory_limit}},
         backoff_limit=args.backoff_limit, active_deadline_seconds=_seconds(args.deadline),

@@ -25,7 +25,8 @@ def default_dir() -> Path:
 def register(sub: Subparsers) -> None:
     """Add ``local`` and its subcommands."""
     parser: argparse.ArgumentParser = sub.add_parser(
-        "local", help="start/stop two real local clusters (source: aws-like, target: ionos-like)",
+        "local",
+        help="start/stop two real local clusters (source: aws-like, target: ionos-like)",
         description="Run real local Kubernetes clusters (etcd, kube-apiserver, controller-manager, scheduler, "
         "kwok nodes) as background processes built from Go modules.",
     )

@@ -58,16 +58,28 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--no-wait", action="store_true", help="do not wait for readiness after the apply")
     add_timeout_flag(p, default=600, help="readiness timeout")
     p.add_argument("--allow-blockers", action="store_true", help="continue past lint and plan blockers")
-    p.add_argument("--quiesce", action="store_true",
-                   help="scale the source's Deployments and StatefulSets to 0 before the volume backup (replicas "
-                        "recorded; the target gets them back; --rollback restores the source); reports the downtime")
-    p.add_argument("--verify-data", action="store_true",
-                   help="after the target is ready, compare every claim's files on both sides (exit 1 on a mismatch)")
-    p.add_argument("--helper-image", default=None, metavar="IMAGE",
-                   help="image of the data-checker and volume-holder pods (a busybox; default "
-                        "docker.io/library/busybox:1.36.1)")
-    p.add_argument("--rollback", action="store_true",
-                   help="undo the migration in --workdir: delete what it created in the target, scale the source back")
+    p.add_argument(
+        "--quiesce",
+        action="store_true",
+        help="scale the source's Deployments and StatefulSets to 0 before the volume backup (replicas "
+        "recorded; the target gets them back; --rollback restores the source); reports the downtime",
+    )
+    p.add_argument(
+        "--verify-data",
+        action="store_true",
+        help="after the target is ready, compare every claim's files on both sides (exit 1 on a mismatch)",
+    )
+    p.add_argument(
+        "--helper-image",
+        default=None,
+        metavar="IMAGE",
+        help="image of the data-checker and volume-holder pods (a busybox; default docker.io/library/busybox:1.36.1)",
+    )
+    p.add_argument(
+        "--rollback",
+        action="store_true",
+        help="undo the migration in --workdir: delete what it created in the target, scale the source back",
+    )
     add_policy_flags(p)
     add_key_file_flag(p, "encrypt Secret values and annotations in the workdir's")
     add_output_flag(p)
@@ -99,12 +111,13 @@ def run(args: argparse.Namespace) -> int:
     from portkit.replay import parse_namespace_map
 
     key = read_key_file(args.key_file)
+    namespace_map = parse_namespace_map(args.namespace_map, flag="--namespace-map")
     with progress("migrate", unit="steps") as status, connect(args, "from-") as source, \
             connect(args, "to-") as target:  # fmt: skip
         migration = Migration(
             source=source, target=target, namespaces=args.namespaces, source_provider=args.source,
             target_provider=args.target, volumes=args.volumes,
-            namespace_map=parse_namespace_map(args.namespace_map),
+            namespace_map=namespace_map,
             mappings=parse_map_flags(args.map) if args.map else None, rules=args.rules, workdir=args.workdir,
             selector=args.selector, wait=not args.no_wait, timeout=args.timeout, allow_blockers=args.allow_blockers,
             on_event=progress_printer(status), encryption_key=key,

@@ -83,7 +83,7 @@ def make_plan(args: argparse.Namespace, cluster: Any, bundle: Any = None) -> Any
 
     if args.workers < 1:
         raise ConfigurationError("--workers must be at least 1.")
-    mapping = parse_namespace_map(args.namespace_map)
+    mapping = parse_namespace_map(args.namespace_map, flag="--namespace-map")
     if bundle is None:
         bundle = load_input(args, key=read_key_file(args.key_file))
     current = progress("plan")

@@ -83,8 +83,10 @@ def _check(args: argparse.Namespace) -> str | None:
         return f"--report-format markdown and -o {args.output_format} exclude each other: give one"
     tree = _tree_input(args)
     if (args.in_place or args.diff or args.keep_dropped) and not tree:
-        return ("--in-place, --diff and --keep-dropped work on one directory (or file) of plain manifests, not on a "
-                "bundle or stdin")
+        return (
+            "--in-place, --diff and --keep-dropped work on one directory (or file) of plain manifests, not on a "
+            "bundle or stdin"
+        )
     return None
 
 
@@ -143,8 +145,11 @@ def run(args: argparse.Namespace) -> int:
         data["output"] = str(saved.path) if saved is not None else None
         emit(data, args.output_format)
     else:
-        footer = (f"Wrote {len(saved)} objects to {saved.path}." if saved is not None
-                  else "Nothing written (give -d DIR for the translated bundle).")
+        footer = (
+            f"Wrote {len(saved)} objects to {saved.path}."
+            if saved is not None
+            else "Nothing written (give -d DIR for the translated bundle)."
+        )
         emit(t, "text", footer=footer)
     return EXIT_ATTENTION if t.needs_attention else EXIT_OK
 
@@ -157,8 +162,15 @@ def _run_tree(args: argparse.Namespace) -> int:
     options = translate_options(args)
     with progress("translate") as status:
         status.update(note="reading and translating the manifests")
-        result = translate_tree(input_items(args)[0], args.source, args.target, options["rules"],
-                                options["mappings"], namespace=args.namespace, keep_dropped=args.keep_dropped)
+        result = translate_tree(
+            input_items(args)[0],
+            args.source,
+            args.target,
+            options["rules"],
+            options["mappings"],
+            namespace=args.namespace,
+            keep_dropped=args.keep_dropped,
+        )
         if args.diff:
             write_out(terminal_safe(result.diff()))
         if args.in_place or args.output_dir:
@@ -173,7 +185,10 @@ def _run_tree(args: argparse.Namespace) -> int:
     elif not args.diff or result.needs_attention:
         emit(result.to_text(), "text")
     else:
-        written = (f"Wrote {len(result.changed_files)} files to {result.written_to}." if result.written_to
-                   else "Nothing written (--in-place or -d DIR writes).")
+        written = (
+            f"Wrote {len(result.changed_files)} files to {result.written_to}."
+            if result.written_to
+            else "Nothing written (--in-place or -d DIR writes)."
+        )
         emit(result.summary() + "\n" + written, "text")
     return EXIT_ATTENTION if result.needs_attention else EXIT_OK

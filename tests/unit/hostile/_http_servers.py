@@ -143,7 +143,11 @@ class Certs:
         self.ca_file.write_bytes(self.ca_pem)
 
     def _sign(
-        self, subject: x509.Name, key: ec.EllipticCurvePublicKey, *, ca: bool = False,
+        self,
+        subject: x509.Name,
+        key: ec.EllipticCurvePublicKey,
+        *,
+        ca: bool = False,
         sans: list[x509.GeneralName] | None = None,
     ) -> x509.Certificate:
         now = dt.datetime.now(dt.UTC)
@@ -162,9 +166,7 @@ class Certs:
                 x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
             )
         else:
-            builder = builder.add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-            )
+            builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         if sans:
             builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
         return builder.sign(self._ca_key, hashes.SHA256())

@@ -43,9 +43,7 @@ def api() -> Iterator[RawServer]:
     server.close()
 
 
-def write_kubeconfig(
-    path: Path, server: str, user: dict[str, Any] | None = None, **cluster: Any
-) -> Path:
+def write_kubeconfig(path: Path, server: str, user: dict[str, Any] | None = None, **cluster: Any) -> Path:
     config = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -62,12 +60,18 @@ def plugin(tmp_path: Path, code: str, *args: str, **extra: Any) -> dict[str, Any
     """A users[].user.exec section running ``code`` with this Python."""
     script = tmp_path / "plugin.py"
     script.write_text(code)
-    return {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": sys.executable,
-                     "args": [str(script), *args], **extra}}
+    return {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": sys.executable,
+            "args": [str(script), *args],
+            **extra,
+        }
+    }
 
 
 CREDENTIAL = (
-    'import json, sys\n'
+    "import json, sys\n"
     'print(json.dumps({"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",\n'
     '                  "status": %s}))\n'
 )
@@ -95,8 +99,13 @@ def test_a_failing_exec_plugin_says_so_and_nothing_is_sent(tmp_path: Path, api: 
 
 
 def test_a_missing_exec_plugin_shows_its_install_hint(tmp_path: Path, api: RawServer) -> None:
-    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "/nonexistent/kube-login",
-                     "installHint": "Install kube-login from your platform team's portal."}}
+    user = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "/nonexistent/kube-login",
+            "installHint": "Install kube-login from your platform team's portal.",
+        }
+    }
     with pytest.raises(ConfigurationError, match="not found") as raised:
         Cluster.from_kubeconfig(write_kubeconfig(tmp_path / "kc", api.url, user))
     assert "platform team's portal" in str(raised.value)
@@ -191,7 +200,8 @@ def test_redact_url(url: str, shown: str) -> None:
 def test_a_ca_with_insecure_skip_tls_verify_is_refused_like_kubectl(tmp_path: Path) -> None:
     certs = Certs(tmp_path / "pki")
     kubeconfig = write_kubeconfig(
-        tmp_path / "kc", "https://127.0.0.1:6443",
+        tmp_path / "kc",
+        "https://127.0.0.1:6443",
         **{"certificate-authority-data": base64.b64encode(certs.ca_pem).decode(), "insecure-skip-tls-verify": True},
     )
     with pytest.raises(ConfigurationError, match="insecure-skip-tls-verify") as raised:
@@ -226,7 +236,11 @@ def proxy() -> Iterator[RawServer]:
     ],
 )
 def test_http_proxy_from_the_environment_and_no_proxy(
-    tmp_path: Path, api: RawServer, proxy: RawServer, monkeypatch: pytest.MonkeyPatch, no_proxy: str | None,
+    tmp_path: Path,
+    api: RawServer,
+    proxy: RawServer,
+    monkeypatch: pytest.MonkeyPatch,
+    no_proxy: str | None,
     direct: bool,
 ) -> None:
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
@@ -253,10 +267,25 @@ def test_the_proxy_choice_is_the_kubernetes_clients(monkeypatch: pytest.MonkeyPa
 
     from portkit._transport import Transport
 
-    hosts = ["http://127.0.0.1:6443", "http://api.corp.example:443", "http://10.1.2.3", "http://[::1]:6443",
-             "http://api.corp.example:8443"]
-    rules = ["", "127.0.0.1", "corp.example", ".corp.example", "api.corp.example:8443", "10.0.0.0/8", "::1", "*",
-             " 127.0.0.1 , other", "example"]
+    hosts = [
+        "http://127.0.0.1:6443",
+        "http://api.corp.example:443",
+        "http://10.1.2.3",
+        "http://[::1]:6443",
+        "http://api.corp.example:8443",
+    ]
+    rules = [
+        "",
+        "127.0.0.1",
+        "corp.example",
+        ".corp.example",
+        "api.corp.example:8443",
+        "10.0.0.0/8",
+        "::1",
+        "*",
+        " 127.0.0.1 , other",
+        "example",
+    ]
     for host in hosts:
         for rule in rules:
             config = Configuration(host=host, proxy="http://127.0.0.1:3128", no_proxy=rule)

@@ -275,9 +275,7 @@ INVALID: dict[str, Callable[[dict[str, Any]], Any]] = {
 
 
 @pytest.mark.parametrize("case", sorted(INVALID))
-def test_an_invalid_record_is_an_error_naming_the_file_and_line_before_any_request(
-    tmp_path: Path, case: str
-) -> None:
+def test_an_invalid_record_is_an_error_naming_the_file_and_line_before_any_request(tmp_path: Path, case: str) -> None:
     a = Target("a")
     applied(a, tmp_path)
     rows = records(tmp_path)
@@ -323,8 +321,13 @@ def test_a_migration_work_dir_refuses_other_clusters(tmp_path: Path) -> None:
     src, a, b = Target("src"), Target("a"), Target("b")
 
     def migration(target: Target) -> Migration:
-        return Migration(source=src, target=target, namespaces=["shop"], target_provider="ionos",  # type: ignore[arg-type]
-                         workdir=tmp_path)
+        return Migration(
+            source=src,
+            target=target,
+            namespaces=["shop"],
+            target_provider="ionos",  # type: ignore[arg-type]
+            workdir=tmp_path,
+        )
 
     migration(a).volumes()  # a step that touches no cluster itself (volumes=None)
     state = json.loads((tmp_path / "state.json").read_text())

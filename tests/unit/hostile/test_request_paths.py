@@ -46,8 +46,23 @@ def test_names_are_percent_encoded_as_one_segment(name: str, segment: str) -> No
 
 @pytest.mark.parametrize(
     "name",
-    ["", ".", "..", "a/b", "../secrets", "a%2Fb", "%", "a\r\nb", "a\nImpersonate-User: x", "a\x00", "\x1b[2J",
-     "a\x7f", "a\x85b", "\ud800", 5],
+    [
+        "",
+        ".",
+        "..",
+        "a/b",
+        "../secrets",
+        "a%2Fb",
+        "%",
+        "a\r\nb",
+        "a\nImpersonate-User: x",
+        "a\x00",
+        "\x1b[2J",
+        "a\x7f",
+        "a\x85b",
+        "\ud800",
+        5,
+    ],
 )
 def test_names_no_object_can_have_are_refused(name: Any) -> None:
     with pytest.raises(InvalidNameError, match="no request was sent"):

@@ -84,53 +84,114 @@ def fetch(server: RawServer, path: str = "/api/v1/namespaces/x") -> Any:
 BODY = b'{"kind":"Namespace","metadata":{"name":"x"}}'
 
 MALFORMED: list[tuple[str, bytes, type[PortkitError], str]] = [
-    ("negative Content-Length", b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n" + BODY,
-     ServerResponseError, "Content-Length"),
-    ("Content-Length with a sign", b"HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\n" + BODY,
-     ServerResponseError, "Content-Length"),
-    ("hexadecimal Content-Length", b"HTTP/1.1 200 OK\r\nContent-Length: 0x10\r\n\r\n" + BODY,
-     ServerResponseError, "Content-Length"),
-    ("conflicting Content-Lengths", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 44\r\n\r\n" + BODY,
-     ServerResponseError, "Content-Length"),
-    ("Transfer-Encoding notchunked",
-     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: notchunked\r\n\r\n2c\r\n" + BODY + b"\r\n0\r\n\r\n",
-     ServerResponseError, "Transfer-Encoding"),
-    ("Transfer-Encoding gzip, chunked",
-     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2c\r\n" + BODY + b"\r\n0\r\n\r\n",
-     ServerResponseError, "Transfer-Encoding"),
-    ("Transfer-Encoding and Content-Length",
-     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 44\r\n\r\n2c\r\n" + BODY + b"\r\n0\r\n\r\n",
-     ServerResponseError, "both"),
-    ("body ending on an empty chunk-size line",
-     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n" + BODY[:16] + b"\r\n\r\n",
-     ClusterUnreachableError, "broke off"),
-    ("chunk-size line that is not hexadecimal",
-     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n" + BODY + b"\r\n0\r\n\r\n",
-     ClusterUnreachableError, "broke off"),
+    (
+        "negative Content-Length",
+        b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n" + BODY,
+        ServerResponseError,
+        "Content-Length",
+    ),
+    (
+        "Content-Length with a sign",
+        b"HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\n" + BODY,
+        ServerResponseError,
+        "Content-Length",
+    ),
+    (
+        "hexadecimal Content-Length",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0x10\r\n\r\n" + BODY,
+        ServerResponseError,
+        "Content-Length",
+    ),
+    (
+        "conflicting Content-Lengths",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 44\r\n\r\n" + BODY,
+        ServerResponseError,
+        "Content-Length",
+    ),
+    (
+        "Transfer-Encoding notchunked",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: notchunked\r\n\r\n2c\r\n" + BODY + b"\r\n0\r\n\r\n",
+        ServerResponseError,
+        "Transfer-Encoding",
+    ),
+    (
+        "Transfer-Encoding gzip, chunked",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2c\r\n" + BODY + b"\r\n0\r\n\r\n",
+        ServerResponseError,
+        "Transfer-Encoding",
+    ),
+    (
+        "Transfer-Encoding and Content-Length",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 44\r\n\r\n2c\r\n" + BODY + b"\r\n0\r\n\r\n",
+        ServerResponseError,
+        "both",
+    ),
+    (
+        "body ending on an empty chunk-size line",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n" + BODY[:16] + b"\r\n\r\n",
+        ClusterUnreachableError,
+        "broke off",
+    ),
+    (
+        "chunk-size line that is not hexadecimal",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n" + BODY + b"\r\n0\r\n\r\n",
+        ClusterUnreachableError,
+        "broke off",
+    ),
     ("status -200", b"HTTP/1.1 -200 OK\r\nContent-Length: 44\r\n\r\n" + BODY, ServerResponseError, "malformed"),
     ("status 600", b"HTTP/1.1 600 Odd\r\nContent-Length: 44\r\n\r\n" + BODY, ServerResponseError, "600"),
     ("status 2000", b"HTTP/1.1 2000 OK\r\nContent-Length: 44\r\n\r\n" + BODY, ServerResponseError, "malformed"),
-    ("interim status as the final one", b"HTTP/1.1 102 Processing\r\nContent-Length: 0\r\n\r\n",
-     ServerResponseError, "102"),
-    ("HTTP/2.0 status line", b"HTTP/2.0 200 OK\r\nContent-Length: 44\r\n\r\n" + BODY, ServerResponseError,
-     "malformed"),
+    (
+        "interim status as the final one",
+        b"HTTP/1.1 102 Processing\r\nContent-Length: 0\r\n\r\n",
+        ServerResponseError,
+        "102",
+    ),
+    ("HTTP/2.0 status line", b"HTTP/2.0 200 OK\r\nContent-Length: 44\r\n\r\n" + BODY, ServerResponseError, "malformed"),
     ("not HTTP at all", b"SSH-2.0-OpenSSH_9.6\r\n", ServerResponseError, "malformed"),
-    ("a header line of 70,000 bytes", b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n",
-     ServerResponseError, "malformed"),
-    ("200 header lines", b"HTTP/1.1 200 OK\r\n" + b"X-A: b\r\n" * 200 + b"Content-Length: 0\r\n\r\n",
-     ServerResponseError, "malformed"),
-    ("a body of a terabyte announced", b"HTTP/1.1 200 OK\r\nContent-Length: 1099511627776\r\n\r\n{}",
-     ServerResponseError, "larger than"),
-    ("a Content-Length of 5,000 digits", b"HTTP/1.1 200 OK\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n{}",
-     ServerResponseError, "larger than"),
-    ("a chunk of 280 terabytes announced",
-     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFF\r\n" + BODY,
-     ClusterUnreachableError, "broke off"),
-    ("a body cut short", b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + BODY, ClusterUnreachableError,
-     "broke off"),
+    (
+        "a header line of 70,000 bytes",
+        b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n",
+        ServerResponseError,
+        "malformed",
+    ),
+    (
+        "200 header lines",
+        b"HTTP/1.1 200 OK\r\n" + b"X-A: b\r\n" * 200 + b"Content-Length: 0\r\n\r\n",
+        ServerResponseError,
+        "malformed",
+    ),
+    (
+        "a body of a terabyte announced",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1099511627776\r\n\r\n{}",
+        ServerResponseError,
+        "larger than",
+    ),
+    (
+        "a Content-Length of 5,000 digits",
+        b"HTTP/1.1 200 OK\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n{}",
+        ServerResponseError,
+        "larger than",
+    ),
+    (
+        "a chunk of 280 terabytes announced",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFF\r\n" + BODY,
+        ClusterUnreachableError,
+        "broke off",
+    ),
+    (
+        "a body cut short",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + BODY,
+        ClusterUnreachableError,
+        "broke off",
+    ),
     ("nothing at all", b"", ClusterUnreachableError, "without answering"),
-    ("a 200 with an HTML page",
-     reply(b"<html><body>Sign in</body></html>", content_type="text/html"), ServerResponseError, "not JSON"),
+    (
+        "a 200 with an HTML page",
+        reply(b"<html><body>Sign in</body></html>", content_type="text/html"),
+        ServerResponseError,
+        "not JSON",
+    ),
     ("a 200 with a truncated JSON document", reply(BODY[:20]), ServerResponseError, "not JSON"),
     ("a 200 with JSON nested 50,000 deep", reply(b"[" * 50_000 + b"]" * 50_000), ServerResponseError, "not JSON"),
     ("a 200 whose body is not UTF-8", reply(b'{"a":"\xff\xfe"}'), ServerResponseError, "not JSON"),
@@ -334,12 +395,21 @@ AGGREGATED_GROUPS = b'{"kind":"APIGroupDiscoveryList","items":[]}'
         (b"[1,2,3]", AGGREGATED_GROUPS),
         (b"null", AGGREGATED_GROUPS),
         (b'{"kind":"APIGroupDiscoveryList","items":{"a":1}}', AGGREGATED_GROUPS),
-        (b'{"kind":"APIGroupDiscoveryList","items":[{"versions":[{"version":"v1","resources":[{"resource":7,'
-         b'"responseKind":{"kind":"X"}}]}]}]}', AGGREGATED_GROUPS),
-        (b'{"kind":"APIGroupDiscoveryList","items":[{"versions":[{"version":"v1","resources":[{"resource":"x",'
-         b'"responseKind":"X"}]}]}]}', AGGREGATED_GROUPS),
-        (b'{"kind":"APIGroupDiscoveryList","items":[{"versions":[{"version":"v1","resources":[{"resource":"x",'
-         b'"responseKind":{"kind":"X"},"verbs":"list"}]}]}]}', AGGREGATED_GROUPS),
+        (
+            b'{"kind":"APIGroupDiscoveryList","items":[{"versions":[{"version":"v1","resources":[{"resource":7,'
+            b'"responseKind":{"kind":"X"}}]}]}]}',
+            AGGREGATED_GROUPS,
+        ),
+        (
+            b'{"kind":"APIGroupDiscoveryList","items":[{"versions":[{"version":"v1","resources":[{"resource":"x",'
+            b'"responseKind":"X"}]}]}]}',
+            AGGREGATED_GROUPS,
+        ),
+        (
+            b'{"kind":"APIGroupDiscoveryList","items":[{"versions":[{"version":"v1","resources":[{"resource":"x",'
+            b'"responseKind":{"kind":"X"},"verbs":"list"}]}]}]}',
+            AGGREGATED_GROUPS,
+        ),
         (AGGREGATED_CORE, b'{"kind":"APIGroupDiscoveryList","items":[{"metadata":{"name":"apps"},"versions":7}]}'),
     ],
 )
@@ -351,11 +421,14 @@ def test_garbage_discovery_is_a_clear_error(serve: Serve, core: bytes, groups: b
 
 
 def test_legacy_discovery_with_garbage_in_a_group_version_is_a_clear_error(serve: Serve) -> None:
-    cluster, _server = cluster_answering(serve, {
-        "/api": reply(b'{"kind":"APIVersions","versions":["v1"]}'),
-        "/apis": reply(b'{"kind":"APIGroupList","groups":[]}'),
-        "/api/v1": reply(b'{"kind":"APIResourceList","resources":[{"name":"configmaps"}]}'),  # no kind
-    })
+    cluster, _server = cluster_answering(
+        serve,
+        {
+            "/api": reply(b'{"kind":"APIVersions","versions":["v1"]}'),
+            "/apis": reply(b'{"kind":"APIGroupList","groups":[]}'),
+            "/api/v1": reply(b'{"kind":"APIResourceList","resources":[{"name":"configmaps"}]}'),  # no kind
+        },
+    )
     with pytest.raises(ServerResponseError, match="/api/v1"):
         cluster.resource_for("v1", "ConfigMap")
     cluster.close()
@@ -374,10 +447,14 @@ LIST_ANSWERS = [
 
 @pytest.mark.parametrize("answer", LIST_ANSWERS)
 def test_lists_of_the_wrong_shape_are_clear_errors(serve: Serve, answer: bytes) -> None:
-    cluster, _server = cluster_answering(serve, {
-        "/api": reply(AGGREGATED_CORE), "/apis": reply(AGGREGATED_GROUPS),
-        "/api/v1/namespaces/shop/configmaps": reply(answer),
-    })
+    cluster, _server = cluster_answering(
+        serve,
+        {
+            "/api": reply(AGGREGATED_CORE),
+            "/apis": reply(AGGREGATED_GROUPS),
+            "/api/v1/namespaces/shop/configmaps": reply(answer),
+        },
+    )
     resource = cluster.resource_for("v1", "ConfigMap")
     with pytest.raises(ServerResponseError, match="list configmaps"):
         list(cluster.list(resource, "shop"))
@@ -385,11 +462,15 @@ def test_lists_of_the_wrong_shape_are_clear_errors(serve: Serve, answer: bytes) 
 
 
 def test_an_object_answer_that_is_not_an_object_is_a_clear_error(serve: Serve) -> None:
-    cluster, _server = cluster_answering(serve, {
-        "/api": reply(AGGREGATED_CORE), "/apis": reply(AGGREGATED_GROUPS),
-        "/api/v1/namespaces/shop/configmaps/a": reply(b"[1]"),
-        "/version": reply(b'"v1.30"'),
-    })
+    cluster, _server = cluster_answering(
+        serve,
+        {
+            "/api": reply(AGGREGATED_CORE),
+            "/apis": reply(AGGREGATED_GROUPS),
+            "/api/v1/namespaces/shop/configmaps/a": reply(b"[1]"),
+            "/version": reply(b'"v1.30"'),
+        },
+    )
     with pytest.raises(ServerResponseError, match="get ConfigMap shop/a"):
         cluster.get(cluster.resource_for("v1", "ConfigMap"), "a", "shop")
     with pytest.raises(ServerResponseError, match="/version"):
@@ -402,10 +483,12 @@ def test_an_object_answer_that_is_not_an_object_is_a_clear_error(serve: Serve) -
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-3", "1e308", "99999999999999999999", "soon", "", "0x10"])
 def test_odd_retry_after_values_neither_crash_nor_stall(serve: Serve, value: str) -> None:
-    answers = iter([
-        reply(b'{"kind":"Status","code":429}', status="429 Too Many Requests", extra=f"Retry-After: {value}\r\n"),
-        reply(BODY),
-    ])
+    answers = iter(
+        [
+            reply(b'{"kind":"Status","code":429}', status="429 Too Many Requests", extra=f"Retry-After: {value}\r\n"),
+            reply(BODY),
+        ]
+    )
     server = serve(lambda request, client: (client.sendall(next(answers)), True)[1])
     cluster = Cluster(Configuration(host=server.url), retry=RetryPolicy(initial=0.01, max_wait=0.5))
     started = time.monotonic()
@@ -453,8 +536,9 @@ def responses(draw: st.DrawFn) -> tuple[bytes, int, bytes]:
     The status is 0 for the one ill-formed combination the generator makes: a chunked 204 or 304 (those
     never have a body), which must be refused.
     """
-    status = draw(st.sampled_from([200, 201, 202, 204, 206, 226, 301, 400, 404, 409, 422, 500, 503, 599])
-                  | st.integers(200, 599))
+    status = draw(
+        st.sampled_from([200, 201, 202, 204, 206, 226, 301, 400, 404, 409, 422, 500, 503, 599]) | st.integers(200, 599)
+    )
     reason = draw(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=20))
     headers = draw(st.lists(HEADER, max_size=6))
     body = draw(st.binary(max_size=3000))
@@ -527,9 +611,26 @@ def mutated(draw: st.DrawFn) -> bytes:
     for _ in range(draw(st.integers(1, 4))):
         at = draw(st.integers(0, len(wire)))
         action = draw(st.sampled_from(["replace", "insert", "delete"]))
-        piece = draw(st.sampled_from([b"\r\n", b"\n", b"\r", b" ", b"-", b"0", b"9", b":", b"\x00", b"chunked",
-                                      b"Content-Length: 7\r\n", b"Transfer-Encoding: chunked\r\n", b"\xff"])
-                     | st.binary(min_size=1, max_size=4))
+        piece = draw(
+            st.sampled_from(
+                [
+                    b"\r\n",
+                    b"\n",
+                    b"\r",
+                    b" ",
+                    b"-",
+                    b"0",
+                    b"9",
+                    b":",
+                    b"\x00",
+                    b"chunked",
+                    b"Content-Length: 7\r\n",
+                    b"Transfer-Encoding: chunked\r\n",
+                    b"\xff",
+                ]
+            )
+            | st.binary(min_size=1, max_size=4)
+        )
         if action == "insert":
             wire[at:at] = piece
         elif action == "replace":
