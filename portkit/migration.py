@@ -301,6 +301,17 @@ class Migration:
             list every violation per object). A resumed migration whose policies changed is checked again.
         policy_namespaces: only these Rego packages (conftest's ``--namespace``); default all.
         allow_policy_violations: go on despite policy violations (they stay in the report).
+        velero_options: keyword arguments for the volume step (:func:`portkit.volumes.migrate_volumes`), e.g.
+            ``{"data_path": "data-mover", "binary": "/usr/local/bin/velero", "timeout": 3600}``.
+        quiesce: stop the writers before the volume data is copied: the source's Deployments and StatefulSets
+            are scaled to zero (their replicas recorded first in ``workdir/quiesce.json``), volume-holder pods
+            keep the claims mounted for Velero, and the target gets the recorded replicas; the report gives the
+            downtime (first scale-down → target workloads ready). :meth:`rollback` scales the source back.
+            See :mod:`portkit.volumes.quiesce`.
+        verify_data: once the target is ready, compare every claim's files on both sides
+            (:func:`portkit.verify_data`); the report is not ``ok`` when anything differs.
+        helper_image: image of the data-checker and volume-holder pods (a busybox; default
+            :data:`portkit.volumes.verify.DEFAULT_IMAGE`); your registry's copy in air-gapped clusters.
     """
 
     def __init__(

@@ -757,6 +757,7 @@ def rollback(
         result_or_workdir: an :class:`ApplyResult` (its journal) or the work directory of an apply.
         cluster: the target (defaults to the result's cluster; required with a work directory).
         workers: concurrent deletes within a wave.
+        on_progress: called with each object's ref once it is deleted (or found gone).
         allow_other_cluster: go on although the journal belongs to another cluster (or does not say which):
             only for one cluster reached at a new address by a journal that predates cluster uids. Even
             then only objects whose uid the journal recorded are deleted; the result carries a warning.

@@ -115,6 +115,7 @@ def verify(
         cluster: the target.
         namespace_map: the mapping the apply used.
         rewrite_dns: whether the apply rewrote service DNS names.
+        workers: objects read at once.
 
     Raises:
         PlanError: the target cannot be read.

@@ -469,6 +469,7 @@ class LocalCluster:
 
         Args:
             manifests: a dict, a list of dicts, or a YAML file or directory.
+            timeout: seconds to wait for each CustomResourceDefinition to be Established.
         Returns:
             the objects as the server holds them.
         """

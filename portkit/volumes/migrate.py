@@ -71,8 +71,11 @@ def migrate_volumes(
     """Back up ``namespaces`` in ``source`` with Velero and restore their claims into ``target``.
 
     Args:
+        source / target: the clusters; both run a Velero server whose storage locations share one bucket.
+        namespaces: the source namespaces to move; ``namespace_map``: their names in the target.
         translation / storage: the storage mapping (a Translation, or a ``{class: class}`` dict); a given
             ``storage`` wins over ``translation``.
+        source_provider / target_provider: profile names (a native snapshot across providers is reported).
         data_path: ``fs-backup`` (default), ``data-mover``, ``native`` or ``none`` (see
             :data:`portkit.volumes.DATA_PATHS`).
         include_resources: what the restore brings back; default only claims and volumes
@@ -80,8 +83,8 @@ def migrate_volumes(
             whose data is restored into the pods Velero itself restores (then everything is restored and
             portkit's apply updates it).
         workdir: where the Velero object names are kept for resuming.
-
-    Other arguments: see :class:`~portkit.volumes.velero.VeleroMover`.
+        binary, namespace, target_namespace, selector, existing_resource_policy, timeout, sync_timeout, poll,
+            progress: as for :class:`~portkit.volumes.velero.VeleroMover` and its ``backup``/``restore``.
     """
     if include_resources is None:
         include_resources = () if data_path == "fs-backup" else CLAIM_RESOURCES
