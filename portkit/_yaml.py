@@ -14,7 +14,7 @@ import yaml
 from portkit._safe_yaml import load_yaml
 from portkit.limits import DEFAULT_LIMITS, ReadLimits
 
-__all__ = ["Dumper", "dump_yaml", "load_yaml_documents"]
+__all__ = ["Dumper", "double_quoted", "dump_yaml", "load_yaml_documents", "scalar"]
 
 _SPECIAL_LINE_BREAKS = ("\u2028", "\u2029", "\x85", "\r")
 _TOP_KEYS = ("apiVersion", "kind", "metadata")
@@ -52,7 +52,9 @@ class _Unsupported(Exception):
     """A value the fast emitter does not handle (dates, bytes, ...): PyYAML dumps the object instead."""
 
 
-def _scalar(value: object) -> str:
+def scalar(value: object) -> str:
+    """One YAML 1.1 and 1.2 scalar for ``None``, a bool, number or one-line string; floats keep a ``.``
+    so every reader takes them back as floats (``1.0e+20``, not ``1e+20``)."""
     if value is None:
         return "null"
     if value is True:
@@ -71,11 +73,11 @@ def _scalar(value: object) -> str:
     if isinstance(value, str):
         if _PLAIN.fullmatch(value) and not value.endswith(":") and ": " not in value and value not in _YAML11_WORDS:
             return value
-        return _double_quoted(value)
+        return double_quoted(value)
     raise _Unsupported(type(value).__name__)
 
 
-def _double_quoted(value: str) -> str:
+def double_quoted(value: str) -> str:
     """A YAML double-quoted scalar: JSON string syntax, with characters that are not printable escaped."""
     text = json.dumps(value, ensure_ascii=False)
     if text.isprintable():
@@ -106,7 +108,7 @@ def _emit(value: Any, indent: str, out: list[str]) -> None:
         for key, item in value.items():
             if not isinstance(key, str | int | bool) or (isinstance(key, str) and "\n" in key):
                 raise _Unsupported("key")
-            out.append(f"{indent}{_scalar(key)}:")
+            out.append(f"{indent}{scalar(key)}:")
             _emit_item(item, indent, out, in_list=False)
     else:
         for item in value:
@@ -141,9 +143,9 @@ def _emit_item(item: Any, indent: str, out: list[str], *, in_list: bool) -> None
         out.append(" []\n")
     elif isinstance(item, str) and "\n" in item:
         block = _block_literal(item, indent + "  ")
-        out.append(" " + (block if block is not None else _scalar(item) + "\n"))
+        out.append(" " + (block if block is not None else scalar(item) + "\n"))
     else:
-        out.append(f" {_scalar(item)}\n")
+        out.append(f" {scalar(item)}\n")
 
 
 def dump_yaml(obj: Mapping[str, Any]) -> bytes:

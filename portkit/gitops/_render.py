@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import re
 from typing import Any
 
@@ -18,6 +17,8 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
+
+from portkit._yaml import double_quoted, scalar
 
 __all__ = ["block_lines", "flow_text", "plain_ok", "scalar_text"]
 
@@ -54,15 +55,6 @@ def plain_ok(value: str, flow: bool = False) -> bool:
     return tag == _STR
 
 
-def _double_quoted(value: str) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    if text.isprintable():
-        return text
-    return "".join(
-        c if c.isprintable() else (f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}") for c in text
-    )
-
-
 def _literal_ok(value: str) -> bool:
     if "\n" not in value or value.startswith((" ", "\t", "\n")):
         return False
@@ -83,30 +75,17 @@ def literal_text(value: str, indent: int) -> str:
 def scalar_text(value: Any, *, style: str | None = None, flow: bool = False) -> str:
     """One scalar on one line: in the quoting ``style`` of the scalar it replaces (``"``, ``'`` or None
     for plain) when that can hold it, else plain when safe, else double-quoted."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value != value:
-            return ".nan"
-        if value in (float("inf"), float("-inf")):
-            return ".inf" if value > 0 else "-.inf"
-        text = repr(value)
-        return text if ("." in text or "e" in text or "n" in text) else text + ".0"
+    if value is None or isinstance(value, int | float):  # bool is an int
+        return scalar(value)
     if not isinstance(value, str):
         raise TypeError(f"not a scalar: {type(value).__name__}")
     if style == '"':
-        return _double_quoted(value)
+        return double_quoted(value)
     if style == "'" and value.isprintable():
         return "'" + value.replace("'", "''") + "'"
     if plain_ok(value, flow):
         return value
-    return _double_quoted(value)
+    return double_quoted(value)
 
 
 def flow_text(value: Any) -> str:

@@ -75,6 +75,16 @@ def test_strings_other_readers_would_take_for_something_else_are_quoted(value: s
     assert YAML(typ="safe", pure=True).load(out)["k"] == value  # YAML 1.2
 
 
+@pytest.mark.parametrize("value", [1e20, 1e-07, -2.5e300, 2.5, 3, True, None, float("inf")])
+def test_numbers_and_words_read_back_as_the_same_value(value: object) -> None:
+    from ruamel.yaml import YAML
+
+    out, methods = edit("a: 1 # keep\nk: old\n", lambda d: d.update(k=value))
+    assert methods == {0: SPLICED} and out.startswith("a: 1 # keep\n")  # not a whole rewrite losing comments
+    assert load_yaml_documents(out, where="x")[0]["k"] == value  # YAML 1.1: "1e+20" would be a string
+    assert YAML(typ="safe", pure=True).load(out)["k"] == value  # YAML 1.2
+
+
 def test_plain_strings_stay_plain() -> None:
     for value in ("ionos-enterprise-ssd", "1Gi", "registry.example.eu/shop/web:1.4.2", "/healthz", "a:b", "x-1"):
         assert plain_ok(value), value
