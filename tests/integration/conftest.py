@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from portkit.testing import LocalCluster, start_all
+
+SHOP_EKS = Path(__file__).resolve().parents[2] / "examples" / "shop-eks"
 
 _clusters: dict[str, LocalCluster] = {}
 _lock = threading.Lock()
@@ -39,6 +43,27 @@ def target_cluster() -> Iterator[LocalCluster]:
     """A running LocalCluster that looks like IONOS."""
     _start_pair()
     yield _clusters["target"]
+
+
+@pytest.fixture(scope="module")
+def shop(source_cluster: LocalCluster, target_cluster: LocalCluster) -> LocalCluster:
+    """The source cluster with the sample shop (examples/shop-eks) applied, and the target with its platform
+    (applied again in each module that uses it, so a module finds the shop as the example defines it)."""
+    source_cluster.apply(SHOP_EKS / "source-platform")
+    source_cluster.apply(SHOP_EKS / "app")
+    target_cluster.apply(SHOP_EKS / "target-platform")
+    return source_cluster
+
+
+@pytest.fixture
+def shop_mappings() -> dict[str, Any]:
+    """Mappings that move the shop's ECR images to registries the target reaches."""
+    return {
+        "images": {
+            "123456789012.dkr.ecr.eu-central-1.amazonaws.com/": "registry.example.eu/",
+            "public.ecr.aws/docker/library/": "docker.io/library/",
+        }
+    }
 
 
 @pytest.fixture(scope="session", autouse=True)

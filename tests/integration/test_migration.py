@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,25 +16,9 @@ from portkit.testing import LocalCluster
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "shop-eks"
-IMAGES = {
-    "images": {
-        "123456789012.dkr.ecr.eu-central-1.amazonaws.com/": "registry.example.eu/",
-        "public.ecr.aws/docker/library/": "docker.io/library/",
-    }
-}
-
-
-@pytest.fixture(scope="module")
-def shop(source_cluster: LocalCluster, target_cluster: LocalCluster) -> LocalCluster:
-    source_cluster.apply(EXAMPLES / "source-platform")
-    source_cluster.apply(EXAMPLES / "app")
-    target_cluster.apply(EXAMPLES / "target-platform")
-    return source_cluster
-
 
 def test_sample_shop_migrates_with_namespace_mapping(
-    shop: LocalCluster, target_cluster: LocalCluster, tmp_path: Path
+    shop: LocalCluster, target_cluster: LocalCluster, shop_mappings: dict[str, Any], tmp_path: Path
 ) -> None:
     events: list[MigrationEvent] = []
     m = portkit.Migration(
@@ -42,7 +27,7 @@ def test_sample_shop_migrates_with_namespace_mapping(
         namespaces=["shop"],
         target_provider="ionos",
         namespace_map={"shop": "shop-eu"},
-        mappings=IMAGES,
+        mappings=shop_mappings,
         workdir=tmp_path / "mig",
         on_event=events.append,
         timeout=120,
@@ -81,10 +66,10 @@ def test_sample_shop_migrates_with_namespace_mapping(
 
 
 def test_blocked_run_resumes_from_the_last_completed_step(
-    shop: LocalCluster, target_cluster: LocalCluster, tmp_path: Path
+    shop: LocalCluster, target_cluster: LocalCluster, shop_mappings: dict[str, Any], tmp_path: Path
 ) -> None:
     workdir = tmp_path / "mig"
-    mappings = {**IMAGES, "ingress_class": "traefik"}  # the target has no such IngressClass yet
+    mappings = {**shop_mappings, "ingress_class": "traefik"}  # the target has no such IngressClass yet
 
     def migration(events: list[MigrationEvent]) -> portkit.Migration:
         return portkit.Migration(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -20,25 +21,9 @@ from portkit.testing import LocalCluster
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "shop-eks"
-IMAGES = {
-    "images": {
-        "123456789012.dkr.ecr.eu-central-1.amazonaws.com/": "registry.example.eu/",
-        "public.ecr.aws/docker/library/": "docker.io/library/",
-    }
-}
-
-
-@pytest.fixture(scope="module")
-def shop(source_cluster: LocalCluster, target_cluster: LocalCluster) -> LocalCluster:
-    source_cluster.apply(EXAMPLES / "source-platform")
-    source_cluster.apply(EXAMPLES / "app")
-    target_cluster.apply(EXAMPLES / "target-platform")
-    return source_cluster
-
 
 def test_migration_produces_the_expected_spans_and_metrics(
-    shop: LocalCluster, target_cluster: LocalCluster, tmp_path: Path
+    shop: LocalCluster, target_cluster: LocalCluster, shop_mappings: dict[str, Any], tmp_path: Path
 ) -> None:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
@@ -46,7 +31,7 @@ def test_migration_produces_the_expected_spans_and_metrics(
     prom = tmp_path / "shop.prom"
     m = portkit.Migration(
         source=shop.cluster(), target=target_cluster.cluster(), namespaces=["shop"], target_provider="ionos",
-        namespace_map={"shop": "shop-observed"}, mappings=IMAGES, workdir=tmp_path / "mig", timeout=120,
+        namespace_map={"shop": "shop-observed"}, mappings=shop_mappings, workdir=tmp_path / "mig", timeout=120,
     )  # fmt: skip
     with Observer(tracer_provider=provider, metrics=Metrics(labels={"unit": "shop"}), metrics_file=prom):
         report = m.run()
