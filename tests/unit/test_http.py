@@ -11,58 +11,9 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
+from hostile._http_servers import Handler, RawServer, reply  # the hostile tests' raw HTTP server
 
 from portkit._http import ConnectionLost, HttpPool
-
-Handler = Callable[[bytes, socket.socket], bool]  # (request bytes, client socket) -> keep the connection?
-
-
-class RawServer:
-    """Accepts connections; for every request calls ``handler`` with the request (head + body)."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self.requests: list[bytes] = []
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._client, args=(client,), daemon=True).start()
-
-    def _client(self, client: socket.socket) -> None:
-        buf = b""
-        with client:
-            while True:
-                while b"\r\n\r\n" not in buf:
-                    chunk = client.recv(65536)
-                    if not chunk:
-                        return
-                    buf += chunk
-                head, _, rest = buf.partition(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                while len(rest) < length:
-                    rest += client.recv(65536)
-                request, buf = head + b"\r\n\r\n" + rest[:length], rest[length:]
-                self.requests.append(request)
-                if not self.handler(request, client):
-                    return
-
-    def close(self) -> None:
-        self.sock.close()
-
 
 Serve = Callable[[Handler], tuple[RawServer, HttpPool]]
 
@@ -84,11 +35,6 @@ def serve() -> Iterator[Serve]:
         pool.close()
     for server in servers:
         server.close()
-
-
-def reply(body: bytes, status: str = "200 OK", extra: str = "") -> bytes:
-    head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
-    return head.encode() + body
 
 
 def test_request_line_headers_and_body_are_sent_and_the_connection_is_reused(serve: Serve) -> None:
